@@ -1,0 +1,160 @@
+//! Plugin platform benchmarks: the cost of a plugin call, of the host's HTTP pipeline, and of
+//! start-up with a cold and a warm compile cache.
+//!
+//! Run with `cargo bench -p decision-matrix --bench plugins`; BENCHMARKS.md records results.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::get;
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use decision_matrix::plugins::bindings::llm_backend::{GenerateRequest, Message, Role};
+use decision_matrix::plugins::bindings::scoring_export::{Cell, Criterion as Crit, Matrix};
+use decision_matrix::plugins::grants::{Grant, GrantsConfig};
+use decision_matrix::plugins::{PluginCatalog, PluginHost, PluginSettings};
+use decision_matrix_testkit::MockServer;
+
+fn host(grant: Option<Grant>, cache: &Path) -> (PluginHost, PluginCatalog) {
+    let settings = PluginSettings {
+        dir: Some(env!("DMX_BUILT_PLUGINS_DIR").into()),
+        cache_dir: Some(cache.to_path_buf()),
+        ..PluginSettings::default()
+    };
+    let mut grants = GrantsConfig::default();
+    if let Some(grant) = grant {
+        grants.grants.insert("fixture-adversary".to_owned(), grant);
+    }
+    let host = PluginHost::new(settings, grants).expect("host");
+    let catalog = PluginCatalog::load(&host, host.settings().plugins_dir().as_deref());
+    (host, catalog)
+}
+
+fn matrix_20x15() -> Matrix {
+    Matrix {
+        options: (0..20).map(|i| format!("option {i}")).collect(),
+        criteria: (0..15)
+            .map(|j| Crit {
+                name: format!("criterion {j}"),
+                weight: 1.0 + j as f64 / 3.0,
+            })
+            .collect(),
+        cells: (0..300)
+            .map(|k| {
+                if k % 17 == 0 {
+                    Cell::Abstained
+                } else {
+                    Cell::Scored(1.0 + (k * 7 % 10) as f64)
+                }
+            })
+            .collect(),
+    }
+}
+
+fn request(text: &str) -> GenerateRequest {
+    GenerateRequest {
+        model: None,
+        messages: vec![Message {
+            role: Role::User,
+            content: text.to_owned(),
+        }],
+        temperature: None,
+        max_tokens: None,
+        stop: Vec::new(),
+        response_schema: None,
+        extra: Vec::new(),
+    }
+}
+
+fn plugin_calls(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let server = rt.block_on(MockServer::start(
+        Router::new().route("/ping", get(|| async { "pong" })),
+    ));
+    let grant: Grant = toml::from_str(&format!(
+        "hosts = [\"{}\"]\nallow_private = true",
+        server.base_url()
+    ))
+    .expect("grant");
+    let (_host, catalog) = host(Some(grant), cache.path());
+    let scorer = catalog
+        .scorer("weighted-average")
+        .expect("weighted-average")
+        .clone();
+    let backend = catalog
+        .backend("fixture-adversary")
+        .expect("fixture-adversary")
+        .clone();
+
+    let matrix = matrix_20x15();
+    c.bench_function("scoring/weighted-average 20x15 (instantiate + rank)", |b| {
+        b.to_async(&rt)
+            .iter(|| async { scorer.rank(matrix.clone(), Vec::new()).await.expect("rank") })
+    });
+    c.bench_function("backend/echo (instantiate + generate, no I/O)", |b| {
+        b.to_async(&rt)
+            .iter(|| async { backend.generate(request("echo hi")).await.expect("echo") })
+    });
+
+    let url = format!("{}/ping", server.base_url());
+    let fetch = request(&format!("fetch GET {url}"));
+    c.bench_function("http/plugin http.send to loopback", |b| {
+        b.to_async(&rt)
+            .iter(|| async { backend.generate(fetch.clone()).await.expect("fetch") })
+    });
+    let direct = reqwest::Client::new();
+    c.bench_function("http/direct reqwest to loopback", |b| {
+        b.to_async(&rt).iter(|| async {
+            let response = direct.get(&url).send().await.expect("send");
+            response.bytes().await.expect("body")
+        })
+    });
+}
+
+/// Process start to "plugins ready": `plugins list` loads and pre-instantiates every plugin.
+fn startup(c: &mut Criterion) {
+    let empty_plugins = tempfile::tempdir().expect("tempdir");
+    let run = |cache: &Path| {
+        let status = Command::new(env!("CARGO_BIN_EXE_decision-matrix"))
+            .args(["plugins", "list"])
+            .env_remove("DMM_CONFIG")
+            .env("DMM_PLUGINS_DIR", empty_plugins.path())
+            .env("DMM_PLUGIN_CACHE_DIR", cache)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("run");
+        assert!(status.success());
+    };
+    let mut group = c.benchmark_group("startup");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(10));
+    group.bench_function("plugins ready, empty compile cache", |b| {
+        b.iter_batched(
+            || tempfile::tempdir().expect("tempdir"),
+            |dir| run(&dir.path().join("cache")),
+            BatchSize::PerIteration,
+        )
+    });
+    let warm = tempfile::tempdir().expect("tempdir");
+    run(&warm.path().join("cache"));
+    group.bench_function("plugins ready, warm compile cache", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                run(&warm.path().join("cache"));
+            }
+            start.elapsed()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, plugin_calls, startup);
+criterion_main!(benches);

@@ -1,0 +1,277 @@
+//! On-disk cache of compiled plugins.
+//!
+//! MCP clients start stdio servers over and over, so compiling every plugin at each start
+//! (tens of milliseconds each) would dominate start-up. Compiled artifacts are stored under a
+//! key made of the component's SHA-256 and the engine's compatibility hash, so a different
+//! wasmtime version or engine setting never loads a stale artifact.
+//!
+//! Deserializing compiled code is `unsafe` in wasmtime: it runs whatever machine code the
+//! file holds. The cache therefore only loads files it wrote itself, from a directory opened
+//! through a `cap-std` handle (no path from a manifest or a config entry can lead outside it),
+//! which must not be writable by other users, and each file carries a digest of its payload
+//! so a truncated or altered file is recompiled instead of loaded.
+
+use std::hash::Hasher;
+use std::io::{self, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cap_std::ambient_authority;
+use cap_std::fs::{Dir, OpenOptions};
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// Marks a file as written by this cache, format version 1.
+const MAGIC: &[u8; 12] = b"DMX-CWASM-1\n";
+/// Entries kept; older ones are removed when a new one is written.
+const MAX_ENTRIES: usize = 64;
+const SUFFIX: &str = ".cwasm";
+
+/// Whether [`CompileCache::load_or_compile`] compiled or reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheOutcome {
+    /// Loaded a precompiled artifact.
+    Hit,
+    /// Compiled, and stored the artifact.
+    Compiled,
+    /// Compiled, but storing failed (logged); the next start compiles again.
+    CompiledUncached,
+}
+
+/// A directory of precompiled components.
+pub struct CompileCache {
+    dir: Dir,
+    engine_hash: String,
+}
+
+impl CompileCache {
+    /// Opens (creating it if needed, mode 0700) the cache directory at `path`.
+    ///
+    /// Refuses a directory that other users can write to, since its files become machine code.
+    pub fn open(path: &Path, engine: &Engine) -> io::Result<CompileCache> {
+        create_private_dir(path)?;
+        check_private(path)?;
+        let dir = Dir::open_ambient_dir(path, ambient_authority())?;
+        Ok(CompileCache { dir, engine_hash: engine_hash(engine) })
+    }
+
+    /// Returns the compiled component for `wasm`, from the cache when possible.
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+    ) -> wasmtime::Result<(Component, CacheOutcome)> {
+        let name = self.entry_name(wasm);
+        if let Some(component) = self.load(engine, &name) {
+            return Ok((component, CacheOutcome::Hit));
+        }
+        let compiled = engine.precompile_component(wasm)?;
+        // SAFETY: `compiled` was produced just now by this engine from `wasm`.
+        let component = unsafe { Component::deserialize(engine, &compiled)? };
+        let outcome = match self.store(&name, &compiled) {
+            Ok(()) => CacheOutcome::Compiled,
+            Err(error) => {
+                tracing::warn!(%error, entry = %name, "could not write the plugin compile cache");
+                CacheOutcome::CompiledUncached
+            }
+        };
+        Ok((component, outcome))
+    }
+
+    fn entry_name(&self, wasm: &[u8]) -> String {
+        format!("{}-{}{SUFFIX}", hex::encode(Sha256::digest(wasm)), self.engine_hash)
+    }
+
+    fn load(&self, engine: &Engine, name: &str) -> Option<Component> {
+        let bytes = match self.dir.read(name) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return None,
+            Err(error) => {
+                tracing::warn!(%error, entry = name, "unreadable compile cache entry; recompiling");
+                return None;
+            }
+        };
+        let Some(payload) = verified_payload(&bytes) else {
+            tracing::warn!(entry = name, "corrupt compile cache entry; recompiling");
+            let _ = self.dir.remove_file(name);
+            return None;
+        };
+        // SAFETY: the entry lives in the host's private cache directory, carries this cache's
+        // magic and a matching digest (so it is complete and was written by `store`), and its
+        // name binds it to this engine's compatibility hash; wasmtime also re-checks the
+        // engine configuration and rejects a mismatch.
+        match unsafe { Component::deserialize(engine, payload) } {
+            Ok(component) => Some(component),
+            Err(error) => {
+                tracing::warn!(%error, entry = name, "stale compile cache entry; recompiling");
+                let _ = self.dir.remove_file(name);
+                None
+            }
+        }
+    }
+
+    fn store(&self, name: &str, compiled: &[u8]) -> io::Result<()> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let temp = format!(
+            ".tmp-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        let result = (|| {
+            let mut file = self.dir.open_with(&temp, &options)?;
+            set_private_mode(&file)?;
+            file.write_all(MAGIC)?;
+            file.write_all(&Sha256::digest(compiled))?;
+            file.write_all(compiled)?;
+            file.sync_all()?;
+            // Rename is atomic: a concurrent reader sees the old state or the whole file.
+            self.dir.rename(&temp, &self.dir, name)
+        })();
+        if result.is_err() {
+            let _ = self.dir.remove_file(&temp);
+        }
+        result?;
+        self.prune();
+        Ok(())
+    }
+
+    /// Keeps the newest [`MAX_ENTRIES`] entries.
+    fn prune(&self) {
+        let Ok(entries) = self.dir.entries() else { return };
+        let mut found: Vec<(std::time::SystemTime, String)> = entries
+            .filter_map(Result::ok)
+            .filter_map(|entry| {
+                let name = entry.file_name().into_string().ok()?;
+                if !name.ends_with(SUFFIX) {
+                    return None;
+                }
+                let modified = entry.metadata().ok()?.modified().ok()?.into_std();
+                Some((modified, name))
+            })
+            .collect();
+        if found.len() <= MAX_ENTRIES {
+            return;
+        }
+        found.sort();
+        for (_, name) in &found[..found.len() - MAX_ENTRIES] {
+            let _ = self.dir.remove_file(name);
+        }
+    }
+
+    /// Number of entries, for diagnostics and tests.
+    pub fn len(&self) -> usize {
+        self.dir
+            .entries()
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(SUFFIX))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    /// Whether the cache holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn verified_payload(bytes: &[u8]) -> Option<&[u8]> {
+    let rest = bytes.strip_prefix(MAGIC.as_slice())?;
+    let (digest, payload) = rest.split_at_checked(32)?;
+    (Sha256::digest(payload).as_slice() == digest).then_some(payload)
+}
+
+/// The engine's compatibility hash as hex: equal exactly when compiled code is interchangeable.
+fn engine_hash(engine: &Engine) -> String {
+    struct Sha(Sha256);
+    impl Hasher for Sha {
+        fn finish(&self) -> u64 {
+            0 // unused: the digest is read from the inner state
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.update(bytes);
+        }
+    }
+    let mut hasher = Sha(Sha256::new());
+    std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
+    hex::encode(&hasher.0.finalize()[..12])
+}
+
+#[cfg(unix)]
+fn create_private_dir(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(path: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(path)
+}
+
+#[cfg(unix)]
+fn check_private(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path)?;
+    if meta.mode() & 0o022 != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "compile cache directory {} is writable by other users; compiled plugins are machine code, so the host only uses a directory that only its owner can write (chmod go-w)",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_private_mode(file: &cap_std::fs::File) -> io::Result<()> {
+    use cap_std::fs::PermissionsExt;
+    file.set_permissions(cap_std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn set_private_mode(_: &cap_std::fs::File) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_digest_is_checked() {
+        let mut file = MAGIC.to_vec();
+        file.extend_from_slice(&Sha256::digest(b"code"));
+        file.extend_from_slice(b"code");
+        assert_eq!(verified_payload(&file), Some(&b"code"[..]));
+        let last = file.len() - 1;
+        file[last] ^= 1;
+        assert_eq!(verified_payload(&file), None);
+        assert_eq!(verified_payload(b"DMX-CWASM-1\nshort"), None);
+        assert_eq!(verified_payload(b"something else"), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn world_writable_directory_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let temp = tempfile::tempdir().expect("tempdir");
+        let dir = temp.path().join("cache");
+        std::fs::create_dir(&dir).expect("mkdir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        let engine = Engine::default();
+        let err = CompileCache::open(&dir, &engine).err().expect("refused");
+        assert!(err.to_string().contains("writable by other users"), "{err}");
+    }
+}

@@ -1,0 +1,43 @@
+//! The plugin platform: LLM backends and scoring strategies as sandboxed WebAssembly
+//! components.
+//!
+//! - [`runtime::PluginHost`] owns the one wasmtime engine, the linkers for the two worlds,
+//!   the compile cache and the network; it turns a manifest plus component bytes into a
+//!   typed handle ([`BackendPlugin`], [`ScoringPlugin`]).
+//! - [`catalog::PluginCatalog`] loads the built-ins and the plugins directory.
+//! - Each call runs in a fresh store ([`call`]) under a CPU budget, a wall-clock limit and a
+//!   memory cap; the guest reaches the outside world only through the imports in
+//!   [`imports`], and the network only through the grant-checked pipeline in [`net`].
+//!
+//! Policy (what a plugin may do: [`grants`], [`limits`]) is kept apart from mechanism (how
+//! it is enforced: [`net`], [`call`], [`state`]).
+
+pub mod backend;
+pub mod bindings;
+pub mod builtin;
+pub mod cache;
+pub mod call;
+pub mod catalog;
+pub mod descriptor;
+pub mod discover;
+pub mod engine;
+pub mod error;
+pub mod grants;
+mod imports;
+pub mod inspect;
+pub mod limits;
+pub mod manifest;
+pub mod net;
+pub mod runtime;
+pub mod scoring;
+pub mod settings;
+pub mod state;
+pub mod stdio;
+
+pub use backend::BackendPlugin;
+pub use catalog::PluginCatalog;
+pub use descriptor::{Origin, PluginDescriptor};
+pub use error::{CallError, LoadError};
+pub use runtime::{LoadedPlugin, PluginHost, PluginSource};
+pub use scoring::ScoringPlugin;
+pub use settings::PluginSettings;

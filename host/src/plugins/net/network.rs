@@ -1,0 +1,150 @@
+//! The shared HTTP clients, their limits and the secret store.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::redirect::Policy;
+
+use super::resolver::PublicOnlyResolver;
+use super::secrets::SecretStore;
+
+/// Time and size limits of the outbound HTTP pipeline, the same for every plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Time to establish a connection (TCP and TLS).
+    pub connect_timeout: Duration,
+    /// Longest silence while reading a response; catches a stalled stream long before the
+    /// total time limit of a long generation.
+    pub read_timeout: Duration,
+    /// Total time for a request that does not ask for a limit.
+    pub default_timeout: Duration,
+    /// Largest total time a request may ask for.
+    pub max_timeout: Duration,
+    /// Largest response body delivered to a plugin, in bytes.
+    pub max_response_bytes: u64,
+}
+
+impl Default for HttpLimits {
+    /// 10 s to connect, 60 s of silence, 120 s per request unless asked otherwise, 300 s at
+    /// most, 16 MiB of body: generous for LLM APIs, which answer in JSON of a few kilobytes
+    /// but can take minutes on a long generation.
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+            default_timeout: Duration::from_secs(120),
+            max_timeout: Duration::from_secs(300),
+            max_response_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+impl HttpLimits {
+    /// The total time limit for a request that asked for `requested_ms` (none: the default),
+    /// never above `max_timeout`.
+    pub fn timeout_for(&self, requested_ms: Option<u32>) -> Duration {
+        let requested = requested_ms
+            .map(|ms| Duration::from_millis(u64::from(ms)))
+            .unwrap_or(self.default_timeout);
+        requested.min(self.max_timeout)
+    }
+}
+
+/// The HTTP clients could not be built (in practice: the TLS backend failed to initialise).
+#[derive(Debug, thiserror::Error)]
+#[error("could not build the HTTP client for plugins: {0}")]
+pub struct NetworkError(#[source] reqwest::Error);
+
+/// Everything the plugins' outbound HTTP shares: connection pools, limits, secrets.
+///
+/// Built once per host and shared by every [`PluginNetwork`](super::PluginNetwork) through
+/// an `Arc`, so connections to a provider are reused across plugins and calls.
+pub struct Network {
+    /// For grants without `allow_private`: resolves through [`PublicOnlyResolver`].
+    strict: reqwest::Client,
+    /// For grants with `allow_private`: the system resolver, unfiltered.
+    open: reqwest::Client,
+    limits: HttpLimits,
+    secrets: SecretStore,
+}
+
+impl Network {
+    /// Builds the two clients. Secrets are not read here; see [`SecretStore`].
+    pub fn new(limits: HttpLimits, secrets: SecretStore) -> Result<Network, NetworkError> {
+        let strict = client_builder(&limits)
+            .dns_resolver(Arc::new(PublicOnlyResolver))
+            .build()
+            .map_err(NetworkError)?;
+        let open = client_builder(&limits).build().map_err(NetworkError)?;
+        Ok(Network {
+            strict,
+            open,
+            limits,
+            secrets,
+        })
+    }
+
+    /// The limits every request is held to.
+    pub fn limits(&self) -> &HttpLimits {
+        &self.limits
+    }
+
+    /// The host's secrets.
+    pub fn secrets(&self) -> &SecretStore {
+        &self.secrets
+    }
+
+    /// The client whose resolver enforces the grant's address policy.
+    pub(crate) fn client(&self, allow_private: bool) -> &reqwest::Client {
+        if allow_private {
+            &self.open
+        } else {
+            &self.strict
+        }
+    }
+}
+
+impl fmt::Debug for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Network")
+            .field("limits", &self.limits)
+            .field("secrets", &self.secrets)
+            .finish_non_exhaustive()
+    }
+}
+
+fn client_builder(limits: &HttpLimits) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        // A redirect would be a request to a destination nobody checked (and reqwest skips the
+        // resolver for IP literals, so a redirect to 127.0.0.1 would pass unfiltered). The
+        // plugin gets the 3xx and decides; a new request goes through every check again.
+        .redirect(Policy::none())
+        // A proxy from the environment would receive every request, secrets included, without
+        // being in any grant; and the address checks would apply to the proxy, not the target.
+        .no_proxy()
+        .connect_timeout(limits.connect_timeout)
+        .read_timeout(limits.read_timeout)
+        .user_agent(concat!("decision-matrix/", env!("CARGO_PKG_VERSION")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeout_is_capped_and_defaulted() {
+        let limits = HttpLimits::default();
+        assert_eq!(limits.timeout_for(None), Duration::from_secs(120));
+        assert_eq!(
+            limits.timeout_for(Some(1_500)),
+            Duration::from_millis(1_500)
+        );
+        assert_eq!(limits.timeout_for(Some(u32::MAX)), Duration::from_secs(300));
+        let odd = HttpLimits {
+            default_timeout: Duration::from_secs(900),
+            ..HttpLimits::default()
+        };
+        assert_eq!(odd.timeout_for(None), Duration::from_secs(300));
+    }
+}

@@ -1,0 +1,211 @@
+//! [`PluginHost`]: turns manifests and component bytes into callable plugins.
+//!
+//! Loading is where every static check happens, so that a call never fails for a reason
+//! that was knowable at start-up: the header says component, the exported interface says
+//! which world and which contract version, the manifest agrees, and the linker can satisfy
+//! every import. What passes is pre-instantiated (`InstancePre`), so each call only pays for
+//! a fresh instance.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use wasmtime::component::{Component, HasSelf, Linker};
+
+use super::backend::BackendPlugin;
+use super::bindings::backend::{LlmBackendPlugin, LlmBackendPluginPre};
+use super::bindings::scoring::{ScoringPlugin as ScoringWorld, ScoringPluginPre};
+use super::cache::{CacheOutcome, CompileCache};
+use super::call::CallRunner;
+use super::descriptor::{Origin, PluginDescriptor};
+use super::engine::{Allocation, PluginEngine};
+use super::error::LoadError;
+use super::grants::{Grant, GrantsConfig};
+use super::inspect;
+use super::manifest::{Manifest, PluginKind};
+use super::net::{Network, PluginNetwork, SecretStore};
+use super::scoring::ScoringPlugin;
+use super::settings::PluginSettings;
+use super::state::{CallState, PluginContext};
+
+/// A plugin to load: its manifest, its component bytes and where they came from.
+pub struct PluginSource<'a> {
+    /// The parsed manifest.
+    pub manifest: Manifest,
+    /// The component binary.
+    pub wasm: &'a [u8],
+    /// Built-in, or the file it was read from.
+    pub origin: Origin,
+}
+
+/// A loaded plugin of either kind.
+#[derive(Clone)]
+pub enum LoadedPlugin {
+    /// An `llm-backend` plugin.
+    Backend(BackendPlugin),
+    /// A `scoring` plugin.
+    Scoring(ScoringPlugin),
+}
+
+impl LoadedPlugin {
+    /// The plugin's descriptor.
+    pub fn descriptor(&self) -> &PluginDescriptor {
+        match self {
+            LoadedPlugin::Backend(plugin) => plugin.descriptor(),
+            LoadedPlugin::Scoring(plugin) => plugin.descriptor(),
+        }
+    }
+}
+
+/// The plugin runtime: engine, linkers, compile cache, network and grants.
+pub struct PluginHost {
+    engine: PluginEngine,
+    backend_linker: Linker<CallState>,
+    scoring_linker: Linker<CallState>,
+    cache: Option<CompileCache>,
+    network: Arc<Network>,
+    grants: GrantsConfig,
+    settings: PluginSettings,
+    runner: CallRunner,
+}
+
+impl PluginHost {
+    /// Builds the runtime. Fails on invalid settings or grants, or an unusable cache directory.
+    pub fn new(settings: PluginSettings, grants: GrantsConfig) -> anyhow::Result<PluginHost> {
+        settings.validate().map_err(anyhow::Error::msg)?;
+        let problems = grants.validate();
+        if !problems.is_empty() {
+            anyhow::bail!("invalid grants:\n  {}", problems.join("\n  "));
+        }
+        let engine = PluginEngine::new(&settings.limits)?;
+        let wasm = engine.engine();
+
+        let mut backend_linker = Linker::new(wasm);
+        wasmtime_wasi::p2::add_to_linker_async(&mut backend_linker)?;
+        LlmBackendPlugin::add_to_linker::<_, HasSelf<_>>(&mut backend_linker, |state| state)?;
+
+        let mut scoring_linker = Linker::new(wasm);
+        wasmtime_wasi::p2::add_to_linker_async(&mut scoring_linker)?;
+        ScoringWorld::add_to_linker::<_, HasSelf<_>>(&mut scoring_linker, |state| state)?;
+
+        let cache = match settings.cache_dir() {
+            Some(dir) => Some(CompileCache::open(&dir, wasm).map_err(|e| {
+                anyhow::anyhow!("plugin compile cache {}: {e}", dir.display())
+            })?),
+            None => None,
+        };
+        let network = Arc::new(Network::new(
+            settings.http.limits(),
+            SecretStore::new(grants.secrets.clone()),
+        )?);
+        let runner = CallRunner::new(wasm.clone(), settings.limits.max_concurrent_calls as usize);
+        Ok(PluginHost {
+            engine,
+            backend_linker,
+            scoring_linker,
+            cache,
+            network,
+            grants,
+            settings,
+            runner,
+        })
+    }
+
+    /// The settings in effect.
+    pub fn settings(&self) -> &PluginSettings {
+        &self.settings
+    }
+
+    /// Which instance allocator the engine uses.
+    pub fn allocation(&self) -> Allocation {
+        self.engine.allocation()
+    }
+
+    /// The compile cache, when enabled.
+    pub fn cache(&self) -> Option<&CompileCache> {
+        self.cache.as_ref()
+    }
+
+    /// What the operator granted to plugin `id` (nothing, if no `[grants.<id>]`).
+    pub fn grant_for(&self, id: &str) -> Grant {
+        self.grants.grants.get(id).cloned().unwrap_or_default()
+    }
+
+    /// Largest component accepted, in bytes.
+    pub fn max_component_bytes(&self) -> u64 {
+        self.settings.max_component_mib * 1024 * 1024
+    }
+
+    /// Validates, compiles (or loads from the cache) and pre-instantiates one plugin.
+    pub fn load(&self, source: PluginSource<'_>) -> Result<LoadedPlugin, LoadError> {
+        let PluginSource { manifest, wasm, origin } = source;
+        let path = match &origin {
+            Origin::Builtin => format!("built-in plugin {}", manifest.id),
+            Origin::File(path) => path.display().to_string(),
+        };
+        if manifest.builtin && origin != Origin::Builtin {
+            return Err(LoadError::Conflict {
+                path,
+                message: "`builtin = true` is reserved for plugins compiled into decision-matrix"
+                    .to_owned(),
+            });
+        }
+        let limit = self.max_component_bytes();
+        if wasm.len() as u64 > limit {
+            return Err(LoadError::TooLarge { path, size: wasm.len() as u64, limit });
+        }
+        let component_error = |source| LoadError::Component { path: path.clone(), source };
+        inspect::check_header(wasm).map_err(component_error)?;
+
+        let (component, cache) = self.compile(wasm).map_err(|e| LoadError::Compile {
+            path: path.clone(),
+            message: format!("{e:#}"),
+        })?;
+        let facts = inspect::inspect(self.engine.engine(), &component).map_err(component_error)?;
+        inspect::check_kind(&facts, manifest.kind).map_err(component_error)?;
+
+        let grant = self.grant_for(&manifest.id);
+        let mut config: BTreeMap<String, String> = manifest.config.clone();
+        config.extend(grant.config.clone());
+        let network = (manifest.kind == PluginKind::LlmBackend).then(|| {
+            PluginNetwork::new(manifest.id.clone(), Arc::new(grant.clone()), self.network.clone())
+        });
+        let limits = self.settings.limits.resolve(&manifest.limits);
+        let context = Arc::new(PluginContext {
+            label: Arc::from(manifest.label()),
+            config,
+            network,
+            limits,
+        });
+        let descriptor = PluginDescriptor {
+            manifest,
+            origin,
+            wit_version: facts.wit_version,
+            imports: facts.imports,
+            grant,
+            limits,
+            cache,
+        };
+
+        let link_error = |e: wasmtime::Error| LoadError::Link { path: path.clone(), message: format!("{e:#}") };
+        Ok(match descriptor.manifest.kind {
+            PluginKind::LlmBackend => {
+                let pre = self.backend_linker.instantiate_pre(&component).map_err(link_error)?;
+                let pre = LlmBackendPluginPre::new(pre).map_err(link_error)?;
+                LoadedPlugin::Backend(BackendPlugin::new(pre, context, self.runner.clone(), descriptor))
+            }
+            PluginKind::Scoring => {
+                let pre = self.scoring_linker.instantiate_pre(&component).map_err(link_error)?;
+                let pre = ScoringPluginPre::new(pre).map_err(link_error)?;
+                LoadedPlugin::Scoring(ScoringPlugin::new(pre, context, self.runner.clone(), descriptor))
+            }
+        })
+    }
+
+    fn compile(&self, wasm: &[u8]) -> wasmtime::Result<(Component, Option<CacheOutcome>)> {
+        let engine = self.engine.engine();
+        match &self.cache {
+            Some(cache) => cache.load_or_compile(engine, wasm).map(|(c, o)| (c, Some(o))),
+            None => Ok((Component::new(engine, wasm)?, None)),
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! `decision-matrix plugins list` and `plugins check`, run as a user would run them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("DMX_BUILT_PLUGINS_DIR"))
+}
+
+/// Runs the binary with its own plugins and cache directories and a clean environment.
+fn run(args: &[&str], plugins_dir: &Path, cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_decision-matrix"))
+        .args(args)
+        .env_remove("DMM_CONFIG")
+        .env("DMM_PLUGINS_DIR", plugins_dir)
+        .env("DMM_PLUGIN_CACHE_DIR", cache)
+        .env("LOG_LEVEL", "error")
+        .output()
+        .expect("run decision-matrix")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn list_shows_builtins_and_directory_plugins_with_capabilities() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let out = run(
+        &["plugins", "list", "--json"],
+        &fixtures(),
+        &temp.path().join("cache"),
+    );
+    let stdout = text(&out.stdout);
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("JSON output");
+    let plugins = doc["plugins"].as_array().expect("plugins array");
+    let ids: Vec<&str> = plugins.iter().filter_map(|p| p["id"].as_str()).collect();
+    assert!(ids.contains(&"weighted-average"), "{ids:?}");
+    assert!(ids.contains(&"fixture-adversary"), "{ids:?}");
+    let builtin = plugins
+        .iter()
+        .find(|p| p["id"] == "weighted-average")
+        .expect("builtin");
+    assert_eq!(builtin["origin"], "built-in");
+    assert_eq!(builtin["kind"], "scoring");
+    assert_eq!(builtin["wit_version"], "0.1.0");
+    let adversary = plugins
+        .iter()
+        .find(|p| p["id"] == "fixture-adversary")
+        .expect("fixture");
+    assert!(
+        !adversary["requested"]["secrets"]
+            .as_array()
+            .expect("secrets")
+            .is_empty()
+    );
+    assert!(
+        adversary["granted"]["hosts"]
+            .as_array()
+            .expect("hosts")
+            .is_empty(),
+        "nothing granted by default"
+    );
+    // The future-WIT fixture is listed as a failure, and the exit code says so.
+    let failures = doc["failures"].as_array().expect("failures");
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.as_str().is_some_and(|f| f.contains("needs a newer"))),
+        "{failures:?}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn list_text_with_no_plugins_directory_succeeds() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let out = run(
+        &["plugins", "list"],
+        &temp.path().join("none"),
+        &temp.path().join("cache"),
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("weighted-average 0.1.0 (scoring, WIT 0.1.0)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("no network"), "{stdout}");
+}
+
+#[test]
+fn check_prints_what_the_plugin_may_do() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let wasm = fixtures()
+        .join("fixture-adversary")
+        .join("fixture_adversary.wasm");
+    let out = run(
+        &["plugins", "check", wasm.to_str().expect("utf-8 path")],
+        &temp.path().join("none"),
+        &temp.path().join("cache"),
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("is a valid plugin"), "{stdout}");
+    assert!(stdout.contains("llm-backend"), "{stdout}");
+    assert!(stdout.contains("requested but not granted"), "{stdout}");
+}
+
+#[test]
+fn check_of_bad_files_is_a_clear_error_not_a_panic() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let dir = temp.path().join("bad");
+    std::fs::create_dir(&dir).expect("mkdir");
+    let manifest =
+        "id = \"bad\"\nversion = \"0.1.0\"\nkind = \"scoring\"\ncomponent = \"bad.wasm\"\n";
+    std::fs::write(dir.join("plugin.toml"), manifest).expect("write");
+    let cases: [(&[u8], &str); 3] = [
+        (
+            b"\0asm\x01\0\0\0",
+            "core WebAssembly module, not a component",
+        ),
+        (b"#!/bin/sh\necho hi\n", "not a WebAssembly component"),
+        (b"\0asm\x0d\0\x01\0garbage", "does not compile"),
+    ];
+    for (bytes, expected) in cases {
+        std::fs::write(dir.join("bad.wasm"), bytes).expect("write");
+        let out = run(
+            &[
+                "plugins",
+                "check",
+                dir.join("bad.wasm").to_str().expect("path"),
+            ],
+            &temp.path().join("none"),
+            &temp.path().join("cache"),
+        );
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(expected),
+            "expected {expected:?} in {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+
+    let missing = run(
+        &[
+            "plugins",
+            "check",
+            temp.path().join("nope.wasm").to_str().expect("path"),
+        ],
+        &temp.path().join("none"),
+        &temp.path().join("cache"),
+    );
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing.stderr).contains("plugin.toml"),
+        "{}",
+        text(&missing.stderr)
+    );
+}
+
+#[test]
+fn check_refuses_a_scoring_manifest_on_a_backend_component() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let dir = temp.path().join("liar");
+    std::fs::create_dir(&dir).expect("mkdir");
+    std::fs::copy(
+        fixtures()
+            .join("fixture-adversary")
+            .join("fixture_adversary.wasm"),
+        dir.join("x.wasm"),
+    )
+    .expect("copy");
+    std::fs::write(
+        dir.join("plugin.toml"),
+        "id = \"liar\"\nversion = \"0.1.0\"\nkind = \"scoring\"\ncomponent = \"x.wasm\"\n",
+    )
+    .expect("write");
+    let out = run(
+        &[
+            "plugins",
+            "check",
+            dir.join("x.wasm").to_str().expect("path"),
+        ],
+        &temp.path().join("none"),
+        &temp.path().join("cache"),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("kind = \"scoring\"") && stderr.contains("llm-backend"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,417 @@
+//! The sandbox, shown with adversarial fixture plugins (`plugins/fixtures/`) against loopback
+//! mock servers: each attack is contained with the right typed error, no secret value ever
+//! reaches the guest, and the host keeps serving other calls afterwards.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{any, get};
+use decision_matrix::plugins::bindings::llm_backend::{GenerateRequest, Message, Role};
+use decision_matrix::plugins::grants::{Grant, GrantsConfig, HostPattern, SecretSource};
+use decision_matrix::plugins::limits::LimitSettings;
+use decision_matrix::plugins::{
+    BackendPlugin, CallError, PluginCatalog, PluginHost, PluginSettings,
+};
+use decision_matrix_testkit::MockServer;
+
+const SECRET: &str = "sk-test-0123456789abcdef-never-in-the-guest";
+const SECRET_ENV: &str = "DMX_SANDBOX_TEST_SECRET";
+
+fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("DMX_BUILT_PLUGINS_DIR"))
+}
+
+fn pattern(text: &str) -> HostPattern {
+    text.parse().expect("host pattern")
+}
+
+/// One compile cache for every test in this file: the first host compiles the fixtures, the
+/// others load them (the cache is safe for concurrent use).
+fn shared_cache() -> &'static Path {
+    static CACHE: OnceLock<tempfile::TempDir> = OnceLock::new();
+    CACHE.get_or_init(|| tempfile::tempdir().expect("tempdir")).path()
+}
+
+/// A host with the fixtures directory loaded, small limits, and `grant` for the adversary.
+fn host_with(grant: Grant) -> (PluginHost, PluginCatalog) {
+    // The secret comes from the environment, as an operator would configure it. Every test in
+    // this file sets the same value, so setting it from parallel tests is harmless.
+    // SAFETY: tests only ever write this one variable, always with the same value.
+    unsafe { std::env::set_var(SECRET_ENV, SECRET) };
+    let settings = PluginSettings {
+        dir: Some(fixtures_dir()),
+        cache_dir: Some(shared_cache().join("cache")),
+        limits: LimitSettings {
+            default_memory_mib: 32,
+            default_cpu_ms: 300,
+            default_timeout_ms: 5_000,
+            ..LimitSettings::default()
+        },
+        ..PluginSettings::default()
+    };
+    let mut grants = GrantsConfig::default();
+    grants.secrets.insert(
+        "test-key".to_owned(),
+        SecretSource::Env {
+            env: SECRET_ENV.to_owned(),
+        },
+    );
+    grants.grants.insert("fixture-adversary".to_owned(), grant);
+    let host = PluginHost::new(settings, grants).expect("host");
+    let catalog = PluginCatalog::load(&host, host.settings().plugins_dir().as_deref());
+    (host, catalog)
+}
+
+fn adversary(catalog: &PluginCatalog) -> BackendPlugin {
+    catalog
+        .backend("fixture-adversary")
+        .expect("fixture-adversary loaded")
+        .clone()
+}
+
+fn request(command: &str) -> GenerateRequest {
+    GenerateRequest {
+        model: None,
+        messages: vec![Message {
+            role: Role::User,
+            content: command.to_owned(),
+        }],
+        temperature: None,
+        max_tokens: None,
+        stop: Vec::new(),
+        response_schema: None,
+        extra: Vec::new(),
+    }
+}
+
+async fn run(plugin: &BackendPlugin, command: &str) -> Result<String, CallError> {
+    plugin.generate(request(command)).await.map(|g| g.text)
+}
+
+/// Asserts the host still serves ordinary calls.
+async fn still_serving(plugin: &BackendPlugin) {
+    let answer = run(plugin, "echo still here")
+        .await
+        .expect("echo after an attack");
+    assert_eq!(answer, "still here");
+}
+
+fn grant_for(server: &MockServer, allow_private: bool) -> Grant {
+    let base = pattern(&server.base_url());
+    Grant {
+        hosts: vec![base.clone()],
+        allow_private,
+        secrets: BTreeMap::from([("test-key".to_owned(), vec![base])]),
+        config: BTreeMap::from([("mode".to_owned(), "test".to_owned())]),
+    }
+}
+
+async fn echo_server() -> MockServer {
+    MockServer::start(Router::new().route(
+        "/{*path}",
+        any(|headers: HeaderMap, body: axum::body::Bytes| async move {
+            let mut text = String::new();
+            for (name, value) in &headers {
+                text.push_str(&format!("{name}={}\n", value.to_str().unwrap_or("?")));
+            }
+            text.push_str(&String::from_utf8_lossy(&body));
+            (
+                [(
+                    "x-echo-auth",
+                    headers
+                        .get("authorization")
+                        .cloned()
+                        .unwrap_or_else(|| "none".parse().unwrap()),
+                )],
+                text,
+            )
+        }),
+    ))
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn infinite_loop_is_stopped_by_the_cpu_budget() {
+    let (_host, catalog) = host_with(Grant::default());
+    let plugin = adversary(&catalog);
+    let err = run(&plugin, "loop").await.unwrap_err();
+    assert!(matches!(err, CallError::CpuBudget { .. }), "{err:?}");
+    assert!(err.to_string().contains("fixture-adversary@"), "{err}");
+    assert!(!err.is_retryable());
+    still_serving(&plugin).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_bomb_hits_the_memory_limit() {
+    let (_host, catalog) = host_with(Grant::default());
+    let plugin = adversary(&catalog);
+    let err = run(&plugin, "oom").await.unwrap_err();
+    assert!(
+        matches!(err, CallError::MemoryLimit { limit_bytes, .. } if limit_bytes == 32 << 20),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("memory limit of 32 MiB"), "{err}");
+    still_serving(&plugin).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panic_is_a_trap_carrying_the_panic_message() {
+    let (_host, catalog) = host_with(Grant::default());
+    let plugin = adversary(&catalog);
+    let err = run(&plugin, "panic").await.unwrap_err();
+    assert!(matches!(err, CallError::Trap { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("adversary panicked on purpose"),
+        "{err}"
+    );
+    still_serving(&plugin).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_for_another_host_is_not_sent() {
+    let bound = echo_server().await;
+    let other = echo_server().await;
+    // Both hosts are allowed, but the secret is bound to `bound` only.
+    let mut grant = grant_for(&bound, true);
+    grant.hosts.push(pattern(&other.base_url()));
+    let (_host, catalog) = host_with(grant);
+    let plugin = adversary(&catalog);
+
+    let err = run(
+        &plugin,
+        &format!("fetch GET {}/steal auth=bearer:test-key", other.base_url()),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("SecretNotGranted"), "{err}");
+    assert!(
+        other.requests().is_empty(),
+        "the request must not leave the host"
+    );
+    still_serving(&plugin).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_secret_is_not_granted() {
+    let server = echo_server().await;
+    let (_host, catalog) = host_with(grant_for(&server, true));
+    let err = run(
+        &adversary(&catalog),
+        &format!("fetch GET {}/x auth=bearer:aws-root", server.base_url()),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("SecretNotGranted"), "{err}");
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loopback_target_needs_allow_private() {
+    let server = echo_server().await;
+    let (_host, catalog) = host_with(grant_for(&server, false));
+    let plugin = adversary(&catalog);
+    for url in [
+        server.base_url(),
+        format!("http://localhost:{}", server.addr().port()),
+    ] {
+        let err = run(&plugin, &format!("fetch GET {url}/x"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("Denied"), "{url}: {err}");
+    }
+    assert!(
+        server.requests().is_empty(),
+        "no request may reach a loopback server"
+    );
+    still_serving(&plugin).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_outside_the_allow_list_is_denied_naming_the_grant() {
+    let server = echo_server().await;
+    let (_host, catalog) = host_with(Grant::default());
+    let err = run(
+        &adversary(&catalog),
+        &format!("fetch GET {}/x", server.base_url()),
+    )
+    .await
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("Denied") && text.contains("[grants.fixture-adversary]"),
+        "{text}"
+    );
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_response_is_cut_off() {
+    let server = MockServer::start(
+        Router::new().route("/huge", get(|| async { vec![b'x'; 20 * 1024 * 1024] })),
+    )
+    .await;
+    let (_host, catalog) = host_with(grant_for(&server, true));
+    let plugin = adversary(&catalog);
+    let err = run(&plugin, &format!("fetch GET {}/huge", server.base_url()))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("BodyTooLarge"), "{err}");
+    still_serving(&plugin).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guest_auth_headers_are_stripped_and_the_secret_never_reaches_the_guest() {
+    let server = echo_server().await;
+    let (_host, catalog) = host_with(grant_for(&server, true));
+    let plugin = adversary(&catalog);
+
+    // A guest-set Authorization header never leaves the host.
+    let answer = run(
+        &plugin,
+        &format!(
+            "fetch POST {}/v1 header=authorization:Bearer-guest header=x-api-key:guest body=hello",
+            server.base_url()
+        ),
+    )
+    .await
+    .expect("allowed request");
+    assert!(answer.starts_with("status=200"), "{answer}");
+    let seen = server.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].header("authorization"), None);
+    assert_eq!(seen[0].header("x-api-key"), None);
+    assert_eq!(&seen[0].body[..], b"hello");
+
+    // With the granted secret the server receives it; the echo in header and body is scrubbed
+    // before the guest sees the response.
+    let answer = run(
+        &plugin,
+        &format!(
+            "fetch GET {}/v1 auth=bearer:test-key header=authorization:Bearer-guest",
+            server.base_url()
+        ),
+    )
+    .await
+    .expect("allowed request");
+    let seen = server.requests();
+    assert_eq!(
+        seen[1].header("authorization"),
+        Some(format!("Bearer {SECRET}").as_str())
+    );
+    assert!(
+        !answer.contains(SECRET),
+        "the guest saw the secret: {answer}"
+    );
+    assert!(answer.contains("[REDACTED]"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_not_followed() {
+    let server = MockServer::start(Router::new().route(
+        "/jump",
+        get(|| async {
+            (
+                StatusCode::FOUND,
+                [("location", "http://169.254.169.254/latest/meta-data")],
+                "",
+            )
+        }),
+    ))
+    .await;
+    let (_host, catalog) = host_with(grant_for(&server, true));
+    let answer = run(
+        &adversary(&catalog),
+        &format!("fetch GET {}/jump", server.base_url()),
+    )
+    .await
+    .expect("response");
+    assert!(answer.starts_with("status=302"), "{answer}");
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_upstream_times_out_as_a_typed_error() {
+    let server = MockServer::start(Router::new().route(
+        "/slow",
+        get(|| async {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            "late"
+        }),
+    ))
+    .await;
+    let (_host, catalog) = host_with(grant_for(&server, true));
+    let plugin = adversary(&catalog);
+    let err = run(
+        &plugin,
+        &format!("fetch GET {}/slow timeout=200", server.base_url()),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("Timeout"), "{err}");
+    still_serving(&plugin).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_environment_and_arguments_are_out_of_reach() {
+    let (_host, catalog) = host_with(Grant::default());
+    let plugin = adversary(&catalog);
+    let files = run(&plugin, "files").await.expect("answer");
+    assert!(
+        !files.contains(": ok"),
+        "a file operation succeeded: {files}"
+    );
+    assert!(files.lines().count() >= 3, "{files}");
+    let env = run(&plugin, "env").await.expect("answer");
+    assert!(env.starts_with("env: 0"), "{env}");
+    assert!(!env.contains(SECRET_ENV), "{env}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_comes_from_manifest_and_grant() {
+    let server = echo_server().await;
+    let (_host, catalog) = host_with(grant_for(&server, true));
+    let plugin = adversary(&catalog);
+    assert_eq!(run(&plugin, "config mode").await.expect("answer"), "test");
+    assert_eq!(
+        run(&plugin, "config no-such-key").await.expect("answer"),
+        "<unset>"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_run_in_parallel_in_fresh_instances() {
+    let (_host, catalog) = host_with(Grant::default());
+    let plugin = adversary(&catalog);
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let plugin = plugin.clone();
+            tokio::spawn(async move { run(&plugin, &format!("echo call {i}")).await })
+        })
+        .collect();
+    for (i, task) in tasks.into_iter().enumerate() {
+        assert_eq!(
+            task.await.expect("join").expect("call"),
+            format!("call {i}")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn newer_contract_version_is_refused_with_the_supported_range() {
+    let (_host, catalog) = host_with(Grant::default());
+    let failure = catalog
+        .failures()
+        .iter()
+        .map(ToString::to_string)
+        .find(|f| f.contains("fixture-future-wit") || f.contains("future"))
+        .expect("the future-WIT fixture is refused");
+    assert!(
+        failure.contains("0.2.0") && failure.contains("needs a newer decision-matrix host"),
+        "{failure}"
+    );
+    assert!(failure.contains(">=0.1.0"), "{failure}");
+}

@@ -1,0 +1,106 @@
+//! Test support shared by decision-matrix's integration and end-to-end tests.
+//!
+//! [`MockServer`] is a real HTTP/1.1 server on `127.0.0.1:0` that records every request it
+//! receives, so a test can assert both what a plugin got back and that a denied request
+//! never left the host.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// One request as the mock server received it.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// Request method.
+    pub method: Method,
+    /// Path and query.
+    pub uri: Uri,
+    /// Headers as received.
+    pub headers: HeaderMap,
+    /// Body bytes.
+    pub body: Bytes,
+}
+
+impl RecordedRequest {
+    /// A header's value as text, if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A loopback HTTP server running an axum router, recording requests.
+pub struct MockServer {
+    addr: SocketAddr,
+    requests: Arc<Mutex<Vec<RecordedRequest>>>,
+    task: JoinHandle<()>,
+}
+
+impl MockServer {
+    /// Starts `router` on `127.0.0.1` at a free port.
+    pub async fn start(router: Router) -> MockServer {
+        let requests: Arc<Mutex<Vec<RecordedRequest>>> = Arc::default();
+        let app = router.layer(middleware::from_fn_with_state(requests.clone(), record));
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        MockServer {
+            addr,
+            requests,
+            task,
+        }
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn record(
+    State(requests): State<Arc<Mutex<Vec<RecordedRequest>>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
+    if let Ok(mut log) = requests.lock() {
+        log.push(RecordedRequest {
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            headers: parts.headers.clone(),
+            body: bytes.clone(),
+        });
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
