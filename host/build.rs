@@ -153,18 +153,11 @@ fn build_plugins(plugins: &Path, target_dir: &Path) -> Result<(), String> {
 /// `plugin.toml` files under `plugins/`, skipping build output.
 fn find_manifests(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut found = Vec::new();
-    let entries = fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| e.to_string())?;
-        let path = entry.path();
-        if entry.file_type().map_err(|e| e.to_string())?.is_dir() {
-            if entry.file_name() != "target" {
-                found.extend(find_manifests(&path)?);
-            }
-        } else if entry.file_name() == "plugin.toml" {
-            found.push(path);
+    walk_sources(dir, &mut |path, is_dir| {
+        if !is_dir && path.file_name().is_some_and(|name| name == "plugin.toml") {
+            found.push(path.to_path_buf());
         }
-    }
+    })?;
     found.sort();
     Ok(found)
 }
@@ -173,19 +166,28 @@ fn find_manifests(dir: &Path) -> Result<Vec<PathBuf>, String> {
 /// watched directory recursively, so a directory holding build output (`target/`) is not
 /// watched itself, only its other entries; otherwise every plugin build would trigger another.
 fn watch(dir: &Path) -> Result<(), String> {
-    if !dir.join("target").exists() {
-        println!("cargo:rerun-if-changed={}", dir.display());
-    }
+    let mut watch_one = |path: &Path, is_dir: bool| {
+        if !is_dir || !path.join("target").exists() {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+    };
+    watch_one(dir, true);
+    walk_sources(dir, &mut watch_one)
+}
+
+/// Visits every file and directory below `dir` (not `dir` itself), skipping `target/`.
+fn walk_sources(dir: &Path, visit: &mut dyn FnMut(&Path, bool)) -> Result<(), String> {
     let entries = fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     for entry in entries {
         let entry = entry.map_err(|e| e.to_string())?;
         let path = entry.path();
-        if entry.file_type().map_err(|e| e.to_string())?.is_dir() {
-            if entry.file_name() != "target" {
-                watch(&path)?;
-            }
-        } else {
-            println!("cargo:rerun-if-changed={}", path.display());
+        let is_dir = entry.file_type().map_err(|e| e.to_string())?.is_dir();
+        if is_dir && entry.file_name() == "target" {
+            continue;
+        }
+        visit(&path, is_dir);
+        if is_dir {
+            walk_sources(&path, visit)?;
         }
     }
     Ok(())

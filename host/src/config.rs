@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::Deserialize;
 
-use crate::plugins::grants::{Grant, GrantsConfig, SecretSource};
 use crate::plugins::PluginSettings;
+use crate::plugins::grants::{Grant, GrantsConfig, SecretSource};
 
 /// Environment variable naming the configuration file.
 pub const CONFIG_ENV: &str = "DMM_CONFIG";
@@ -65,7 +65,10 @@ impl Config {
 
     /// The secrets and grants, as the plugin host takes them.
     pub fn grants_config(&self) -> GrantsConfig {
-        GrantsConfig { secrets: self.secrets.clone(), grants: self.grants.clone() }
+        GrantsConfig {
+            secrets: self.secrets.clone(),
+            grants: self.grants.clone(),
+        }
     }
 }
 

@@ -33,7 +33,9 @@ fn pattern(text: &str) -> HostPattern {
 /// others load them (the cache is safe for concurrent use).
 fn shared_cache() -> &'static Path {
     static CACHE: OnceLock<tempfile::TempDir> = OnceLock::new();
-    CACHE.get_or_init(|| tempfile::tempdir().expect("tempdir")).path()
+    CACHE
+        .get_or_init(|| tempfile::tempdir().expect("tempdir"))
+        .path()
 }
 
 /// A host with the fixtures directory loaded, small limits, and `grant` for the adversary.
@@ -48,6 +50,7 @@ fn host_with(grant: Grant) -> (PluginHost, PluginCatalog) {
         limits: LimitSettings {
             default_memory_mib: 32,
             default_cpu_ms: 300,
+            max_cpu_ms: 500,
             default_timeout_ms: 5_000,
             ..LimitSettings::default()
         },
@@ -413,5 +416,129 @@ async fn newer_contract_version_is_refused_with_the_supported_range() {
         failure.contains("0.2.0") && failure.contains("needs a newer decision-matrix host"),
         "{failure}"
     );
-    assert!(failure.contains(">=0.1.0"), "{failure}");
+    assert!(failure.contains("this host supports 0.1.0"), "{failure}");
+}
+
+/// Collects formatted log output in memory.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+// A current-thread runtime keeps the plugin call on this thread, where the capturing
+// subscriber is installed.
+#[tokio::test(flavor = "current_thread")]
+async fn guest_output_and_log_records_reach_tracing_under_the_plugin_id() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (_host, catalog) = host_with(Grant::default());
+    let plugin = adversary(&catalog);
+    assert_eq!(
+        run(&plugin, "stdio printed-by-the-guest")
+            .await
+            .expect("stdio"),
+        "printed"
+    );
+    assert_eq!(
+        run(&plugin, "log warn logged-by-the-guest")
+            .await
+            .expect("log"),
+        "logged"
+    );
+    assert_eq!(
+        run(&plugin, "log debug below-the-level")
+            .await
+            .expect("log"),
+        "logged"
+    );
+
+    let text = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("-by-the-guest"))
+        .collect();
+    assert_eq!(lines.len(), 3, "stdout, stderr and the log record: {text}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains("plugin=fixture-adversary@0.1.0")),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("stream=\"stdout\"") || l.contains("stream=stdout")),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("WARN") && l.contains("logged-by-the-guest")),
+        "{text}"
+    );
+    assert!(!text.contains("below-the-level"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scoring_plugin_importing_the_network_is_refused_at_load() {
+    let (_host, catalog) = host_with(Grant::default());
+    assert!(catalog.scorer("fixture-scoring-http").is_none());
+    let failure = catalog
+        .failures()
+        .iter()
+        .map(ToString::to_string)
+        .find(|f| f.contains("scoring-http"))
+        .expect("the scoring-http fixture is refused");
+    assert!(
+        failure.contains("scoring plugins have no network"),
+        "{failure}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn looping_scoring_plugin_is_stopped_and_others_keep_working() {
+    use decision_matrix::plugins::bindings::scoring_export::{Cell, Criterion, Matrix};
+    let (_host, catalog) = host_with(Grant::default());
+    let looping = catalog
+        .scorer("fixture-scoring-loop")
+        .expect("loaded")
+        .clone();
+    let matrix = Matrix {
+        options: vec!["a".into(), "b".into()],
+        criteria: vec![Criterion {
+            name: "c".into(),
+            weight: 1.0,
+        }],
+        cells: vec![Cell::Scored(3.0), Cell::Scored(4.0)],
+    };
+    let err = looping.rank(matrix.clone(), Vec::new()).await.unwrap_err();
+    assert!(matches!(err, CallError::CpuBudget { .. }), "{err:?}");
+    let ranked = catalog
+        .scorer("weighted-average")
+        .expect("built-in")
+        .rank(matrix, Vec::new())
+        .await
+        .expect("rank");
+    assert_eq!(ranked[0].option_index, 1);
 }

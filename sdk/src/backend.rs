@@ -41,7 +41,7 @@ use crate::PluginError;
 /// An LLM backend adapter, exported with [`crate::export_backend!`].
 ///
 /// Every call runs in a fresh instance: keep no state between calls. The SDK installs its
-/// [`log`](crate::log) forwarder before each call, so `log::info!` and friends work in every
+/// [`log`] forwarder before each call, so `log::info!` and friends work in every
 /// method.
 pub trait LlmBackend {
     /// Static facts about the backend. Must not do I/O.

@@ -155,10 +155,11 @@ impl Request {
         }))
     }
 
-    /// Total time limit for the request (whole milliseconds, saturating). The host caps it at
-    /// its own maximum.
+    /// Total time limit for the request, in whole milliseconds (at least 1, saturating at
+    /// `u32::MAX`). The host caps it at its own maximum.
     pub fn timeout(mut self, limit: Duration) -> Self {
-        self.timeout_ms = Some(u32::try_from(limit.as_millis()).unwrap_or(u32::MAX));
+        let ms = u32::try_from(limit.as_millis()).unwrap_or(u32::MAX);
+        self.timeout_ms = Some(ms.max(1));
         self
     }
 

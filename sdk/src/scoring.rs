@@ -44,7 +44,7 @@ use crate::PluginError;
 /// A scoring strategy, exported with [`crate::export_scoring!`].
 ///
 /// Every call runs in a fresh instance, and the strategy should be a pure function of its
-/// input. The SDK installs its [`log`](crate::log) forwarder before each call.
+/// input. The SDK installs its [`log`] forwarder before each call.
 pub trait ScoringStrategy {
     /// Static facts about the strategy. Must not do heavy work.
     fn info() -> StrategyInfo;

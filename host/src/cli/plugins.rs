@@ -50,7 +50,11 @@ pub fn check(config: &Config, file: &Path, json: bool, out: &mut dyn Write) -> a
     })?;
     let descriptor = loaded.descriptor();
     if json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&describe_json(descriptor))?)?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&describe_json(descriptor))?
+        )?;
     } else {
         writeln!(out, "ok: {} is a valid plugin", file.display())?;
         write_text(descriptor, out)?;
@@ -90,7 +94,11 @@ fn describe_json(d: &PluginDescriptor) -> Value {
 
 fn write_text(d: &PluginDescriptor, out: &mut dyn Write) -> std::io::Result<()> {
     let m = &d.manifest;
-    writeln!(out, "{} {} ({}, WIT {})", m.id, m.version, m.kind, d.wit_version)?;
+    writeln!(
+        out,
+        "{} {} ({}, WIT {})",
+        m.id, m.version, m.kind, d.wit_version
+    )?;
     if let Some(description) = &m.description {
         writeln!(out, "  {description}")?;
     }
@@ -105,28 +113,66 @@ fn write_text(d: &PluginDescriptor, out: &mut dyn Write) -> std::io::Result<()> 
     if m.kind == crate::plugins::manifest::PluginKind::Scoring {
         return writeln!(out, "  network:   none (scoring plugins have no network)");
     }
-    let list = |items: Vec<String>| if items.is_empty() { "none".to_owned() } else { items.join(", ") };
-    writeln!(out, "  requests:  hosts {}; secrets {}; private addresses {}",
+    let list = |items: Vec<String>| {
+        if items.is_empty() {
+            "none".to_owned()
+        } else {
+            items.join(", ")
+        }
+    };
+    writeln!(
+        out,
+        "  requests:  hosts {}; secrets {}; private addresses {}",
         list(m.requests.hosts.clone()),
         list(m.requests.secrets.clone()),
-        if m.requests.allow_private { "yes" } else { "no" })?;
-    writeln!(out, "  granted:   hosts {}; secrets {}; private addresses {}",
+        if m.requests.allow_private {
+            "yes"
+        } else {
+            "no"
+        }
+    )?;
+    writeln!(
+        out,
+        "  granted:   hosts {}; secrets {}; private addresses {}",
         list(d.grant.hosts.iter().map(ToString::to_string).collect()),
-        list(d.grant.secrets.iter().map(|(name, hosts)| {
-            format!("{name} -> {}", hosts.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "))
-        }).collect()),
-        if d.grant.allow_private { "yes" } else { "no" })?;
+        list(
+            d.grant
+                .secrets
+                .iter()
+                .map(|(name, hosts)| {
+                    format!(
+                        "{name} -> {}",
+                        hosts
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    )
+                })
+                .collect()
+        ),
+        if d.grant.allow_private { "yes" } else { "no" }
+    )?;
     let ungranted: Vec<&String> = m
         .requests
         .hosts
         .iter()
-        .filter(|h| !d.grant.hosts.iter().any(|g| g.to_string() == h.trim_end_matches('/')))
+        .filter(|h| {
+            !d.grant
+                .hosts
+                .iter()
+                .any(|g| g.to_string() == h.trim_end_matches('/'))
+        })
         .collect();
     if !ungranted.is_empty() {
         writeln!(
             out,
             "  note:      requested but not granted: {}; grant with hosts = [...] under [grants.{}]",
-            ungranted.iter().map(|h| h.as_str()).collect::<Vec<_>>().join(", "),
+            ungranted
+                .iter()
+                .map(|h| h.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             m.id
         )?;
     }

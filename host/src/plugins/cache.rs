@@ -53,7 +53,10 @@ impl CompileCache {
         create_private_dir(path)?;
         check_private(path)?;
         let dir = Dir::open_ambient_dir(path, ambient_authority())?;
-        Ok(CompileCache { dir, engine_hash: engine_hash(engine) })
+        Ok(CompileCache {
+            dir,
+            engine_hash: engine_hash(engine),
+        })
     }
 
     /// Returns the compiled component for `wasm`, from the cache when possible.
@@ -80,7 +83,11 @@ impl CompileCache {
     }
 
     fn entry_name(&self, wasm: &[u8]) -> String {
-        format!("{}-{}{SUFFIX}", hex::encode(Sha256::digest(wasm)), self.engine_hash)
+        format!(
+            "{}-{}{SUFFIX}",
+            hex::encode(Sha256::digest(wasm)),
+            self.engine_hash
+        )
     }
 
     fn load(&self, engine: &Engine, name: &str) -> Option<Component> {
@@ -140,7 +147,9 @@ impl CompileCache {
 
     /// Keeps the newest [`MAX_ENTRIES`] entries.
     fn prune(&self) {
-        let Ok(entries) = self.dir.entries() else { return };
+        let Ok(entries) = self.dir.entries() else {
+            return;
+        };
         let mut found: Vec<(std::time::SystemTime, String)> = entries
             .filter_map(Result::ok)
             .filter_map(|entry| {
@@ -205,7 +214,10 @@ fn engine_hash(engine: &Engine) -> String {
 #[cfg(unix)]
 fn create_private_dir(path: &Path) -> io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
 }
 
 #[cfg(not(unix))]

@@ -33,7 +33,10 @@ pub struct CallRunner {
 impl CallRunner {
     /// A runner allowing `max_concurrent` calls at once.
     pub fn new(engine: Engine, max_concurrent: usize) -> CallRunner {
-        CallRunner { engine, permits: Arc::new(Semaphore::new(max_concurrent)) }
+        CallRunner {
+            engine,
+            permits: Arc::new(Semaphore::new(max_concurrent)),
+        }
     }
 
     /// Runs `body` (instantiate and call one export) in a fresh store under the plugin's
@@ -44,10 +47,14 @@ impl CallRunner {
         body: impl for<'a> FnOnce(&'a mut Store<CallState>) -> StoreFuture<'a, R>,
     ) -> Result<R, CallError> {
         let plugin = || context.label.to_string();
-        let _permit = self.permits.acquire().await.map_err(|_| CallError::Instantiate {
-            plugin: plugin(),
-            message: "the plugin host is shutting down".to_owned(),
-        })?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| CallError::Instantiate {
+                plugin: plugin(),
+                message: "the plugin host is shutting down".to_owned(),
+            })?;
         let mut store = Store::new(&self.engine, CallState::new(context.clone()));
         store.limiter(|state| state.limiter());
         store.set_epoch_deadline(1);
@@ -61,7 +68,10 @@ impl CallRunner {
 
         let limit = context.limits.wall;
         match tokio::time::timeout(limit, body(&mut store)).await {
-            Err(_) => Err(CallError::Timeout { plugin: plugin(), limit }),
+            Err(_) => Err(CallError::Timeout {
+                plugin: plugin(),
+                limit,
+            }),
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => Err(classify(&error, store.data(), context)),
         }
@@ -71,18 +81,30 @@ impl CallRunner {
 fn classify(error: &wasmtime::Error, state: &CallState, context: &PluginContext) -> CallError {
     let plugin = context.label.to_string();
     if state.cpu_exhausted() {
-        return CallError::CpuBudget { plugin, budget: context.limits.cpu };
+        return CallError::CpuBudget {
+            plugin,
+            budget: context.limits.cpu,
+        };
     }
     if state.memory_limit_hit() {
-        return CallError::MemoryLimit { plugin, limit_bytes: context.limits.memory_bytes };
+        return CallError::MemoryLimit {
+            plugin,
+            limit_bytes: context.limits.memory_bytes,
+        };
     }
     if let Some(trap) = error.downcast_ref::<Trap>() {
         let message = state
             .panic_message()
             .unwrap_or_else(|| format!("wasm trap: {trap}"));
-        return CallError::Trap { plugin, message: context.scrub(&message) };
+        return CallError::Trap {
+            plugin,
+            message: context.scrub(&message),
+        };
     }
-    CallError::Instantiate { plugin, message: context.scrub(&format!("{error:#}")) }
+    CallError::Instantiate {
+        plugin,
+        message: context.scrub(&format!("{error:#}")),
+    }
 }
 
 /// Turns the guest's own error into a [`CallError`], scrubbing secrets from its text.
@@ -96,5 +118,8 @@ pub fn guest_error(context: &PluginContext, error: GuestError) -> CallError {
             ..u
         }),
     };
-    CallError::Plugin { plugin: context.label.to_string(), error }
+    CallError::Plugin {
+        plugin: context.label.to_string(),
+        error,
+    }
 }

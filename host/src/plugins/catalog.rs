@@ -28,9 +28,16 @@ impl PluginCatalog {
         let mut catalog = PluginCatalog::default();
         for plugin in builtin::all() {
             let loaded = Manifest::parse(plugin.manifest)
-                .map_err(|source| LoadError::Manifest { path: "built-in plugin".to_owned(), source })
+                .map_err(|source| LoadError::Manifest {
+                    path: "built-in plugin".to_owned(),
+                    source,
+                })
                 .and_then(|manifest| {
-                    host.load(PluginSource { manifest, wasm: plugin.wasm, origin: Origin::Builtin })
+                    host.load(PluginSource {
+                        manifest,
+                        wasm: plugin.wasm,
+                        origin: Origin::Builtin,
+                    })
                 });
             catalog.record(loaded);
         }
@@ -41,7 +48,10 @@ impl PluginCatalog {
                 if catalog.contains(&file.manifest.id) {
                     catalog.failures.push(LoadError::Conflict {
                         path: file.path.display().to_string(),
-                        message: format!("a plugin with id {:?} is already loaded; ids must be unique", file.manifest.id),
+                        message: format!(
+                            "a plugin with id {:?} is already loaded; ids must be unique",
+                            file.manifest.id
+                        ),
                     });
                     continue;
                 }
@@ -59,10 +69,12 @@ impl PluginCatalog {
     fn record(&mut self, loaded: Result<LoadedPlugin, LoadError>) {
         match loaded {
             Ok(LoadedPlugin::Backend(plugin)) => {
-                self.backends.insert(plugin.descriptor().manifest.id.clone(), plugin);
+                self.backends
+                    .insert(plugin.descriptor().manifest.id.clone(), plugin);
             }
             Ok(LoadedPlugin::Scoring(plugin)) => {
-                self.scorers.insert(plugin.descriptor().manifest.id.clone(), plugin);
+                self.scorers
+                    .insert(plugin.descriptor().manifest.id.clone(), plugin);
             }
             Err(error) => {
                 tracing::warn!(%error, "plugin not loaded");

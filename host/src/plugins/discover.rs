@@ -31,7 +31,10 @@ pub struct PluginFile {
 /// Reads every `<root>/<name>/plugin.toml` and its component. A missing root holds no
 /// plugins; a plugin that cannot be read is reported and the others still load.
 pub fn scan(root: &Path, max_component_bytes: u64) -> (Vec<PluginFile>, Vec<LoadError>) {
-    let io_error = |source| LoadError::Io { path: root.display().to_string(), source };
+    let io_error = |source| LoadError::Io {
+        path: root.display().to_string(),
+        source,
+    };
     let dir = match Dir::open_ambient_dir(root, ambient_authority()) {
         Ok(dir) => dir,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Vec::new(), Vec::new()),
@@ -55,7 +58,10 @@ pub fn scan(root: &Path, max_component_bytes: u64) -> (Vec<PluginFile>, Vec<Load
         let path = root.join(&name);
         let result = dir
             .open_dir(&name)
-            .map_err(|source| LoadError::Io { path: path.display().to_string(), source })
+            .map_err(|source| LoadError::Io {
+                path: path.display().to_string(),
+                source,
+            })
             .and_then(|plugin_dir| read_plugin(&plugin_dir, &path, None, max_component_bytes));
         match result {
             Ok(plugin) => found.push(plugin),
@@ -67,12 +73,23 @@ pub fn scan(root: &Path, max_component_bytes: u64) -> (Vec<PluginFile>, Vec<Load
 
 /// Reads the component at `component_path` and the `plugin.toml` beside it, as
 /// `decision-matrix plugins check` does.
-pub fn read_component_file(component_path: &Path, max_component_bytes: u64) -> Result<PluginFile, LoadError> {
-    let io_error = |source| LoadError::Io { path: component_path.display().to_string(), source };
+pub fn read_component_file(
+    component_path: &Path,
+    max_component_bytes: u64,
+) -> Result<PluginFile, LoadError> {
+    let io_error = |source| LoadError::Io {
+        path: component_path.display().to_string(),
+        source,
+    };
     let file_name = component_path
         .file_name()
         .and_then(|n| n.to_str())
-        .ok_or_else(|| io_error(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name")))?;
+        .ok_or_else(|| {
+            io_error(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a file name",
+            ))
+        })?;
     let parent = match component_path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -88,16 +105,17 @@ fn read_plugin(
     max_component_bytes: u64,
 ) -> Result<PluginFile, LoadError> {
     let manifest_path = dir_path.join(MANIFEST_FILE);
-    let manifest_text = read_capped(dir, MANIFEST_FILE, MAX_MANIFEST_BYTES as u64).map_err(|e| match e {
-        Capped::Io(source) => LoadError::Io {
-            path: manifest_path.display().to_string(),
-            source: with_hint(source, "every plugin needs a plugin.toml beside its .wasm"),
-        },
-        Capped::TooLarge(size) => LoadError::Manifest {
-            path: manifest_path.display().to_string(),
-            source: ManifestError::TooLarge(size as usize),
-        },
-    })?;
+    let manifest_text =
+        read_capped(dir, MANIFEST_FILE, MAX_MANIFEST_BYTES as u64).map_err(|e| match e {
+            Capped::Io(source) => LoadError::Io {
+                path: manifest_path.display().to_string(),
+                source: with_hint(source, "every plugin needs a plugin.toml beside its .wasm"),
+            },
+            Capped::TooLarge(size) => LoadError::Manifest {
+                path: manifest_path.display().to_string(),
+                source: ManifestError::TooLarge(size as usize),
+            },
+        })?;
     let manifest_text = String::from_utf8(manifest_text).map_err(|_| LoadError::Manifest {
         path: manifest_path.display().to_string(),
         source: ManifestError::Syntax("the file is not UTF-8".to_owned()),
@@ -119,14 +137,21 @@ fn read_plugin(
     }
     let path = dir_path.join(&manifest.component);
     let wasm = read_capped(dir, &manifest.component, max_component_bytes).map_err(|e| match e {
-        Capped::Io(source) => LoadError::Io { path: path.display().to_string(), source },
+        Capped::Io(source) => LoadError::Io {
+            path: path.display().to_string(),
+            source,
+        },
         Capped::TooLarge(size) => LoadError::TooLarge {
             path: path.display().to_string(),
             size,
             limit: max_component_bytes,
         },
     })?;
-    Ok(PluginFile { manifest, wasm, path })
+    Ok(PluginFile {
+        manifest,
+        wasm,
+        path,
+    })
 }
 
 enum Capped {
@@ -143,7 +168,9 @@ fn read_capped(dir: &Dir, name: &str, max: u64) -> Result<Vec<u8>, Capped> {
         return Err(Capped::TooLarge(size));
     }
     let mut bytes = Vec::with_capacity(size as usize);
-    file.take(max + 1).read_to_end(&mut bytes).map_err(Capped::Io)?;
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(Capped::Io)?;
     if bytes.len() as u64 > max {
         return Err(Capped::TooLarge(bytes.len() as u64));
     }
@@ -162,7 +189,8 @@ fn with_hint(error: std::io::Error, hint: &str) -> std::io::Error {
 mod tests {
     use super::*;
 
-    const MANIFEST: &str = "id = \"p\"\nversion = \"0.1.0\"\nkind = \"scoring\"\ncomponent = \"p.wasm\"\n";
+    const MANIFEST: &str =
+        "id = \"p\"\nversion = \"0.1.0\"\nkind = \"scoring\"\ncomponent = \"p.wasm\"\n";
 
     #[test]
     fn scan_reports_bad_plugins_and_keeps_good_ones() {
@@ -177,7 +205,13 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].manifest.id, "p");
         assert_eq!(failed.len(), 1);
-        assert!(failed[0].to_string().contains("plugin.toml beside its .wasm"), "{}", failed[0]);
+        assert!(
+            failed[0]
+                .to_string()
+                .contains("plugin.toml beside its .wasm"),
+            "{}",
+            failed[0]
+        );
     }
 
     #[test]
@@ -196,7 +230,8 @@ mod tests {
         let plugin = root.path().join("sneaky");
         std::fs::create_dir(&plugin).expect("mkdir");
         std::fs::write(plugin.join("plugin.toml"), MANIFEST).expect("write");
-        std::os::unix::fs::symlink(outside.path().join("secret.wasm"), plugin.join("p.wasm")).expect("symlink");
+        std::os::unix::fs::symlink(outside.path().join("secret.wasm"), plugin.join("p.wasm"))
+            .expect("symlink");
 
         let (found, failed) = scan(root.path(), 1024);
         assert!(found.is_empty());
@@ -209,7 +244,10 @@ mod tests {
         std::fs::write(root.path().join("plugin.toml"), MANIFEST).expect("write");
         std::fs::write(root.path().join("p.wasm"), vec![0u8; 2048]).expect("write");
         let err = read_component_file(&root.path().join("p.wasm"), 1024).unwrap_err();
-        assert!(err.to_string().contains("2048 bytes; the limit is 1024"), "{err}");
+        assert!(
+            err.to_string().contains("2048 bytes; the limit is 1024"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -47,7 +47,11 @@ impl PluginEngine {
             }
         };
         let ticker = spawn_ticker(engine.clone())?;
-        Ok(PluginEngine { engine, allocation, _ticker: ticker })
+        Ok(PluginEngine {
+            engine,
+            allocation,
+            _ticker: ticker,
+        })
     }
 
     /// The wasmtime engine.

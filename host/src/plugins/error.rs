@@ -132,7 +132,10 @@ impl CallError {
     pub fn is_retryable(&self) -> bool {
         match self {
             CallError::Timeout { .. } => true,
-            CallError::Plugin { error: GuestError::Upstream(upstream), .. } => upstream.retryable,
+            CallError::Plugin {
+                error: GuestError::Upstream(upstream),
+                ..
+            } => upstream.retryable,
             _ => false,
         }
     }
@@ -140,9 +143,10 @@ impl CallError {
     /// How long the provider asked to wait before a retry, if it said.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            CallError::Plugin { error: GuestError::Upstream(upstream), .. } => {
-                upstream.retry_after_ms.map(Duration::from_millis)
-            }
+            CallError::Plugin {
+                error: GuestError::Upstream(upstream),
+                ..
+            } => upstream.retry_after_ms.map(Duration::from_millis),
             _ => None,
         }
     }
@@ -154,7 +158,12 @@ pub fn describe(error: &GuestError) -> String {
         GuestError::InvalidInput(message) => format!("invalid input: {message}"),
         GuestError::Unsupported(message) => format!("unsupported: {message}"),
         GuestError::Internal(message) => format!("internal error: {message}"),
-        GuestError::Upstream(UpstreamError { status, message, retryable, retry_after_ms }) => {
+        GuestError::Upstream(UpstreamError {
+            status,
+            message,
+            retryable,
+            retry_after_ms,
+        }) => {
             let mut text = String::from("upstream error");
             if let Some(status) = status {
                 text.push_str(&format!(" (HTTP {status})"));

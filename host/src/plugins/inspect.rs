@@ -18,10 +18,15 @@ pub const SUPPORTED_MAJOR_MINOR: (u64, u64) = (0, 1);
 /// Newest 0.1.x patch this host implements.
 pub const NEWEST_PATCH: u64 = 0;
 
-/// The supported range, as printed in messages.
+/// The supported range, as printed in messages: `0.1.0`, or `0.1.0 to 0.1.N` once patch
+/// releases of the contract exist.
 pub fn supported_range() -> String {
     let (major, minor) = SUPPORTED_MAJOR_MINOR;
-    format!(">={major}.{minor}.0, <={major}.{minor}.{NEWEST_PATCH}")
+    if NEWEST_PATCH == 0 {
+        format!("{major}.{minor}.0")
+    } else {
+        format!("{major}.{minor}.0 to {major}.{minor}.{NEWEST_PATCH}")
+    }
 }
 
 /// First eight bytes of a component binary (`\0asm`, layer 1, version 0x0d).
@@ -41,7 +46,9 @@ pub enum InspectError {
     #[error("not a WebAssembly component (the file does not start with the component header)")]
     NotWasm,
     /// Exports none of our interfaces.
-    #[error("the component exports no {PACKAGE} interface; a plugin exports `{PACKAGE}/llm-backend` or `{PACKAGE}/scoring`")]
+    #[error(
+        "the component exports no {PACKAGE} interface; a plugin exports `{PACKAGE}/llm-backend` or `{PACKAGE}/scoring`"
+    )]
     NoPluginExport,
     /// Built against a contract version outside the supported range.
     #[error("the plugin targets {PACKAGE}@{found}, but this host supports {supported}; {hint}")]
@@ -54,7 +61,9 @@ pub enum InspectError {
         hint: &'static str,
     },
     /// Exports the interface of another kind than its manifest says.
-    #[error("plugin.toml says kind = \"{manifest}\", but the component exports `{PACKAGE}/{found}`")]
+    #[error(
+        "plugin.toml says kind = \"{manifest}\", but the component exports `{PACKAGE}/{found}`"
+    )]
     KindMismatch {
         /// Kind in the manifest.
         manifest: PluginKind,
@@ -91,7 +100,9 @@ pub fn inspect(engine: &Engine, component: &Component) -> Result<ComponentFacts,
     let ty = component.component_type();
     let mut exported = None;
     for (name, _) in ty.exports(engine) {
-        let Some((interface, version)) = split_interface_name(name) else { continue };
+        let Some((interface, version)) = split_interface_name(name) else {
+            continue;
+        };
         let kind = match interface {
             "llm-backend" => PluginKind::LlmBackend,
             "scoring" => PluginKind::Scoring,
@@ -103,7 +114,10 @@ pub fn inspect(engine: &Engine, component: &Component) -> Result<ComponentFacts,
     let (kind, wit_version) = exported.ok_or(InspectError::NoPluginExport)?;
     check_version(&wit_version)?;
 
-    let mut imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_owned()).collect();
+    let mut imports: Vec<String> = ty
+        .imports(engine)
+        .map(|(name, _)| name.to_owned())
+        .collect();
     imports.sort();
     for name in &imports {
         if let Some((interface, version)) = split_interface_name(name) {
@@ -113,7 +127,11 @@ pub fn inspect(engine: &Engine, component: &Component) -> Result<ComponentFacts,
             }
         }
     }
-    Ok(ComponentFacts { kind, wit_version, imports })
+    Ok(ComponentFacts {
+        kind,
+        wit_version,
+        imports,
+    })
 }
 
 /// Checks the facts agree with the manifest.
@@ -145,10 +163,14 @@ fn check_version(version: &str) -> Result<(), InspectError> {
     let (Some(Ok(major)), Some(Ok(minor)), Some(Ok(patch)), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(unsupported("the version is not of the form MAJOR.MINOR.PATCH"));
+        return Err(unsupported(
+            "the version is not of the form MAJOR.MINOR.PATCH",
+        ));
     };
     let (want_major, want_minor) = SUPPORTED_MAJOR_MINOR;
-    if (major, minor) > (want_major, want_minor) || (major, minor) == (want_major, want_minor) && patch > NEWEST_PATCH {
+    if (major, minor) > (want_major, want_minor)
+        || (major, minor) == (want_major, want_minor) && patch > NEWEST_PATCH
+    {
         return Err(unsupported("it needs a newer decision-matrix host"));
     }
     if (major, minor) < (want_major, want_minor) {
@@ -165,7 +187,10 @@ mod tests {
     fn headers_are_told_apart() {
         assert_eq!(check_header(&COMPONENT_HEADER), Ok(()));
         assert_eq!(check_header(&MODULE_HEADER), Err(InspectError::CoreModule));
-        assert_eq!(check_header(b"\x7fELF\x02\x01\x01\x00"), Err(InspectError::NotWasm));
+        assert_eq!(
+            check_header(b"\x7fELF\x02\x01\x01\x00"),
+            Err(InspectError::NotWasm)
+        );
         assert_eq!(check_header(b"\0as"), Err(InspectError::NotWasm));
     }
 
@@ -176,16 +201,32 @@ mod tests {
             Some(("scoring", "0.1.0"))
         );
         assert_eq!(split_interface_name("wasi:cli/stdout@0.2.6"), None);
-        assert_eq!(split_interface_name("decision-matrix:pluginx/scoring@0.1.0"), None);
+        assert_eq!(
+            split_interface_name("decision-matrix:pluginx/scoring@0.1.0"),
+            None
+        );
     }
 
     #[test]
     fn versions_outside_the_range_say_why() {
         assert!(check_version("0.1.0").is_ok());
         let newer = check_version("0.2.0").unwrap_err().to_string();
-        assert!(newer.contains("newer decision-matrix host") && newer.contains(">=0.1.0"), "{newer}");
-        assert!(check_version("0.1.1").unwrap_err().to_string().contains("newer"));
-        assert!(check_version("0.0.9").unwrap_err().to_string().contains("rebuild"));
+        assert!(
+            newer.contains("newer decision-matrix host") && newer.contains("supports 0.1.0;"),
+            "{newer}"
+        );
+        assert!(
+            check_version("0.1.1")
+                .unwrap_err()
+                .to_string()
+                .contains("newer")
+        );
+        assert!(
+            check_version("0.0.9")
+                .unwrap_err()
+                .to_string()
+                .contains("rebuild")
+        );
         assert!(check_version("1.0").is_err());
     }
 }

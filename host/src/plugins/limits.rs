@@ -73,7 +73,9 @@ impl LimitSettings {
         ];
         for (name, default, max) in pairs {
             if default == 0 || max == 0 {
-                return Err(format!("[plugins.limits] default_{name} and max_{name} must be greater than 0"));
+                return Err(format!(
+                    "[plugins.limits] default_{name} and max_{name} must be greater than 0"
+                ));
             }
             if default > max {
                 return Err(format!(
@@ -82,7 +84,9 @@ impl LimitSettings {
             }
         }
         if self.max_memory_mib > 4096 {
-            return Err("[plugins.limits] max_memory_mib is at most 4096 (wasm32 address space)".to_owned());
+            return Err(
+                "[plugins.limits] max_memory_mib is at most 4096 (wasm32 address space)".to_owned(),
+            );
         }
         if self.max_concurrent_calls == 0 {
             return Err("[plugins.limits] max_concurrent_calls must be greater than 0".to_owned());
@@ -95,10 +99,17 @@ impl LimitSettings {
     pub fn resolve(&self, requested: &RequestedLimits) -> PluginLimits {
         let pick = |asked: Option<u64>, default: u64, max: u64| asked.unwrap_or(default).min(max);
         PluginLimits {
-            memory_bytes: (pick(requested.memory_mib, self.default_memory_mib, self.max_memory_mib)
-                * 1024
+            memory_bytes: (pick(
+                requested.memory_mib,
+                self.default_memory_mib,
+                self.max_memory_mib,
+            ) * 1024
                 * 1024) as usize,
-            cpu: Duration::from_millis(pick(requested.cpu_ms, self.default_cpu_ms, self.max_cpu_ms)),
+            cpu: Duration::from_millis(pick(
+                requested.cpu_ms,
+                self.default_cpu_ms,
+                self.max_cpu_ms,
+            )),
             wall: Duration::from_millis(pick(
                 requested.timeout_ms,
                 self.default_timeout_ms,
@@ -128,7 +139,10 @@ mod tests {
 
     #[test]
     fn inconsistent_settings_name_the_key() {
-        let settings = LimitSettings { default_cpu_ms: 20_000, ..LimitSettings::default() };
+        let settings = LimitSettings {
+            default_cpu_ms: 20_000,
+            ..LimitSettings::default()
+        };
         let err = settings.validate().unwrap_err();
         assert!(err.contains("default_cpu_ms"), "{err}");
     }

@@ -283,7 +283,14 @@ mod tests {
 
     #[test]
     fn component_cannot_escape_the_plugin_directory() {
-        for bad in ["../x.wasm", "/etc/x.wasm", "sub/x.wasm", "x.so", "..", "a\\b.wasm"] {
+        for bad in [
+            "../x.wasm",
+            "/etc/x.wasm",
+            "sub/x.wasm",
+            "x.so",
+            "..",
+            "a\\b.wasm",
+        ] {
             let text = format!("{MINIMAL}\ncomponent = {bad:?}");
             let err = Manifest::parse(&text).unwrap_err();
             assert!(err.to_string().contains("component"), "{bad}: {err}");
@@ -303,8 +310,10 @@ mod tests {
 
     #[test]
     fn scoring_plugins_cannot_ask_for_network() {
-        let err = Manifest::parse(&format!("{MINIMAL}\n[requests]\nhosts = [\"https://x.test\"]"))
-            .unwrap_err();
+        let err = Manifest::parse(&format!(
+            "{MINIMAL}\n[requests]\nhosts = [\"https://x.test\"]"
+        ))
+        .unwrap_err();
         assert!(err.to_string().contains("no network"), "{err}");
     }
 
@@ -317,6 +326,9 @@ mod tests {
     #[test]
     fn oversized_manifest_is_refused_before_parsing() {
         let text = format!("{MINIMAL}\n#{}", "x".repeat(MAX_MANIFEST_BYTES));
-        assert!(matches!(Manifest::parse(&text), Err(ManifestError::TooLarge(_))));
+        assert!(matches!(
+            Manifest::parse(&text),
+            Err(ManifestError::TooLarge(_))
+        ));
     }
 }

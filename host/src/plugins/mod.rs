@@ -23,6 +23,7 @@ pub mod discover;
 pub mod engine;
 pub mod error;
 pub mod grants;
+pub mod handle;
 mod imports;
 pub mod inspect;
 pub mod limits;

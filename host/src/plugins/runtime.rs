@@ -20,6 +20,7 @@ use super::descriptor::{Origin, PluginDescriptor};
 use super::engine::{Allocation, PluginEngine};
 use super::error::LoadError;
 use super::grants::{Grant, GrantsConfig};
+use super::handle::Handle;
 use super::inspect;
 use super::manifest::{Manifest, PluginKind};
 use super::net::{Network, PluginNetwork, SecretStore};
@@ -88,9 +89,10 @@ impl PluginHost {
         ScoringWorld::add_to_linker::<_, HasSelf<_>>(&mut scoring_linker, |state| state)?;
 
         let cache = match settings.cache_dir() {
-            Some(dir) => Some(CompileCache::open(&dir, wasm).map_err(|e| {
-                anyhow::anyhow!("plugin compile cache {}: {e}", dir.display())
-            })?),
+            Some(dir) => Some(
+                CompileCache::open(&dir, wasm)
+                    .map_err(|e| anyhow::anyhow!("plugin compile cache {}: {e}", dir.display()))?,
+            ),
             None => None,
         };
         let network = Arc::new(Network::new(
@@ -137,7 +139,11 @@ impl PluginHost {
 
     /// Validates, compiles (or loads from the cache) and pre-instantiates one plugin.
     pub fn load(&self, source: PluginSource<'_>) -> Result<LoadedPlugin, LoadError> {
-        let PluginSource { manifest, wasm, origin } = source;
+        let PluginSource {
+            manifest,
+            wasm,
+            origin,
+        } = source;
         let path = match &origin {
             Origin::Builtin => format!("built-in plugin {}", manifest.id),
             Origin::File(path) => path.display().to_string(),
@@ -151,9 +157,16 @@ impl PluginHost {
         }
         let limit = self.max_component_bytes();
         if wasm.len() as u64 > limit {
-            return Err(LoadError::TooLarge { path, size: wasm.len() as u64, limit });
+            return Err(LoadError::TooLarge {
+                path,
+                size: wasm.len() as u64,
+                limit,
+            });
         }
-        let component_error = |source| LoadError::Component { path: path.clone(), source };
+        let component_error = |source| LoadError::Component {
+            path: path.clone(),
+            source,
+        };
         inspect::check_header(wasm).map_err(component_error)?;
 
         let (component, cache) = self.compile(wasm).map_err(|e| LoadError::Compile {
@@ -167,7 +180,11 @@ impl PluginHost {
         let mut config: BTreeMap<String, String> = manifest.config.clone();
         config.extend(grant.config.clone());
         let network = (manifest.kind == PluginKind::LlmBackend).then(|| {
-            PluginNetwork::new(manifest.id.clone(), Arc::new(grant.clone()), self.network.clone())
+            PluginNetwork::new(
+                manifest.id.clone(),
+                Arc::new(grant.clone()),
+                self.network.clone(),
+            )
         });
         let limits = self.settings.limits.resolve(&manifest.limits);
         let context = Arc::new(PluginContext {
@@ -186,17 +203,32 @@ impl PluginHost {
             cache,
         };
 
-        let link_error = |e: wasmtime::Error| LoadError::Link { path: path.clone(), message: format!("{e:#}") };
+        let link_error = |e: wasmtime::Error| LoadError::Link {
+            path: path.clone(),
+            message: format!("{e:#}"),
+        };
         Ok(match descriptor.manifest.kind {
             PluginKind::LlmBackend => {
-                let pre = self.backend_linker.instantiate_pre(&component).map_err(link_error)?;
+                let pre = self
+                    .backend_linker
+                    .instantiate_pre(&component)
+                    .map_err(link_error)?;
                 let pre = LlmBackendPluginPre::new(pre).map_err(link_error)?;
-                LoadedPlugin::Backend(BackendPlugin::new(pre, context, self.runner.clone(), descriptor))
+                let runner = self.runner.clone();
+                LoadedPlugin::Backend(BackendPlugin::new(Handle::new(
+                    pre, context, runner, descriptor,
+                )))
             }
             PluginKind::Scoring => {
-                let pre = self.scoring_linker.instantiate_pre(&component).map_err(link_error)?;
+                let pre = self
+                    .scoring_linker
+                    .instantiate_pre(&component)
+                    .map_err(link_error)?;
                 let pre = ScoringPluginPre::new(pre).map_err(link_error)?;
-                LoadedPlugin::Scoring(ScoringPlugin::new(pre, context, self.runner.clone(), descriptor))
+                let runner = self.runner.clone();
+                LoadedPlugin::Scoring(ScoringPlugin::new(Handle::new(
+                    pre, context, runner, descriptor,
+                )))
             }
         })
     }
@@ -204,7 +236,9 @@ impl PluginHost {
     fn compile(&self, wasm: &[u8]) -> wasmtime::Result<(Component, Option<CacheOutcome>)> {
         let engine = self.engine.engine();
         match &self.cache {
-            Some(cache) => cache.load_or_compile(engine, wasm).map(|(c, o)| (c, Some(o))),
+            Some(cache) => cache
+                .load_or_compile(engine, wasm)
+                .map(|(c, o)| (c, Some(o))),
             None => Ok((Component::new(engine, wasm)?, None)),
         }
     }

@@ -87,7 +87,9 @@ impl HttpSettings {
 impl PluginSettings {
     /// The plugins directory in effect.
     pub fn plugins_dir(&self) -> Option<PathBuf> {
-        self.dir.clone().or_else(|| project_dirs().map(|d| d.data_dir().join("plugins")))
+        self.dir
+            .clone()
+            .or_else(|| project_dirs().map(|d| d.data_dir().join("plugins")))
     }
 
     /// The compile cache directory in effect, if caching is on.
@@ -95,7 +97,9 @@ impl PluginSettings {
         if !self.cache {
             return None;
         }
-        self.cache_dir.clone().or_else(|| project_dirs().map(|d| d.cache_dir().join("plugins")))
+        self.cache_dir
+            .clone()
+            .or_else(|| project_dirs().map(|d| d.cache_dir().join("plugins")))
     }
 
     /// Checks values; the message names the key to fix.
@@ -117,7 +121,9 @@ impl PluginSettings {
             }
         }
         if http.default_timeout_ms > http.max_timeout_ms {
-            return Err("[plugins.http] default_timeout_ms is larger than max_timeout_ms".to_owned());
+            return Err(
+                "[plugins.http] default_timeout_ms is larger than max_timeout_ms".to_owned(),
+            );
         }
         if let (Some(dir), Some(cache)) = (self.plugins_dir(), self.cache_dir())
             && cache.starts_with(&dir)

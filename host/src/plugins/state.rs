@@ -104,7 +104,9 @@ impl CallState {
     /// The panic message the guest printed to stderr before trapping, if it printed one.
     pub fn panic_message(&self) -> Option<String> {
         let lines = self.stderr.recent_lines();
-        let start = lines.iter().rposition(|line| line.contains("panicked at"))?;
+        let start = lines
+            .iter()
+            .rposition(|line| line.contains("panicked at"))?;
         let message: Vec<&str> = lines[start..]
             .iter()
             .map(String::as_str)
@@ -116,7 +118,10 @@ impl CallState {
 
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 

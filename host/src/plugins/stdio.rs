@@ -59,7 +59,9 @@ impl GuestOutput {
 
     /// The last few non-empty lines written, oldest first, including a pending partial line.
     pub fn recent_lines(&self) -> Vec<String> {
-        let Ok(sink) = self.inner.lock() else { return Vec::new() };
+        let Ok(sink) = self.inner.lock() else {
+            return Vec::new();
+        };
         let mut lines: Vec<String> = sink.recent.iter().cloned().collect();
         if !sink.pending.is_empty() {
             lines.push(String::from_utf8_lossy(&sink.pending).into_owned());

@@ -9,6 +9,10 @@ impl Host for CallState {
     }
 
     fn get_all(&mut self) -> Vec<(String, String)> {
-        self.context.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.context
+            .config
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 }

@@ -33,11 +33,21 @@ impl Host for CallState {
         let target = truncate(&target, 128);
         let plugin = &*self.context.label;
         match level {
-            Level::Trace => tracing::trace!(target: "plugin", plugin, module = target, "{message}"),
-            Level::Debug => tracing::debug!(target: "plugin", plugin, module = target, "{message}"),
-            Level::Info => tracing::info!(target: "plugin", plugin, module = target, "{message}"),
-            Level::Warn => tracing::warn!(target: "plugin", plugin, module = target, "{message}"),
-            Level::Error => tracing::error!(target: "plugin", plugin, module = target, "{message}"),
+            Level::Trace => {
+                tracing::trace!(target: "plugin", plugin = %plugin, module = target, "{message}")
+            }
+            Level::Debug => {
+                tracing::debug!(target: "plugin", plugin = %plugin, module = target, "{message}")
+            }
+            Level::Info => {
+                tracing::info!(target: "plugin", plugin = %plugin, module = target, "{message}")
+            }
+            Level::Warn => {
+                tracing::warn!(target: "plugin", plugin = %plugin, module = target, "{message}")
+            }
+            Level::Error => {
+                tracing::error!(target: "plugin", plugin = %plugin, module = target, "{message}")
+            }
         }
     }
 }

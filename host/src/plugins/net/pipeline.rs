@@ -94,7 +94,10 @@ impl PluginNetwork {
         policy::check_destination(&self.plugin_id, &self.grant, url)?;
         if let Some((secret, kind)) = secret_of(&req.auth) {
             policy::check_secret(&self.plugin_id, &self.grant, secret, url)?;
-            self.check_secret_kind(secret, kind)?;
+            self.network
+                .secrets()
+                .check_kind(secret, kind)
+                .map_err(|e| HttpError::SecretNotGranted(e.to_string()))?;
         }
         policy::check_ip_literal(&self.plugin_id, &self.grant, url)?;
         if req.timeout_ms == Some(0) {
@@ -123,26 +126,6 @@ impl PluginNetwork {
             "outbound request"
         );
         result
-    }
-
-    fn check_secret_kind(&self, secret: &str, wanted: SecretKind) -> Result<(), HttpError> {
-        let error = match self.network.secrets().kind(secret) {
-            Some(kind) if kind == wanted => return Ok(()),
-            None => SecretError::Undefined {
-                name: secret.to_owned(),
-            },
-            Some(SecretKind::Aws) => SecretError::WrongKind {
-                name: secret.to_owned(),
-                holds: "holds AWS credentials",
-                usable: "it can only be used with aws-sigv4 auth",
-            },
-            Some(SecretKind::Value) => SecretError::WrongKind {
-                name: secret.to_owned(),
-                holds: "is a single value, not AWS credentials",
-                usable: "use bearer or header auth, or define it with aws = true for aws-sigv4",
-            },
-        };
-        Err(HttpError::SecretNotGranted(error.to_string()))
     }
 
     /// Everything that may wait: reading secrets (the AWS chain can take seconds), sending,

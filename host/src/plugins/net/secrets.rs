@@ -188,49 +188,53 @@ impl SecretStore {
         self.entries.contains_key(name)
     }
 
-    /// What the secret holds, if it is defined. Known without resolving it.
-    pub(crate) fn kind(&self, name: &str) -> Option<SecretKind> {
-        self.entries.get(name).map(|entry| match entry {
-            Entry::Value { .. } => SecretKind::Value,
-            Entry::Aws(_) => SecretKind::Aws,
-        })
-    }
-
-    /// The value of a string secret, reading it from its source the first time.
-    pub(crate) async fn value(&self, name: &str) -> Result<&SecretString, SecretError> {
-        match self.entries.get(name) {
-            None => Err(SecretError::Undefined { name: name.into() }),
-            Some(Entry::Aws(_)) => Err(SecretError::WrongKind {
+    /// Checks, without resolving anything, that `name` is defined and holds `wanted`.
+    pub(crate) fn check_kind(&self, name: &str, wanted: SecretKind) -> Result<(), SecretError> {
+        let holds = match self.entries.get(name) {
+            None => return Err(SecretError::Undefined { name: name.into() }),
+            Some(Entry::Value { .. }) => SecretKind::Value,
+            Some(Entry::Aws(_)) => SecretKind::Aws,
+        };
+        match (holds, wanted) {
+            _ if holds == wanted => Ok(()),
+            (SecretKind::Aws, _) => Err(SecretError::WrongKind {
                 name: name.into(),
                 holds: "holds AWS credentials",
                 usable: "it can only be used with aws-sigv4 auth",
             }),
-            Some(Entry::Value { source, value }) => {
-                value
-                    .get_or_try_init(|| async {
-                        match source {
-                            Some(source) => read_source(name, source),
-                            // Literal values are initialised at construction.
-                            None => Err(SecretError::Undefined { name: name.into() }),
-                        }
-                    })
-                    .await
-            }
+            (SecretKind::Value, _) => Err(SecretError::WrongKind {
+                name: name.into(),
+                holds: "is a single value, not AWS credentials",
+                usable: "use bearer or header auth, or define it with aws = true for aws-sigv4",
+            }),
         }
+    }
+
+    /// The value of a string secret, reading it from its source the first time.
+    pub(crate) async fn value(&self, name: &str) -> Result<&SecretString, SecretError> {
+        self.check_kind(name, SecretKind::Value)?;
+        let Some(Entry::Value { source, value }) = self.entries.get(name) else {
+            unreachable!("check_kind guarantees a value entry");
+        };
+        value
+            .get_or_try_init(|| async {
+                match source {
+                    Some(source) => read_source(name, source),
+                    // Literal values are initialised at construction.
+                    None => Err(SecretError::Undefined { name: name.into() }),
+                }
+            })
+            .await
     }
 
     /// Current AWS credentials of an `aws = true` secret, loading the credential chain the
     /// first time and refreshing credentials that are about to expire.
     pub(crate) async fn aws_credentials(&self, name: &str) -> Result<Credentials, SecretError> {
-        match self.entries.get(name) {
-            None => Err(SecretError::Undefined { name: name.into() }),
-            Some(Entry::Value { .. }) => Err(SecretError::WrongKind {
-                name: name.into(),
-                holds: "is a single value, not AWS credentials",
-                usable: "use bearer or header auth, or define it with aws = true for aws-sigv4",
-            }),
-            Some(Entry::Aws(entry)) => entry.credentials(name).await,
-        }
+        self.check_kind(name, SecretKind::Aws)?;
+        let Some(Entry::Aws(entry)) = self.entries.get(name) else {
+            unreachable!("check_kind guarantees an AWS entry");
+        };
+        entry.credentials(name).await
     }
 
     /// Calls `visit` with each value of `name` that has already been resolved. Never resolves:
@@ -495,9 +499,12 @@ mod tests {
     async fn kinds_are_enforced() {
         let store = SecretStore::from_values([("key", SecretString::from("v"))])
             .with_aws_credentials("aws", Credentials::for_tests());
-        assert_eq!(store.kind("key"), Some(SecretKind::Value));
-        assert_eq!(store.kind("aws"), Some(SecretKind::Aws));
-        assert_eq!(store.kind("nope"), None);
+        store.check_kind("key", SecretKind::Value).unwrap();
+        store.check_kind("aws", SecretKind::Aws).unwrap();
+        assert!(matches!(
+            store.check_kind("nope", SecretKind::Value),
+            Err(SecretError::Undefined { .. })
+        ));
         assert!(matches!(
             store.value("aws").await,
             Err(SecretError::WrongKind { .. })

@@ -1,0 +1,114 @@
+//! What the typed plugin handles share: a pre-instantiated component plus the machinery to
+//! call it in a fresh instance ([`Handle::call`]).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use wasmtime::Store;
+
+use super::bindings::backend::{LlmBackendPlugin, LlmBackendPluginPre};
+use super::bindings::scoring::{ScoringPlugin as ScoringWorld, ScoringPluginPre};
+use super::bindings::types::PluginError as GuestError;
+use super::call::{CallRunner, StoreFuture, guest_error};
+use super::descriptor::PluginDescriptor;
+use super::error::CallError;
+use super::state::{CallState, PluginContext};
+
+/// A world's pre-instantiated component: instantiating it yields the world's bindings.
+pub trait WorldPre: Clone + Send + Sync + 'static {
+    /// The instantiated world's bindings.
+    type Instance: Send + 'static;
+
+    /// Instantiates into `store`.
+    fn instantiate<'a>(
+        &'a self,
+        store: &'a mut Store<CallState>,
+    ) -> impl Future<Output = wasmtime::Result<Self::Instance>> + Send + 'a;
+}
+
+impl WorldPre for LlmBackendPluginPre<CallState> {
+    type Instance = LlmBackendPlugin;
+
+    fn instantiate<'a>(
+        &'a self,
+        store: &'a mut Store<CallState>,
+    ) -> impl Future<Output = wasmtime::Result<LlmBackendPlugin>> + Send + 'a {
+        self.instantiate_async(store)
+    }
+}
+
+impl WorldPre for ScoringPluginPre<CallState> {
+    type Instance = ScoringWorld;
+
+    fn instantiate<'a>(
+        &'a self,
+        store: &'a mut Store<CallState>,
+    ) -> impl Future<Output = wasmtime::Result<ScoringWorld>> + Send + 'a {
+        self.instantiate_async(store)
+    }
+}
+
+/// A loaded plugin of world `P`.
+pub struct Handle<P> {
+    pre: P,
+    context: Arc<PluginContext>,
+    runner: CallRunner,
+    descriptor: PluginDescriptor,
+}
+
+impl<P: WorldPre> Handle<P> {
+    /// Bundles a pre-instantiated component with its context.
+    pub fn new(
+        pre: P,
+        context: Arc<PluginContext>,
+        runner: CallRunner,
+        descriptor: PluginDescriptor,
+    ) -> Handle<P> {
+        Handle {
+            pre,
+            context,
+            runner,
+            descriptor,
+        }
+    }
+
+    /// The plugin's descriptor.
+    pub fn descriptor(&self) -> &PluginDescriptor {
+        &self.descriptor
+    }
+
+    /// Instantiates the plugin in a fresh store and runs `export` on the instance, under the
+    /// plugin's limits.
+    pub async fn call<R: Send + 'static>(
+        &self,
+        export: impl for<'a> FnOnce(P::Instance, &'a mut Store<CallState>) -> StoreFuture<'a, R>
+        + Send
+        + 'static,
+    ) -> Result<R, CallError> {
+        let pre = self.pre.clone();
+        self.runner
+            .run(&self.context, move |store| {
+                Box::pin(async move {
+                    let instance = pre.instantiate(&mut *store).await?;
+                    export(instance, store).await
+                })
+            })
+            .await
+    }
+
+    /// Like [`call`](Self::call), for exports that return the guest's own error, which
+    /// becomes [`CallError::Plugin`] with secrets scrubbed.
+    pub async fn call_fallible<T: Send + 'static>(
+        &self,
+        export: impl for<'a> FnOnce(
+            P::Instance,
+            &'a mut Store<CallState>,
+        ) -> StoreFuture<'a, Result<T, GuestError>>
+        + Send
+        + 'static,
+    ) -> Result<T, CallError> {
+        self.call(export)
+            .await?
+            .map_err(|error| guest_error(&self.context, error))
+    }
+}
