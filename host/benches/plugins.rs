@@ -5,14 +5,17 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use decision_matrix::plugins::bindings::http::{Auth, Method, Request as HttpRequest};
 use decision_matrix::plugins::bindings::llm_backend::{GenerateRequest, Message, Role};
 use decision_matrix::plugins::bindings::scoring_export::{Cell, Criterion as Crit, Matrix};
 use decision_matrix::plugins::grants::{Grant, GrantsConfig};
+use decision_matrix::plugins::net::{HttpLimits, Network, PluginNetwork, SecretStore};
 use decision_matrix::plugins::{PluginCatalog, PluginHost, PluginSettings};
 use decision_matrix_testkit::MockServer;
 
@@ -67,22 +70,31 @@ fn request(text: &str) -> GenerateRequest {
     }
 }
 
+fn runtime(threads: Threads) -> tokio::runtime::Runtime {
+    match threads {
+        Threads::Multi => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build(),
+        Threads::Current => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    }
+    .expect("runtime")
+}
+
+/// The server's runtime (two workers), or one thread for client and mock server, which takes
+/// cross-thread wake-ups out of the comparison and leaves the CPU work.
+#[derive(Clone, Copy, Debug)]
+enum Threads {
+    Multi,
+    Current,
+}
+
 fn plugin_calls(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime(Threads::Multi);
     let cache = tempfile::tempdir().expect("tempdir");
-    let server = rt.block_on(MockServer::start(
-        Router::new().route("/ping", get(|| async { "pong" })),
-    ));
-    let grant: Grant = toml::from_str(&format!(
-        "hosts = [\"{}\"]\nallow_private = true",
-        server.base_url()
-    ))
-    .expect("grant");
-    let (_host, catalog) = host(Some(grant), cache.path());
+    let (_host, catalog) = host(None, cache.path());
     let scorer = catalog
         .scorer("weighted-average")
         .expect("weighted-average")
@@ -101,20 +113,61 @@ fn plugin_calls(c: &mut Criterion) {
         b.to_async(&rt)
             .iter(|| async { backend.generate(request("echo hi")).await.expect("echo") })
     });
+}
 
-    let url = format!("{}/ping", server.base_url());
-    let fetch = request(&format!("fetch GET {url}"));
-    c.bench_function("http/plugin http.send to loopback", |b| {
-        b.to_async(&rt)
-            .iter(|| async { backend.generate(fetch.clone()).await.expect("fetch") })
-    });
-    let direct = reqwest::Client::new();
-    c.bench_function("http/direct reqwest to loopback", |b| {
-        b.to_async(&rt).iter(|| async {
-            let response = direct.get(&url).send().await.expect("send");
-            response.bytes().await.expect("body")
-        })
-    });
+/// One GET to a loopback server three ways: from a plugin through `http.send`, through the
+/// host pipeline without a plugin, and with a plain reqwest client. Host overhead is the
+/// first minus the last.
+fn http_overhead(c: &mut Criterion) {
+    for threads in [Threads::Multi, Threads::Current] {
+        let rt = runtime(threads);
+        let cache = tempfile::tempdir().expect("tempdir");
+        let server = rt.block_on(MockServer::start(
+            Router::new().route("/ping", get(|| async { "pong" })),
+        ));
+        let grant_text = format!("hosts = [\"{}\"]\nallow_private = true", server.base_url());
+        let grant: Grant = toml::from_str(&grant_text).expect("grant");
+        let (_host, catalog) = host(Some(grant.clone()), cache.path());
+        let backend = catalog
+            .backend("fixture-adversary")
+            .expect("fixture-adversary")
+            .clone();
+        let url = format!("{}/ping", server.base_url());
+        let label = format!("{threads:?}").to_lowercase();
+
+        let fetch = request(&format!("fetch GET {url}"));
+        c.bench_function(&format!("http/{label}-thread/plugin http.send"), |b| {
+            b.to_async(&rt)
+                .iter(|| async { backend.generate(fetch.clone()).await.expect("fetch") })
+        });
+
+        let network =
+            Arc::new(Network::new(HttpLimits::default(), SecretStore::default()).expect("network"));
+        let pipeline = PluginNetwork::new("bench".to_owned(), Arc::new(grant), network);
+        let host_request = HttpRequest {
+            method: Method::Get,
+            url: url.clone(),
+            headers: Vec::new(),
+            body: None,
+            auth: Auth::None,
+            timeout_ms: None,
+        };
+        c.bench_function(
+            &format!("http/{label}-thread/host pipeline, no wasm"),
+            |b| {
+                b.to_async(&rt)
+                    .iter(|| async { pipeline.send(host_request.clone()).await.expect("send") })
+            },
+        );
+
+        let direct = reqwest::Client::new();
+        c.bench_function(&format!("http/{label}-thread/direct reqwest"), |b| {
+            b.to_async(&rt).iter(|| async {
+                let response = direct.get(&url).send().await.expect("send");
+                response.bytes().await.expect("body")
+            })
+        });
+    }
 }
 
 /// Process start to "plugins ready": `plugins list` loads and pre-instantiates every plugin.
@@ -156,5 +209,5 @@ fn startup(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, plugin_calls, startup);
+criterion_group!(benches, plugin_calls, http_overhead, startup);
 criterion_main!(benches);

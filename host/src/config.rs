@@ -107,4 +107,16 @@ mod tests {
         assert!(config.grants.contains_key("acme-backend"));
         assert!(config.grants_config().validate().is_empty());
     }
+
+    #[test]
+    fn documented_example_file_is_valid_and_matches_the_defaults() {
+        let text = include_str!("../../examples/config/decision-matrix.toml");
+        let config = Config::parse(text).expect("the example configuration parses");
+        config.plugins.validate().expect("valid settings");
+        assert!(config.grants_config().validate().is_empty());
+        let defaults = PluginSettings::default();
+        assert_eq!(config.plugins.limits, defaults.limits);
+        assert_eq!(config.plugins.http, defaults.http);
+        assert_eq!(config.plugins.max_component_mib, defaults.max_component_mib);
+    }
 }

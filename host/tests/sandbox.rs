@@ -19,7 +19,6 @@ use decision_matrix::plugins::{
 use decision_matrix_testkit::MockServer;
 
 const SECRET: &str = "sk-test-0123456789abcdef-never-in-the-guest";
-const SECRET_ENV: &str = "DMX_SANDBOX_TEST_SECRET";
 
 fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("DMX_BUILT_PLUGINS_DIR"))
@@ -29,38 +28,47 @@ fn pattern(text: &str) -> HostPattern {
     text.parse().expect("host pattern")
 }
 
-/// One compile cache for every test in this file: the first host compiles the fixtures, the
-/// others load them (the cache is safe for concurrent use).
-fn shared_cache() -> &'static Path {
-    static CACHE: OnceLock<tempfile::TempDir> = OnceLock::new();
-    CACHE
-        .get_or_init(|| tempfile::tempdir().expect("tempdir"))
-        .path()
+/// Scratch space shared by every test in this file: one compile cache (the first host
+/// compiles the fixtures, the others load them; the cache is safe for concurrent use) and the
+/// file the test secret is read from, as an operator would configure it.
+fn shared_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sandbox");
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        std::fs::write(dir.join("test-key"), format!("{SECRET}\n")).expect("secret file");
+        dir
+    })
+}
+
+/// Limits small enough that runaway fixtures are stopped quickly.
+fn test_limits() -> LimitSettings {
+    LimitSettings {
+        default_memory_mib: 32,
+        default_cpu_ms: 300,
+        max_cpu_ms: 500,
+        default_timeout_ms: 5_000,
+        ..LimitSettings::default()
+    }
 }
 
 /// A host with the fixtures directory loaded, small limits, and `grant` for the adversary.
 fn host_with(grant: Grant) -> (PluginHost, PluginCatalog) {
-    // The secret comes from the environment, as an operator would configure it. Every test in
-    // this file sets the same value, so setting it from parallel tests is harmless.
-    // SAFETY: tests only ever write this one variable, always with the same value.
-    unsafe { std::env::set_var(SECRET_ENV, SECRET) };
+    host_with_limits(grant, test_limits())
+}
+
+fn host_with_limits(grant: Grant, limits: LimitSettings) -> (PluginHost, PluginCatalog) {
     let settings = PluginSettings {
         dir: Some(fixtures_dir()),
-        cache_dir: Some(shared_cache().join("cache")),
-        limits: LimitSettings {
-            default_memory_mib: 32,
-            default_cpu_ms: 300,
-            max_cpu_ms: 500,
-            default_timeout_ms: 5_000,
-            ..LimitSettings::default()
-        },
+        cache_dir: Some(shared_dir().join("cache")),
+        limits,
         ..PluginSettings::default()
     };
     let mut grants = GrantsConfig::default();
     grants.secrets.insert(
         "test-key".to_owned(),
-        SecretSource::Env {
-            env: SECRET_ENV.to_owned(),
+        SecretSource::File {
+            file: shared_dir().join("test-key"),
         },
     );
     grants.grants.insert("fixture-adversary".to_owned(), grant);
@@ -370,7 +378,7 @@ async fn files_environment_and_arguments_are_out_of_reach() {
     assert!(files.lines().count() >= 3, "{files}");
     let env = run(&plugin, "env").await.expect("answer");
     assert!(env.starts_with("env: 0"), "{env}");
-    assert!(!env.contains(SECRET_ENV), "{env}");
+    assert!(!env.contains(SECRET), "{env}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -541,4 +549,44 @@ async fn looping_scoring_plugin_is_stopped_and_others_keep_working() {
         .await
         .expect("rank");
     assert_eq!(ranked[0].option_index, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_on_the_network_does_not_spend_the_cpu_budget() {
+    let server = MockServer::start(Router::new().route(
+        "/slow",
+        get(|| async {
+            tokio::time::sleep(Duration::from_millis(1_200)).await;
+            "worth the wait"
+        }),
+    ))
+    .await;
+    // The CPU budget is at most 500 ms; the response takes 1.2 s of wall time.
+    let (_host, catalog) = host_with(grant_for(&server, true));
+    let answer = run(
+        &adversary(&catalog),
+        &format!("fetch GET {}/slow", server.base_url()),
+    )
+    .await
+    .expect("a slow upstream is not a CPU overrun");
+    assert!(answer.ends_with("worth the wait"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wall_clock_limit_stops_a_call_that_waits_too_long() {
+    let limits = LimitSettings {
+        max_timeout_ms: 400,
+        default_timeout_ms: 400,
+        ..test_limits()
+    };
+    let (_host, catalog) = host_with_limits(Grant::default(), limits);
+    let plugin = adversary(&catalog);
+    let err = run(&plugin, "sleep 5000").await.unwrap_err();
+    assert!(matches!(err, CallError::Timeout { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("did not finish within 400 ms"),
+        "{err}"
+    );
+    assert!(err.is_retryable());
+    still_serving(&plugin).await;
 }

@@ -19,6 +19,8 @@ pub fn list(config: &Config, json: bool, out: &mut dyn Write) -> anyhow::Result<
         let plugins: Vec<Value> = catalog.descriptors().map(describe_json).collect();
         let doc = json!({
             "plugins_dir": dir.as_ref().map(|d| d.display().to_string()),
+            "compile_cache": host.settings().cache_dir().map(|d| d.display().to_string()),
+            "instance_allocation": format!("{:?}", host.allocation()).to_lowercase(),
             "plugins": plugins,
             "failures": failures,
         });
