@@ -193,3 +193,36 @@ fn check_refuses_a_scoring_manifest_on_a_backend_component() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_shows_a_granted_request_as_granted() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    // The adversary asks for http://127.0.0.1 (port 80); grant exactly that.
+    let config = temp.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[grants.fixture-adversary]\nhosts = [\"http://127.0.0.1:80\"]\nallow_private = true\n",
+    )
+    .expect("write config");
+    let wasm = fixtures()
+        .join("fixture-adversary")
+        .join("fixture_adversary.wasm");
+    let out = run(
+        &[
+            "--config",
+            config.to_str().expect("path"),
+            "plugins",
+            "check",
+            wasm.to_str().expect("path"),
+        ],
+        &temp.path().join("none"),
+        &temp.path().join("cache"),
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("granted:   hosts http://127.0.0.1"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("requested but not granted"), "{stdout}");
+}

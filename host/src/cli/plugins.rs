@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::plugins::discover;
+use crate::plugins::grants::HostPattern;
 use crate::plugins::{Origin, PluginCatalog, PluginDescriptor, PluginHost, PluginSource};
 
 /// Runs `plugins list`; returns the process exit code (1 when some plugin failed to load).
@@ -155,15 +156,15 @@ fn write_text(d: &PluginDescriptor, out: &mut dyn Write) -> std::io::Result<()> 
         ),
         if d.grant.allow_private { "yes" } else { "no" }
     )?;
+    // A request counts as granted when some granted pattern covers it (same scheme and port,
+    // same host or a wildcard over it). A request that does not even parse is shown too.
     let ungranted: Vec<&String> = m
         .requests
         .hosts
         .iter()
-        .filter(|h| {
-            !d.grant
-                .hosts
-                .iter()
-                .any(|g| g.to_string() == h.trim_end_matches('/'))
+        .filter(|h| match h.parse::<HostPattern>() {
+            Ok(asked) => !d.grant.hosts.iter().any(|g| g.covers(&asked)),
+            Err(_) => true,
         })
         .collect();
     if !ungranted.is_empty() {
