@@ -3,14 +3,22 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use decision_matrix::cli::{Cli, Command, PluginsCommand, plugins};
+use decision_matrix::cli::{BackendsCommand, Cli, Command, PluginsCommand, backends, plugins};
 use decision_matrix::config::Config;
+use decision_matrix::providers;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    match run(cli) {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code as u8),
         Err(error) => {
             eprintln!("error: {error:#}");
@@ -19,15 +27,23 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<i32> {
+async fn run(cli: Cli) -> anyhow::Result<i32> {
     let config = Config::load(cli.config.as_deref())?;
-    let mut stdout = std::io::stdout().lock();
+    let builtins = providers::from_process().await?;
+    let grants = providers::apply(&config.grants_config(), &builtins);
+    let mut stdout = std::io::stdout();
     match cli.command {
         Command::Plugins(PluginsCommand::List { json }) => {
-            plugins::list(&config, json, &mut stdout)
+            plugins::list(&config, grants, json, &mut stdout)
         }
         Command::Plugins(PluginsCommand::Check { file, json }) => {
-            plugins::check(&config, &file, json, &mut stdout)
+            plugins::check(&config, grants, &file, json, &mut stdout)
+        }
+        Command::Backends(BackendsCommand::List { json }) => {
+            backends::list(&config, grants, &builtins, json, &mut stdout).await
+        }
+        Command::Backends(BackendsCommand::Check { name, json }) => {
+            backends::check(&config, grants, name.as_deref(), json, &mut stdout).await
         }
     }
 }

@@ -226,3 +226,115 @@ fn check_shows_a_granted_request_as_granted() {
     );
     assert!(!stdout.contains("requested but not granted"), "{stdout}");
 }
+
+/// Runs the binary with only the given environment (plus PATH), like a user's fresh shell.
+fn run_with_env(args: &[&str], vars: &[(&str, &str)], cache: &Path) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_decision-matrix"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DMM_PLUGIN_CACHE_DIR", cache)
+        .env("LOG_LEVEL", "error");
+    for (key, value) in vars {
+        command.env(key, value);
+    }
+    command.output().expect("run decision-matrix")
+}
+
+#[test]
+fn backends_list_shows_what_the_environment_configured() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let aws_config = temp.path().join("aws-config");
+    std::fs::write(&aws_config, "[profile work]\nregion = eu-central-1\n").expect("write");
+    let out = run_with_env(
+        &["backends", "list", "--json"],
+        &[
+            ("OLLAMA_HOST", "127.0.0.1:11500"),
+            ("OPENAI_API_BASE", "http://127.0.0.1:4000/v1"),
+            ("OPENAI_API_KEY", "sk-never-printed"),
+            ("AWS_CONFIG_FILE", aws_config.to_str().expect("path")),
+            ("AWS_PROFILE", "work"),
+            (
+                "BEDROCK_MODEL_ID",
+                "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+            ),
+        ],
+        &temp.path().join("cache"),
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(!stdout.contains("sk-never-printed"), "{stdout}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("JSON output");
+    let backend = |id: &str| {
+        doc["backends"]
+            .as_array()
+            .expect("backends")
+            .iter()
+            .find(|b| b["id"] == id)
+            .cloned()
+            .expect("backend listed")
+    };
+    let ollama = backend("ollama");
+    assert_eq!(ollama["destination"], "http://127.0.0.1:11500");
+    assert_eq!(ollama["allow_private"], true);
+    assert_eq!(ollama["configured_by"]["base-url"], "OLLAMA_HOST");
+    let litellm = backend("litellm");
+    assert_eq!(litellm["destination"], "http://127.0.0.1:4000");
+    assert_eq!(litellm["auth"], "bearer key from OPENAI_API_KEY");
+    let bedrock = backend("bedrock");
+    assert_eq!(
+        bedrock["destination"],
+        "https://bedrock-runtime.eu-central-1.amazonaws.com"
+    );
+    assert_eq!(bedrock["configured_by"]["region"], "AWS profile");
+    assert_eq!(
+        bedrock["default_model"],
+        "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+    );
+    assert_eq!(bedrock["supports_response_schema"], true);
+}
+
+#[test]
+fn backends_check_fails_with_advice_and_bad_settings_stop_start_up() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").to_string()
+    };
+    let out = run_with_env(
+        &["backends", "check", "ollama"],
+        &[("OLLAMA_HOST", &closed)],
+        &temp.path().join("cache"),
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("ollama: FAILED") && stdout.contains("ollama serve"),
+        "{stdout}"
+    );
+
+    let out = run_with_env(
+        &["backends", "check", "nope"],
+        &[],
+        &temp.path().join("cache"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("bedrock, litellm, ollama"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = run_with_env(
+        &["backends", "list"],
+        &[("DMM_BEDROCK_TIMEOUT_SECONDS", "9000")],
+        &temp.path().join("cache"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("DMM_BEDROCK_TIMEOUT_SECONDS = \"9000\"") && stderr.contains("5 to 300"),
+        "{stderr}"
+    );
+}

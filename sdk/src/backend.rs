@@ -77,6 +77,17 @@ impl<T: LlmBackend> wit::Guest for T {
     }
 }
 
+impl Role {
+    /// The role's name as chat APIs spell it: `system`, `user` or `assistant`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        }
+    }
+}
+
 impl Message {
     /// A message with the given role and content.
     pub fn new(role: Role, content: impl Into<String>) -> Self {
@@ -99,6 +110,37 @@ impl GenerateRequest {
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// A provider-specific parameter from `extra`, parsed into `T`. Fails with
+    /// [`PluginError::InvalidInput`] naming the key when the value does not parse.
+    pub fn extra_as<T: std::str::FromStr>(&self, key: &str) -> Result<Option<T>, PluginError> {
+        crate::config::parse(
+            &format!("extra parameter `{key}`"),
+            self.extra(key).map(str::to_owned),
+        )
+    }
+
+    /// The model to use: the request's own (trimmed, when not blank), else `default`.
+    pub fn model_or<'a>(&'a self, default: &'a str) -> &'a str {
+        self.model
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .unwrap_or(default)
+    }
+
+    /// `response-schema` checked to be JSON, ready to embed in a request body. Fails with
+    /// [`PluginError::InvalidInput`] when it is not JSON, before anything is sent.
+    pub fn schema_json(&self) -> Result<Option<Box<serde_json::value::RawValue>>, PluginError> {
+        self.response_schema
+            .as_deref()
+            .map(|text| {
+                serde_json::from_str(text).map_err(|e| {
+                    PluginError::InvalidInput(format!("response-schema is not valid JSON: {e}"))
+                })
+            })
+            .transpose()
     }
 }
 

@@ -170,6 +170,19 @@ impl Request {
 }
 
 impl Response {
+    /// A response built in memory, with header names lower-cased as the host delivers them.
+    /// For unit tests of code that interprets responses.
+    pub fn new(status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Self {
+        Response {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), (*v).to_owned()))
+                .collect(),
+            body: body.into(),
+        }
+    }
+
     /// Whether the status is 2xx.
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
@@ -312,14 +325,7 @@ fn excerpt(text: &str) -> Cow<'_, str> {
 ///   the host's explanation, which names the missing grant.
 impl From<HttpError> for PluginError {
     fn from(error: HttpError) -> Self {
-        let upstream = |message: String, retryable: bool| {
-            PluginError::Upstream(UpstreamError {
-                status: None,
-                message,
-                retryable,
-                retry_after_ms: None,
-            })
-        };
+        let upstream = PluginError::upstream;
         match error {
             HttpError::Timeout => upstream("the request timed out".to_owned(), true),
             HttpError::Connection(m) => upstream(format!("connection failed: {m}"), true),

@@ -71,3 +71,24 @@ pub use logging::log_init;
 pub use log;
 
 pub use bindings::backend_world::decision_matrix::plugin::types::{PluginError, UpstreamError};
+
+impl PluginError {
+    /// A failure of the provider without an HTTP status (no answer, or an answer that is not
+    /// the documented shape): [`PluginError::Upstream`] with `message` and no retry delay.
+    pub fn upstream(message: impl Into<String>, retryable: bool) -> Self {
+        PluginError::Upstream(UpstreamError {
+            status: None,
+            message: message.into(),
+            retryable,
+            retry_after_ms: None,
+        })
+    }
+
+    /// The provider failure inside, if this is [`PluginError::Upstream`].
+    pub fn as_upstream(&self) -> Option<&UpstreamError> {
+        match self {
+            PluginError::Upstream(upstream) => Some(upstream),
+            _ => None,
+        }
+    }
+}

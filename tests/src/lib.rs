@@ -4,6 +4,8 @@
 //! receives, so a test can assert both what a plugin got back and that a denied request
 //! never left the host.
 
+pub mod sigv4;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -48,6 +50,16 @@ impl MockServer {
     pub async fn start(router: Router) -> MockServer {
         let requests: Arc<Mutex<Vec<RecordedRequest>>> = Arc::default();
         let app = router.layer(middleware::from_fn_with_state(requests.clone(), record));
+        Self::serve(app, requests).await
+    }
+
+    /// Like [`MockServer::start`], without recording requests: for benchmarks, where
+    /// recording would cost time and grow without bound. [`MockServer::requests`] stays empty.
+    pub async fn start_unrecorded(router: Router) -> MockServer {
+        Self::serve(router, Arc::default()).await
+    }
+
+    async fn serve(app: Router, requests: Arc<Mutex<Vec<RecordedRequest>>>) -> MockServer {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");

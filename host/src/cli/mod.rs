@@ -1,5 +1,6 @@
 //! Command-line interface: argument definitions and the commands' implementations.
 
+pub mod backends;
 pub mod plugins;
 
 use std::path::PathBuf;
@@ -26,6 +27,30 @@ pub enum Command {
     /// Inspect plugins.
     #[command(subcommand)]
     Plugins(PluginsCommand),
+    /// Inspect and test the LLM backends.
+    #[command(subcommand)]
+    Backends(BackendsCommand),
+}
+
+/// `decision-matrix backends ...`
+#[derive(Debug, Subcommand)]
+pub enum BackendsCommand {
+    /// List the LLM backends with their destination, default model, authentication and the
+    /// variables their settings came from.
+    List {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Test each backend (or only NAME) against its provider: connectivity, credentials and
+    /// the default model. Exits 1 when a backend fails.
+    Check {
+        /// Backend id (`ollama`, `litellm`, `bedrock`, or a plugin's id).
+        name: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `decision-matrix plugins ...`

@@ -7,12 +7,17 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::plugins::discover;
-use crate::plugins::grants::HostPattern;
+use crate::plugins::grants::{GrantsConfig, HostPattern};
 use crate::plugins::{Origin, PluginCatalog, PluginDescriptor, PluginHost, PluginSource};
 
 /// Runs `plugins list`; returns the process exit code (1 when some plugin failed to load).
-pub fn list(config: &Config, json: bool, out: &mut dyn Write) -> anyhow::Result<i32> {
-    let host = PluginHost::new(config.plugins.clone(), config.grants_config())?;
+pub fn list(
+    config: &Config,
+    grants: GrantsConfig,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<i32> {
+    let host = PluginHost::new(config.plugins.clone(), grants)?;
     let dir = host.settings().plugins_dir();
     let catalog = PluginCatalog::load(&host, dir.as_deref());
     let failures: Vec<String> = catalog.failures().iter().map(ToString::to_string).collect();
@@ -43,8 +48,14 @@ pub fn list(config: &Config, json: bool, out: &mut dyn Write) -> anyhow::Result<
 }
 
 /// Runs `plugins check FILE`; returns the exit code. Invalid plugins are reported as an error.
-pub fn check(config: &Config, file: &Path, json: bool, out: &mut dyn Write) -> anyhow::Result<i32> {
-    let host = PluginHost::new(config.plugins.clone(), config.grants_config())?;
+pub fn check(
+    config: &Config,
+    grants: GrantsConfig,
+    file: &Path,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<i32> {
+    let host = PluginHost::new(config.plugins.clone(), grants)?;
     let plugin = discover::read_component_file(file, host.max_component_bytes())?;
     let loaded = host.load(PluginSource {
         manifest: plugin.manifest,

@@ -92,6 +92,11 @@ impl PluginCatalog {
         self.backends.get(id)
     }
 
+    /// Every backend plugin, in id order.
+    pub fn backends(&self) -> impl Iterator<Item = &BackendPlugin> {
+        self.backends.values()
+    }
+
     /// The scoring plugin `id`.
     pub fn scorer(&self, id: &str) -> Option<&ScoringPlugin> {
         self.scorers.get(id)

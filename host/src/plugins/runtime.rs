@@ -72,6 +72,18 @@ pub struct PluginHost {
 impl PluginHost {
     /// Builds the runtime. Fails on invalid settings or grants, or an unusable cache directory.
     pub fn new(settings: PluginSettings, grants: GrantsConfig) -> anyhow::Result<PluginHost> {
+        let secrets = SecretStore::new(grants.secrets.clone());
+        Self::with_secrets(settings, grants, secrets)
+    }
+
+    /// Like [`PluginHost::new`], with secret values from `secrets` instead of the sources named
+    /// in `grants.secrets`. For tests (fixed AWS credentials, literal keys) and for programs
+    /// that embed the host and manage their own secrets.
+    pub fn with_secrets(
+        settings: PluginSettings,
+        grants: GrantsConfig,
+        secrets: SecretStore,
+    ) -> anyhow::Result<PluginHost> {
         settings.validate().map_err(anyhow::Error::msg)?;
         let problems = grants.validate();
         if !problems.is_empty() {
@@ -95,10 +107,7 @@ impl PluginHost {
             ),
             None => None,
         };
-        let network = Arc::new(Network::new(
-            settings.http.limits(),
-            SecretStore::new(grants.secrets.clone()),
-        )?);
+        let network = Arc::new(Network::new(settings.http.limits(), secrets)?);
         let runner = CallRunner::new(wasm.clone(), settings.limits.max_concurrent_calls as usize);
         Ok(PluginHost {
             engine,

@@ -1,0 +1,163 @@
+//! `decision-matrix backends list` and `backends check`.
+//!
+//! `check` is the health check users run when something does not work: it calls every
+//! backend's `check(deep = true)`, which talks to the provider (lists Ollama's models, lists
+//! the OpenAI-compatible server's models with the key, makes a tiny Bedrock Converse call),
+//! and prints each backend's own explanation of what is wrong and how to fix it.
+
+use std::io::Write;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use crate::config::Config;
+use crate::plugins::grants::GrantsConfig;
+use crate::plugins::{BackendPlugin, PluginCatalog, PluginHost};
+use crate::providers::BuiltinBackend;
+
+fn load(config: &Config, grants: GrantsConfig) -> anyhow::Result<(PluginHost, PluginCatalog)> {
+    let host = PluginHost::new(config.plugins.clone(), grants)?;
+    let dir = host.settings().plugins_dir();
+    let catalog = PluginCatalog::load(&host, dir.as_deref());
+    Ok((host, catalog))
+}
+
+/// Runs `backends list`; returns the exit code.
+pub async fn list(
+    config: &Config,
+    grants: GrantsConfig,
+    builtins: &[BuiltinBackend],
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<i32> {
+    let (_host, catalog) = load(config, grants)?;
+    let mut rows = Vec::new();
+    for backend in catalog.backends() {
+        rows.push(describe(backend, builtins).await);
+    }
+    if json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&json!({ "backends": rows }))?
+        )?;
+        return Ok(0);
+    }
+    for row in &rows {
+        writeln!(
+            out,
+            "{} ({})",
+            row["id"].as_str().unwrap_or("?"),
+            row["display_name"].as_str().unwrap_or("?")
+        )?;
+        for (label, key) in [
+            ("default model", "default_model"),
+            ("destination", "destination"),
+            ("auth", "auth"),
+        ] {
+            writeln!(out, "  {label:<14} {}", row[key].as_str().unwrap_or("-"))?;
+        }
+        if let Some(sources) = row["configured_by"].as_object().filter(|s| !s.is_empty()) {
+            let list: Vec<String> = sources
+                .iter()
+                .map(|(setting, var)| format!("{setting} from {}", var.as_str().unwrap_or("?")))
+                .collect();
+            writeln!(out, "  {:<14} {}", "configured by", list.join(", "))?;
+        }
+    }
+    Ok(0)
+}
+
+async fn describe(backend: &BackendPlugin, builtins: &[BuiltinBackend]) -> Value {
+    let descriptor = backend.descriptor();
+    let id = &descriptor.manifest.id;
+    let info = backend.info().await;
+    let config = &descriptor.grant.config;
+    let auth = match (
+        config.get("auth").map(String::as_str),
+        config.get("api-key-env"),
+    ) {
+        (Some("sigv4"), _) => "AWS SigV4 (AWS credential chain)".to_owned(),
+        (_, Some(var)) => format!("bearer key from {var}"),
+        _ if descriptor.grant.secrets.is_empty() => "none".to_owned(),
+        _ => "defined by the plugin's grant".to_owned(),
+    };
+    let sources: serde_json::Map<String, Value> = builtins
+        .iter()
+        .find(|b| b.id == id)
+        .map(|b| {
+            b.sources
+                .iter()
+                .map(|(setting, var)| (setting.clone(), Value::from(var.clone())))
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({
+        "id": id,
+        "display_name": info.as_ref().map(|i| i.display_name.clone()).unwrap_or_else(|_| id.clone()),
+        "default_model": info.as_ref().ok().and_then(|i| i.default_model.clone()),
+        "supports_response_schema": info.as_ref().map(|i| i.supports_response_schema).unwrap_or(false),
+        "destination": descriptor.grant.hosts.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+        "allow_private": descriptor.grant.allow_private,
+        "auth": auth,
+        "origin": descriptor.origin.to_string(),
+        "configured_by": sources,
+        "error": info.err().map(|e| e.to_string()),
+    })
+}
+
+/// Runs `backends check [NAME]`; returns 0 when every checked backend is ready, 1 otherwise.
+pub async fn check(
+    config: &Config,
+    grants: GrantsConfig,
+    name: Option<&str>,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<i32> {
+    let (_host, catalog) = load(config, grants)?;
+    let selected: Vec<&BackendPlugin> = match name {
+        Some(name) => match catalog.backend(name) {
+            Some(backend) => vec![backend],
+            None => {
+                let known: Vec<&str> = catalog
+                    .backends()
+                    .map(|b| b.descriptor().manifest.id.as_str())
+                    .collect();
+                anyhow::bail!(
+                    "no backend named {name:?}; the backends are: {}",
+                    known.join(", ")
+                );
+            }
+        },
+        None => catalog.backends().collect(),
+    };
+    let mut results = Vec::new();
+    for backend in selected {
+        let started = Instant::now();
+        let outcome = backend.check(true).await;
+        results.push(json!({
+            "id": backend.descriptor().manifest.id,
+            "ok": outcome.is_ok(),
+            "error": outcome.as_ref().err().map(ToString::to_string),
+            "retryable": outcome.as_ref().err().map(|e| e.is_retryable()),
+            "elapsed_ms": started.elapsed().as_millis() as u64,
+        }));
+    }
+    let failed = results.iter().any(|r| r["ok"] == false);
+    if json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&json!({ "backends": results }))?
+        )?;
+    } else {
+        for r in &results {
+            let id = r["id"].as_str().unwrap_or("?");
+            match r["error"].as_str() {
+                None => writeln!(out, "{id}: ok ({} ms)", r["elapsed_ms"])?,
+                Some(error) => writeln!(out, "{id}: FAILED: {error}")?,
+            }
+        }
+    }
+    Ok(i32::from(failed))
+}

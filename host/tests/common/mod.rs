@@ -1,0 +1,125 @@
+//! Shared by the built-in backend tests: load the built-in plugins with the grants derived
+//! from a given environment, build requests, read errors, capture logs.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use decision_matrix::plugins::bindings::llm_backend::{GenerateRequest, Message, Role};
+use decision_matrix::plugins::bindings::types::{PluginError, UpstreamError};
+use decision_matrix::plugins::grants::GrantsConfig;
+use decision_matrix::plugins::net::SecretStore;
+use decision_matrix::plugins::{
+    BackendPlugin, CallError, PluginCatalog, PluginHost, PluginSettings,
+};
+use decision_matrix::providers::{self, Environment};
+
+/// The built-in backends, loaded with grants derived from `env` and secret values from
+/// `secrets` (a test cannot set process environment variables safely).
+pub struct Backends {
+    catalog: PluginCatalog,
+    _host: PluginHost,
+}
+
+/// One compile cache for these tests, in Cargo's scratch directory for integration tests, so
+/// each component is compiled once rather than once per test.
+fn cache_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("builtin-backend-cache")
+}
+
+impl Backends {
+    pub fn load(env: &[(&str, &str)], secrets: SecretStore) -> Backends {
+        capture_logs();
+        let settings = PluginSettings {
+            dir: None,
+            cache_dir: Some(cache_dir()),
+            ..PluginSettings::default()
+        };
+        let builtins = providers::derive(&Environment::from_pairs(env.iter().copied()), None)
+            .expect("valid provider settings");
+        let grants = providers::apply(&GrantsConfig::default(), &builtins);
+        let host = PluginHost::with_secrets(settings, grants, secrets).expect("host");
+        let catalog = PluginCatalog::load(&host, None);
+        assert!(catalog.failures().is_empty(), "{:?}", catalog.failures());
+        Backends {
+            catalog,
+            _host: host,
+        }
+    }
+
+    pub fn get(&self, id: &str) -> BackendPlugin {
+        self.catalog.backend(id).expect("built-in backend").clone()
+    }
+}
+
+/// A scoring-style request: system prompt, one user message, a schema.
+pub fn request(model: Option<&str>) -> GenerateRequest {
+    GenerateRequest {
+        model: model.map(str::to_owned),
+        messages: vec![
+            Message {
+                role: Role::System,
+                content: "Score the option from 1 to 10.".into(),
+            },
+            Message {
+                role: Role::User,
+                content: "Option: Rust".into(),
+            },
+        ],
+        temperature: Some(0.0),
+        max_tokens: Some(200),
+        stop: Vec::new(),
+        response_schema: Some(SCHEMA.into()),
+        extra: Vec::new(),
+    }
+}
+
+/// The answer schema the tests send.
+pub const SCHEMA: &str = r#"{"type":"object","properties":{"score":{"type":"number"},"reasoning":{"type":"string"}},"required":["score","reasoning"],"additionalProperties":false}"#;
+
+/// The upstream error inside a plugin's error, or a panic naming what came instead.
+pub fn upstream(error: CallError) -> UpstreamError {
+    match error {
+        CallError::Plugin {
+            error: PluginError::Upstream(upstream),
+            ..
+        } => upstream,
+        other => panic!("expected an upstream error, got {other}"),
+    }
+}
+
+/// Every log line written so far by any test in this binary.
+pub fn logs() -> String {
+    let buffer = LOGS.get().expect("logs captured");
+    String::from_utf8_lossy(&buffer.lock().expect("log buffer")).into_owned()
+}
+
+static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+/// Sends every log record, at every level, into a buffer that [`logs`] reads.
+fn capture_logs() {
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || BufferWriter(writer.clone()))
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        buffer
+    });
+}
+
+struct BufferWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for BufferWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

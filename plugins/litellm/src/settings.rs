@@ -1,0 +1,128 @@
+//! The plugin's settings, read from the `config` import.
+//!
+//! The host fills them in from the variables OpenAI and LiteLLM users already set; see
+//! `plugin.toml` for the mapping and the fallbacks. The API key itself never arrives here: the
+//! host only says under which secret name it holds one (`api-key-secret`) and which variable
+//! it came from (`api-key-env`, for messages).
+
+use dmx_plugin_sdk::PluginError;
+use dmx_plugin_sdk::config;
+
+/// How the answer's JSON Schema is passed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseFormat {
+    /// `{"type":"json_schema","json_schema":{"name","schema","strict":true}}`: OpenAI, LiteLLM,
+    /// vLLM and llama.cpp's server constrain decoding to the schema.
+    JsonSchema,
+    /// `{"type":"json_object"}`: JSON, but not a particular shape (older servers).
+    JsonObject,
+    /// Nothing: the prompt alone asks for JSON.
+    None,
+}
+
+/// Settings of one call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// API root, without a trailing slash: `https://api.openai.com/v1`.
+    pub base_url: String,
+    /// Model used when a request names none.
+    pub default_model: String,
+    /// Name of the host secret holding the API key; `None` sends no key (local servers).
+    pub api_key_secret: Option<String>,
+    /// Where the key comes from, for messages (`LITELLM_API_KEY`).
+    pub api_key_env: Option<String>,
+    /// Time limit of one HTTP request.
+    pub timeout_ms: Option<u32>,
+    /// How the answer schema is sent.
+    pub response_format: ResponseFormat,
+}
+
+impl Settings {
+    /// Reads the settings from the host.
+    pub fn load() -> Result<Self, PluginError> {
+        Self::from_lookup(config::get)
+    }
+
+    /// Reads the settings through `get`.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, PluginError> {
+        let non_empty = |key: &str| {
+            get(key)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let base_url = config::base_url("base-url", get("base-url"))?;
+        let default_model = non_empty("default-model").ok_or_else(|| {
+            PluginError::InvalidInput(
+                "configuration `default-model` is not set (DMM_LITELLM_MODEL)".into(),
+            )
+        })?;
+        let response_format = match non_empty("response-format").as_deref() {
+            None | Some("json_schema") => ResponseFormat::JsonSchema,
+            Some("json_object") => ResponseFormat::JsonObject,
+            Some("none") => ResponseFormat::None,
+            Some(other) => {
+                return Err(PluginError::InvalidInput(format!(
+                    "configuration `response-format` = {other:?} is not one of json_schema, \
+                     json_object, none"
+                )));
+            }
+        };
+        Ok(Settings {
+            base_url,
+            default_model,
+            api_key_secret: non_empty("api-key-secret"),
+            api_key_env: non_empty("api-key-env"),
+            timeout_ms: config::parse("timeout-ms", get("timeout-ms"))?,
+            response_format,
+        })
+    }
+
+    /// `base_url` followed by `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_setting() {
+        let settings = Settings::from_lookup(config::from_pairs(&[
+            ("base-url", "http://127.0.0.1:4000/"),
+            ("default-model", "claude-sonnet"),
+            ("api-key-secret", "litellm-api-key"),
+            ("api-key-env", "LITELLM_API_KEY"),
+            ("timeout-ms", "45000"),
+            ("response-format", "json_object"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            settings.url("/chat/completions"),
+            "http://127.0.0.1:4000/chat/completions"
+        );
+        assert_eq!(settings.default_model, "claude-sonnet");
+        assert_eq!(settings.api_key_secret.as_deref(), Some("litellm-api-key"));
+        assert_eq!(settings.timeout_ms, Some(45000));
+        assert_eq!(settings.response_format, ResponseFormat::JsonObject);
+    }
+
+    #[test]
+    fn no_key_is_fine_and_a_bad_format_is_named() {
+        let settings = Settings::from_lookup(config::from_pairs(&[
+            ("base-url", "http://h/v1"),
+            ("default-model", "m"),
+        ]))
+        .unwrap();
+        assert_eq!(settings.api_key_secret, None);
+        assert_eq!(settings.response_format, ResponseFormat::JsonSchema);
+        let err = Settings::from_lookup(config::from_pairs(&[
+            ("base-url", "http://h/v1"),
+            ("default-model", "m"),
+            ("response-format", "xml"),
+        ]))
+        .unwrap_err();
+        assert!(format!("{err:?}").contains("xml"));
+    }
+}
