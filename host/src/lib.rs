@@ -5,5 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod domain;
+pub mod evaluation;
 pub mod plugins;
 pub mod providers;

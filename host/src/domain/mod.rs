@@ -1,0 +1,25 @@
+//! The decision domain: sessions, options, criteria, cells, rankings. Pure and synchronous:
+//! no I/O, no clocks (times are passed in), no async, so every rule here is tested directly.
+//!
+//! - [`session::Session`] is the aggregate every tool changes; it validates against
+//!   [`limits::Limits`] and knows which cells are missing, stale or failed.
+//! - [`ranking`] and [`sensitivity`] turn a [`matrix::ScoreMatrix`] into totals, a ranking, the
+//!   recommendation sentence and the weight changes that would change the winner.
+
+pub mod cell;
+pub mod criterion;
+pub mod limits;
+pub mod matrix;
+pub mod option;
+pub mod ranking;
+pub mod score;
+pub mod sensitivity;
+pub mod session;
+
+pub use cell::{Cell, CellStatus, EvaluatorSettings, Tokens};
+pub use criterion::{Criterion, CriterionId, CriterionSpec, CriterionUpdate};
+pub use limits::{Limits, ValidationError};
+pub use matrix::ScoreMatrix;
+pub use option::{DecisionOption, OptionId};
+pub use score::Score;
+pub use session::{CellState, Session, SessionDefaults};

@@ -1,0 +1,779 @@
+//! [`Session`]: one decision: its topic, options, criteria and the cells scored so far.
+//!
+//! Every mutation validates first and changes nothing when it fails. Cells remember the
+//! revisions and backend settings they were computed from, so the session can say which cells
+//! an evaluation still has to compute ([`Session::pending`]) and can refuse a late result for
+//! inputs that changed meanwhile ([`Session::record`]).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::cell::{Basis, Cell};
+use super::criterion::{Criterion, CriterionId, CriterionSpec, CriterionUpdate};
+use super::limits::{Limits, ValidationError};
+use super::matrix::ScoreMatrix;
+use super::option::{DecisionOption, OptionId};
+use super::score::Score;
+
+/// Backend settings criteria inherit unless they name their own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionDefaults {
+    /// Backend plugin id.
+    pub backend: String,
+    /// Model; `None` means the backend's default.
+    pub model: Option<String>,
+    /// Temperature.
+    pub temperature: f64,
+}
+
+impl Default for SessionDefaults {
+    /// The reference server's: Bedrock, its default model, temperature 0.1.
+    fn default() -> SessionDefaults {
+        SessionDefaults {
+            backend: "bedrock".to_owned(),
+            model: None,
+            temperature: 0.1,
+        }
+    }
+}
+
+/// Where a cell stands relative to the current inputs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CellState<'a> {
+    /// Never computed (or removed).
+    Missing,
+    /// Computed from the current inputs (or set by a person).
+    Fresh(&'a Cell),
+    /// Computed from inputs that have changed since.
+    Stale(&'a Cell),
+}
+
+/// One decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// Identifier given by the session manager.
+    pub id: String,
+    /// What is being decided.
+    pub topic: String,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Settings criteria inherit.
+    pub defaults: SessionDefaults,
+    /// Scoring strategy plugin id used for rankings.
+    pub strategy: String,
+    /// Completed evaluation runs.
+    pub evaluations_run: u32,
+    options: Vec<DecisionOption>,
+    criteria: Vec<Criterion>,
+    #[serde(with = "cells_as_list")]
+    cells: BTreeMap<(OptionId, CriterionId), Cell>,
+    next_id: u32,
+}
+
+/// The default scoring strategy.
+pub const DEFAULT_STRATEGY: &str = "weighted-average";
+
+fn unique<'a>(mut names: impl Iterator<Item = &'a str>, name: &str) -> bool {
+    !names.any(|existing| existing == name)
+}
+
+impl Session {
+    /// A new session. Everything is validated before anything is created, so a bad
+    /// criterion never leaves a half-made session behind (the reference server's did).
+    pub fn new(
+        id: String,
+        topic: String,
+        options: Vec<(String, Option<String>)>,
+        criteria: Vec<CriterionSpec>,
+        defaults: SessionDefaults,
+        limits: &Limits,
+        now: OffsetDateTime,
+    ) -> Result<Session, ValidationError> {
+        limits.topic(&topic)?;
+        limits.option_count(options.len())?;
+        limits.model_name(defaults.model.as_deref())?;
+        limits.temperature(Some(defaults.temperature))?;
+        let mut session = Session {
+            id,
+            topic,
+            created_at: now,
+            defaults,
+            strategy: DEFAULT_STRATEGY.to_owned(),
+            evaluations_run: 0,
+            options: Vec::with_capacity(options.len()),
+            criteria: Vec::with_capacity(criteria.len()),
+            cells: BTreeMap::new(),
+            next_id: 0,
+        };
+        for (name, description) in options {
+            session.add_option(name, description, limits)?;
+        }
+        for spec in criteria {
+            session.add_criterion(spec, limits)?;
+        }
+        Ok(session)
+    }
+
+    fn next_id(&mut self) -> u32 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// The options, in the order they were added.
+    pub fn options(&self) -> &[DecisionOption] {
+        &self.options
+    }
+
+    /// The criteria, in the order they were added.
+    pub fn criteria(&self) -> &[Criterion] {
+        &self.criteria
+    }
+
+    /// The option called `name`.
+    pub fn option(&self, name: &str) -> Result<&DecisionOption, ValidationError> {
+        self.option_index(name).map(|i| &self.options[i])
+    }
+
+    fn option_index(&self, name: &str) -> Result<usize, ValidationError> {
+        self.options
+            .iter()
+            .position(|o| o.name == name)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "Unknown option",
+                    format!(
+                        "Option '{name}' not found; the session's options are: {}",
+                        quoted(self.options.iter().map(|o| o.name.as_str()))
+                    ),
+                )
+            })
+    }
+
+    /// The criterion called `name`.
+    pub fn criterion(&self, name: &str) -> Result<&Criterion, ValidationError> {
+        self.criterion_index(name).map(|i| &self.criteria[i])
+    }
+
+    fn criterion_index(&self, name: &str) -> Result<usize, ValidationError> {
+        self.criteria
+            .iter()
+            .position(|c| c.name == name)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "Unknown criterion",
+                    format!(
+                        "Criterion '{name}' not found; the session's criteria are: {}",
+                        quoted(self.criteria.iter().map(|c| c.name.as_str()))
+                    ),
+                )
+            })
+    }
+
+    /// Adds an option, keeping the option limit (which the reference server's `add_option`
+    /// skipped).
+    pub fn add_option(
+        &mut self,
+        name: String,
+        description: Option<String>,
+        limits: &Limits,
+    ) -> Result<OptionId, ValidationError> {
+        limits.option_name(&name)?;
+        limits.option_description(description.as_deref())?;
+        if !unique(self.options.iter().map(|o| o.name.as_str()), &name) {
+            return Err(ValidationError::new(
+                "Duplicate option",
+                format!("Option '{name}' already exists"),
+            ));
+        }
+        if self.options.len() >= limits.max_options_allowed {
+            return Err(limits.too_many_options());
+        }
+        let id = OptionId(self.next_id());
+        self.options.push(DecisionOption {
+            id,
+            name,
+            description,
+            revision: 0,
+        });
+        Ok(id)
+    }
+
+    /// Renames an option or changes its description; its cells become stale.
+    pub fn update_option(
+        &mut self,
+        name: &str,
+        new_name: Option<String>,
+        description: Option<Option<String>>,
+        limits: &Limits,
+    ) -> Result<(), ValidationError> {
+        let index = self.option_index(name)?;
+        if let Some(new_name) = &new_name {
+            limits.option_name(new_name)?;
+            if new_name != name && !unique(self.options.iter().map(|o| o.name.as_str()), new_name) {
+                return Err(ValidationError::new(
+                    "Duplicate option",
+                    format!("Option '{new_name}' already exists"),
+                ));
+            }
+        }
+        if let Some(description) = &description {
+            limits.option_description(description.as_deref())?;
+        }
+        let option = &mut self.options[index];
+        let mut changed = false;
+        if let Some(new_name) = new_name.filter(|n| *n != option.name) {
+            option.name = new_name;
+            changed = true;
+        }
+        if let Some(description) = description.filter(|d| *d != option.description) {
+            option.description = description;
+            changed = true;
+        }
+        if changed {
+            option.revision += 1;
+        }
+        Ok(())
+    }
+
+    /// Removes an option and its cells. A session keeps at least the minimum number of
+    /// options.
+    pub fn remove_option(
+        &mut self,
+        name: &str,
+        limits: &Limits,
+    ) -> Result<DecisionOption, ValidationError> {
+        let index = self.option_index(name)?;
+        if self.options.len() <= limits.min_options_required {
+            return Err(ValidationError::new(
+                "Invalid options",
+                format!(
+                    "Cannot remove '{name}': a session needs at least {} options",
+                    limits.min_options_required
+                ),
+            ));
+        }
+        let removed = self.options.remove(index);
+        self.cells.retain(|(o, _), _| *o != removed.id);
+        Ok(removed)
+    }
+
+    fn check_spec(&self, spec: &CriterionSpec, limits: &Limits) -> Result<(), ValidationError> {
+        limits.criterion_name(&spec.name)?;
+        limits.criterion_description(&spec.description)?;
+        limits.weight(spec.weight)?;
+        limits.custom_prompt(spec.custom_prompt.as_deref())?;
+        limits.model_name(spec.model.as_deref())?;
+        limits.temperature(spec.temperature)
+    }
+
+    /// Adds a criterion, keeping the criteria limit.
+    pub fn add_criterion(
+        &mut self,
+        spec: CriterionSpec,
+        limits: &Limits,
+    ) -> Result<CriterionId, ValidationError> {
+        self.check_spec(&spec, limits)?;
+        if !unique(self.criteria.iter().map(|c| c.name.as_str()), &spec.name) {
+            return Err(ValidationError::new(
+                "Duplicate criterion",
+                format!("Criterion '{}' already exists", spec.name),
+            ));
+        }
+        if self.criteria.len() >= limits.max_criteria_allowed {
+            return Err(limits.too_many_criteria());
+        }
+        let id = CriterionId(self.next_id());
+        self.criteria.push(Criterion {
+            id,
+            name: spec.name,
+            description: spec.description,
+            weight: spec.weight,
+            custom_prompt: spec.custom_prompt,
+            backend: spec.backend,
+            model: spec.model,
+            temperature: spec.temperature,
+            revision: 0,
+        });
+        Ok(id)
+    }
+
+    /// Changes a criterion. A weight change only re-ranks; any other change makes the
+    /// criterion's cells stale.
+    pub fn update_criterion(
+        &mut self,
+        name: &str,
+        update: CriterionUpdate,
+        limits: &Limits,
+    ) -> Result<(), ValidationError> {
+        let index = self.criterion_index(name)?;
+        let current = self.criteria[index].clone();
+        let next = Criterion {
+            name: update.name.unwrap_or_else(|| current.name.clone()),
+            description: update
+                .description
+                .unwrap_or_else(|| current.description.clone()),
+            weight: update.weight.unwrap_or(current.weight),
+            custom_prompt: update
+                .custom_prompt
+                .unwrap_or_else(|| current.custom_prompt.clone()),
+            backend: update.backend.unwrap_or_else(|| current.backend.clone()),
+            model: update.model.unwrap_or_else(|| current.model.clone()),
+            temperature: update.temperature.unwrap_or(current.temperature),
+            ..current.clone()
+        };
+        self.check_spec(
+            &CriterionSpec {
+                name: next.name.clone(),
+                description: next.description.clone(),
+                weight: next.weight,
+                custom_prompt: next.custom_prompt.clone(),
+                backend: next.backend.clone(),
+                model: next.model.clone(),
+                temperature: next.temperature,
+            },
+            limits,
+        )?;
+        if next.name != current.name
+            && !unique(self.criteria.iter().map(|c| c.name.as_str()), &next.name)
+        {
+            return Err(ValidationError::new(
+                "Duplicate criterion",
+                format!("Criterion '{}' already exists", next.name),
+            ));
+        }
+        let prompt_changed = next.name != current.name
+            || next.description != current.description
+            || next.custom_prompt != current.custom_prompt;
+        self.criteria[index] = Criterion {
+            revision: current.revision + u64::from(prompt_changed),
+            ..next
+        };
+        Ok(())
+    }
+
+    /// Removes a criterion and its cells.
+    pub fn remove_criterion(&mut self, name: &str) -> Result<Criterion, ValidationError> {
+        let index = self.criterion_index(name)?;
+        let removed = self.criteria.remove(index);
+        self.cells.retain(|(_, c), _| *c != removed.id);
+        Ok(removed)
+    }
+
+    /// The cell of option `o` on criterion `c`, if any.
+    pub fn cell(&self, o: OptionId, c: CriterionId) -> Option<&Cell> {
+        self.cells.get(&(o, c))
+    }
+
+    /// Where the cell of `o` on `c` stands.
+    pub fn cell_state(&self, o: OptionId, c: CriterionId) -> CellState<'_> {
+        let Some(cell) = self.cells.get(&(o, c)) else {
+            return CellState::Missing;
+        };
+        match &cell.basis {
+            None => CellState::Fresh(cell),
+            Some(basis) if Some(basis) == self.basis(o, c).as_ref() => CellState::Fresh(cell),
+            Some(_) => CellState::Stale(cell),
+        }
+    }
+
+    /// What a cell of `o` on `c` computed now would be based on; `None` if either is gone.
+    pub fn basis(&self, o: OptionId, c: CriterionId) -> Option<Basis> {
+        let option = self.options.iter().find(|x| x.id == o)?;
+        let criterion = self.criteria.iter().find(|x| x.id == c)?;
+        Some(Basis {
+            option_revision: option.revision,
+            criterion_revision: criterion.revision,
+            settings: criterion.settings(&self.defaults),
+        })
+    }
+
+    /// The cells an evaluation must compute, criterion by criterion in order, options in
+    /// order within each: missing, failed and stale cells, or with `force` every cell a
+    /// person did not set.
+    pub fn pending(&self, force: bool) -> Vec<(OptionId, CriterionId)> {
+        let mut pending = Vec::new();
+        for criterion in &self.criteria {
+            for option in &self.options {
+                let needed = match self.cell_state(option.id, criterion.id) {
+                    CellState::Missing | CellState::Stale(_) => true,
+                    CellState::Fresh(cell) => match cell.status {
+                        super::cell::CellStatus::Manual { .. } => false,
+                        super::cell::CellStatus::Failed { .. } => true,
+                        _ => force,
+                    },
+                };
+                if needed {
+                    pending.push((option.id, criterion.id));
+                }
+            }
+        }
+        pending
+    }
+
+    /// Stores an evaluated cell. Refused (returning `false`) when the option or criterion is
+    /// gone, when the inputs changed since the cell's basis was taken (the result answers a
+    /// question nobody is asking any more), or when a person has set the cell meanwhile.
+    pub fn record(&mut self, o: OptionId, c: CriterionId, cell: Cell) -> bool {
+        if cell.basis.is_none() || cell.basis != self.basis(o, c) {
+            return false;
+        }
+        if matches!(
+            self.cells.get(&(o, c)).map(|x| &x.status),
+            Some(super::cell::CellStatus::Manual { .. })
+        ) {
+            return false;
+        }
+        self.cells.insert((o, c), cell);
+        true
+    }
+
+    /// Sets a score by hand (or, with `None`, removes a manual score so the next evaluation
+    /// computes the cell again).
+    pub fn set_manual(
+        &mut self,
+        option: &str,
+        criterion: &str,
+        score: Option<Score>,
+        note: Option<String>,
+        limits: &Limits,
+        now: OffsetDateTime,
+    ) -> Result<(), ValidationError> {
+        let o = self.option(option)?.id;
+        let c = self.criterion(criterion)?.id;
+        if let Some(note) = &note
+            && note.chars().count() > limits.max_description_length
+        {
+            return Err(ValidationError::new(
+                "Invalid justification",
+                format!(
+                    "Invalid justification: must be at most {} characters",
+                    limits.max_description_length
+                ),
+            ));
+        }
+        match score {
+            Some(score) => {
+                let note = note.unwrap_or_else(|| "Set manually".to_owned());
+                self.cells.insert((o, c), Cell::manual(score, note, now));
+            }
+            None => {
+                self.cells.remove(&(o, c));
+            }
+        }
+        Ok(())
+    }
+
+    /// The scores and weights as a plain matrix, for ranking.
+    pub fn score_matrix(&self) -> ScoreMatrix {
+        let cells = self
+            .options
+            .iter()
+            .flat_map(|o| {
+                self.criteria
+                    .iter()
+                    .map(move |c| match self.cell_state(o.id, c.id) {
+                        CellState::Fresh(cell) => cell.status.score().map(Score::get),
+                        // A stale score still describes the option better than nothing; the
+                        // matrix marks it stale and the next evaluation replaces it.
+                        CellState::Stale(cell) => cell.status.score().map(Score::get),
+                        CellState::Missing => None,
+                    })
+            })
+            .collect();
+        ScoreMatrix {
+            weights: self.criteria.iter().map(|c| c.weight).collect(),
+            cells,
+        }
+    }
+}
+
+fn quoted<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let list: Vec<String> = names.map(|n| format!("'{n}'")).collect();
+    if list.is_empty() {
+        "none".to_owned()
+    } else {
+        list.join(", ")
+    }
+}
+
+/// Cells are keyed by a pair, which JSON objects cannot hold; they are stored as a list.
+mod cells_as_list {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::super::cell::Cell;
+    use super::super::criterion::CriterionId;
+    use super::super::option::OptionId;
+
+    #[derive(Serialize, Deserialize)]
+    struct Entry {
+        option: OptionId,
+        criterion: CriterionId,
+        #[serde(flatten)]
+        cell: Cell,
+    }
+
+    pub fn serialize<S: Serializer>(
+        cells: &BTreeMap<(OptionId, CriterionId), Cell>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(cells.iter().map(|((option, criterion), cell)| Entry {
+            option: *option,
+            criterion: *criterion,
+            cell: cell.clone(),
+        }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<(OptionId, CriterionId), Cell>, D::Error> {
+        let entries = Vec::<Entry>::deserialize(deserializer)?;
+        Ok(entries
+            .into_iter()
+            .map(|e| ((e.option, e.criterion), e.cell))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::super::cell::{CellStatus, EvaluatorSettings};
+    use super::*;
+
+    const NOW: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
+
+    fn spec(name: &str, weight: f64) -> CriterionSpec {
+        CriterionSpec {
+            name: name.to_owned(),
+            description: format!("how good is the {name}"),
+            weight,
+            ..CriterionSpec::default()
+        }
+    }
+
+    fn session(options: &[&str], criteria: &[&str]) -> Session {
+        Session::new(
+            "s1".to_owned(),
+            "Pick a database".to_owned(),
+            options.iter().map(|o| ((*o).to_owned(), None)).collect(),
+            criteria.iter().map(|c| spec(c, 1.0)).collect(),
+            SessionDefaults::default(),
+            &Limits::default(),
+            NOW,
+        )
+        .expect("valid session")
+    }
+
+    fn scored(session: &Session, o: OptionId, c: CriterionId, score: f64) -> Cell {
+        Cell {
+            status: CellStatus::Scored {
+                score: Score::new(score).expect("in range"),
+            },
+            justification: "because".to_owned(),
+            backend: Some("bedrock".to_owned()),
+            model: Some("m".to_owned()),
+            tokens: None,
+            latency_ms: 1,
+            attempts: 1,
+            at: NOW,
+            basis: session.basis(o, c),
+        }
+    }
+
+    #[test]
+    fn a_bad_initial_criterion_creates_nothing() {
+        let err = Session::new(
+            "s".to_owned(),
+            "topic".to_owned(),
+            vec![("A".to_owned(), None), ("B".to_owned(), None)],
+            vec![spec("cost", 1.0), spec("speed", 11.0)],
+            SessionDefaults::default(),
+            &Limits::default(),
+            NOW,
+        )
+        .unwrap_err();
+        assert_eq!(err.context, "Invalid weight");
+    }
+
+    #[test]
+    fn limits_hold_on_every_add_and_failures_change_nothing() {
+        let limits = Limits {
+            max_options_allowed: 3,
+            max_criteria_allowed: 1,
+            ..Limits::default()
+        };
+        let mut s = session(&["A", "B"], &["cost"]);
+        s.add_option("C".to_owned(), None, &limits)
+            .expect("third fits");
+        let before = s.clone();
+        assert_eq!(
+            s.add_option("D".to_owned(), None, &limits)
+                .unwrap_err()
+                .message,
+            "Too many options (max 3). Consider grouping similar options."
+        );
+        assert_eq!(
+            s.add_option("A".to_owned(), None, &limits)
+                .unwrap_err()
+                .message,
+            "Option 'A' already exists"
+        );
+        assert_eq!(
+            s.add_criterion(spec("speed", 1.0), &limits)
+                .unwrap_err()
+                .context,
+            "Invalid criteria"
+        );
+        assert_eq!(s, before);
+    }
+
+    #[test]
+    fn pending_cells_follow_changes() {
+        let limits = Limits::default();
+        let mut s = session(&["A", "B"], &["cost", "speed"]);
+        assert_eq!(s.pending(false).len(), 4);
+        for (o, c) in s.pending(false) {
+            let cell = scored(&s, o, c, 5.0);
+            assert!(s.record(o, c, cell));
+        }
+        assert!(s.pending(false).is_empty());
+        assert_eq!(s.pending(true).len(), 4);
+
+        // A weight change re-ranks only.
+        s.update_criterion(
+            "cost",
+            CriterionUpdate {
+                weight: Some(3.0),
+                ..CriterionUpdate::default()
+            },
+            &limits,
+        )
+        .expect("valid");
+        assert!(s.pending(false).is_empty());
+
+        // A description change makes that option's cells stale.
+        s.update_option("A", None, Some(Some("managed".to_owned())), &limits)
+            .expect("valid");
+        let a = s.option("A").expect("exists").id;
+        assert_eq!(
+            s.pending(false),
+            vec![(a, CriterionId(3)), (a, CriterionId(4))]
+        );
+
+        // A different model for a criterion makes its cells stale.
+        s.update_criterion(
+            "speed",
+            CriterionUpdate {
+                model: Some(Some("other".to_owned())),
+                ..CriterionUpdate::default()
+            },
+            &limits,
+        )
+        .expect("valid");
+        assert_eq!(s.pending(false).len(), 3);
+    }
+
+    #[test]
+    fn failed_cells_are_retried_and_manual_cells_are_kept() {
+        let limits = Limits::default();
+        let mut s = session(&["A", "B"], &["cost"]);
+        let [(a, c), (b, _)] = s.pending(false)[..] else {
+            panic!("two cells expected");
+        };
+        let mut failed = scored(&s, a, c, 5.0);
+        failed.status = CellStatus::Failed {
+            reason: "HTTP 500".to_owned(),
+        };
+        assert!(s.record(a, c, failed));
+        s.set_manual("B", "cost", Score::new(9.0).ok(), None, &limits, NOW)
+            .expect("valid");
+        assert_eq!(s.pending(true), vec![(a, c)]);
+        // An evaluation result never overwrites a person's score.
+        let cell = scored(&s, b, c, 2.0);
+        assert!(!s.record(b, c, cell));
+        assert_eq!(
+            s.cell(b, c).and_then(|x| x.status.score()).map(Score::get),
+            Some(9.0)
+        );
+        s.set_manual("B", "cost", None, None, &limits, NOW)
+            .expect("valid");
+        assert_eq!(s.pending(false).len(), 2);
+    }
+
+    #[test]
+    fn late_results_for_changed_inputs_are_refused() {
+        let limits = Limits::default();
+        let mut s = session(&["A", "B"], &["cost"]);
+        let (a, c) = s.pending(false)[0];
+        let cell = scored(&s, a, c, 5.0);
+        s.update_option("A", Some("A2".to_owned()), None, &limits)
+            .expect("valid");
+        assert!(!s.record(a, c, cell));
+        s.remove_criterion("cost").expect("exists");
+        let cell = scored(&s, a, c, 5.0);
+        assert!(!s.record(a, c, cell));
+    }
+
+    #[test]
+    fn criteria_inherit_the_session_backend() {
+        let defaults = SessionDefaults {
+            backend: "ollama".to_owned(),
+            model: Some("qwen3:8b".to_owned()),
+            temperature: 0.0,
+        };
+        let mut c = Criterion {
+            id: CriterionId(1),
+            name: "x".to_owned(),
+            description: "y".to_owned(),
+            weight: 1.0,
+            custom_prompt: None,
+            backend: None,
+            model: None,
+            temperature: None,
+            revision: 0,
+        };
+        assert_eq!(
+            c.settings(&defaults),
+            EvaluatorSettings {
+                backend: "ollama".to_owned(),
+                model: Some("qwen3:8b".to_owned()),
+                temperature: 0.0,
+            }
+        );
+        c.backend = Some("litellm".to_owned());
+        assert_eq!(c.settings(&defaults).model, None);
+    }
+
+    #[test]
+    fn removing_keeps_the_minimum_and_drops_cells() {
+        let limits = Limits::default();
+        let mut s = session(&["A", "B", "C"], &["cost"]);
+        for (o, c) in s.pending(false) {
+            let cell = scored(&s, o, c, 5.0);
+            s.record(o, c, cell);
+        }
+        let removed = s.remove_option("B", &limits).expect("3 > 2");
+        assert!(s.cell(removed.id, CriterionId(4)).is_none());
+        assert_eq!(
+            s.remove_option("A", &limits).unwrap_err().message,
+            "Cannot remove 'A': a session needs at least 2 options"
+        );
+    }
+
+    #[test]
+    fn serialises_and_restores() {
+        let mut s = session(&["A", "B"], &["cost"]);
+        let (a, c) = s.pending(false)[0];
+        let cell = scored(&s, a, c, 7.5);
+        s.record(a, c, cell);
+        let json = serde_json::to_string(&s).expect("serialises");
+        let back: Session = serde_json::from_str(&json).expect("deserialises");
+        assert_eq!(back, s);
+    }
+}

@@ -1,0 +1,142 @@
+//! [`CompletionCache`]: answers to identical requests, so asking again does not bill again.
+//!
+//! Two requests are identical when backend, model, temperature, token limit and the whole
+//! prompt (system, user, schema) are. Only answers that parsed completely are stored: a
+//! malformed answer must be asked again, not replayed. Bounded by entry count with
+//! least-recently-used eviction.
+
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+
+use sha2::{Digest, Sha256};
+
+use super::backend::{Completion, CompletionRequest};
+
+/// Identity of a request: a SHA-256 over everything that shapes the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CacheKey([u8; 32]);
+
+impl CacheKey {
+    /// The key of `request` sent to `backend`.
+    pub fn new(backend: &str, request: &CompletionRequest) -> CacheKey {
+        let mut hash = Sha256::new();
+        // Length-prefixed fields, so ("ab", "c") and ("a", "bc") differ.
+        let mut field = |bytes: &[u8]| {
+            hash.update((bytes.len() as u64).to_le_bytes());
+            hash.update(bytes);
+        };
+        field(backend.as_bytes());
+        field(request.model.as_deref().unwrap_or("").as_bytes());
+        field(&[u8::from(request.model.is_some())]);
+        field(&request.temperature.to_bits().to_le_bytes());
+        field(&request.max_tokens.to_le_bytes());
+        field(request.prompt.system.as_bytes());
+        field(request.prompt.user.as_bytes());
+        field(request.prompt.schema.as_bytes());
+        CacheKey(hash.finalize().into())
+    }
+}
+
+/// A bounded in-memory cache of completions.
+pub struct CompletionCache {
+    entries: Option<Mutex<lru::LruCache<CacheKey, Completion>>>,
+}
+
+impl CompletionCache {
+    /// A cache of at most `capacity` answers; 0 disables caching.
+    pub fn new(capacity: usize) -> CompletionCache {
+        CompletionCache {
+            entries: NonZeroUsize::new(capacity).map(|c| Mutex::new(lru::LruCache::new(c))),
+        }
+    }
+
+    /// The stored answer to `key`, if any.
+    pub fn get(&self, key: &CacheKey) -> Option<Completion> {
+        let entries = self.entries.as_ref()?;
+        let mut entries = entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries.get(key).cloned()
+    }
+
+    /// Stores an answer that parsed completely.
+    pub fn put(&self, key: CacheKey, completion: Completion) {
+        if let Some(entries) = &self.entries {
+            let mut entries = entries
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            entries.put(key, completion);
+        }
+    }
+
+    /// Number of stored answers.
+    pub fn len(&self) -> usize {
+        self.entries.as_ref().map_or(0, |entries| {
+            entries
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .len()
+        })
+    }
+
+    /// Whether nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::prompt::Prompt;
+    use super::*;
+
+    fn request(user: &str, temperature: f64) -> CompletionRequest {
+        CompletionRequest {
+            model: None,
+            prompt: Prompt {
+                system: "s".to_owned(),
+                user: user.to_owned(),
+                schema: "{}".to_owned(),
+            },
+            temperature,
+            max_tokens: 100,
+        }
+    }
+
+    fn completion(text: &str) -> Completion {
+        Completion {
+            text: text.to_owned(),
+            model: "m".to_owned(),
+            tokens: None,
+        }
+    }
+
+    #[test]
+    fn keys_separate_everything_that_shapes_the_answer() {
+        let base = CacheKey::new("ollama", &request("u", 0.1));
+        assert_eq!(base, CacheKey::new("ollama", &request("u", 0.1)));
+        assert_ne!(base, CacheKey::new("litellm", &request("u", 0.1)));
+        assert_ne!(base, CacheKey::new("ollama", &request("u", 0.0)));
+        assert_ne!(base, CacheKey::new("ollama", &request("v", 0.1)));
+        let mut named = request("u", 0.1);
+        named.model = Some(String::new());
+        assert_ne!(base, CacheKey::new("ollama", &named));
+    }
+
+    #[test]
+    fn evicts_the_least_recently_used() {
+        let cache = CompletionCache::new(2);
+        let keys: Vec<CacheKey> = ["a", "b", "c"]
+            .iter()
+            .map(|u| CacheKey::new("x", &request(u, 0.0)))
+            .collect();
+        cache.put(keys[0], completion("A"));
+        cache.put(keys[1], completion("B"));
+        assert!(cache.get(&keys[0]).is_some());
+        cache.put(keys[2], completion("C"));
+        assert!(cache.get(&keys[1]).is_none());
+        assert_eq!(cache.get(&keys[0]).map(|c| c.text), Some("A".to_owned()));
+        assert_eq!(cache.len(), 2);
+        assert!(CompletionCache::new(0).get(&keys[0]).is_none());
+    }
+}

@@ -1,0 +1,26 @@
+//! The evaluation engine: has LLMs score every pending cell of a session, correctly under
+//! faults, as fast as the backends allow, with as few billed calls as possible.
+//!
+//! - [`plan::Plan`] snapshots the cells a session still needs.
+//! - [`prompt`] writes each call's self-contained prompt; [`answer`] reads the reply.
+//! - [`orchestrator::Evaluator`] runs the plan: batching, concurrency limits
+//!   ([`concurrency`]), rate limits, timeouts, retries and circuit breakers ([`resilience`]),
+//!   the answer cache ([`cache`]) and an optional fallback backend.
+//! - [`backend::Backend`] is all the engine needs from a backend; backend plugins implement it.
+
+pub mod answer;
+pub mod backend;
+pub mod cache;
+pub mod concurrency;
+pub mod orchestrator;
+pub mod plan;
+pub mod prompt;
+pub mod resilience;
+pub mod settings;
+#[cfg(test)]
+mod tests;
+
+pub use backend::{Backend, BackendFailure, Backends, Completion, CompletionRequest};
+pub use orchestrator::{CellResult, EvaluationReport, Evaluator};
+pub use plan::Plan;
+pub use settings::{EvaluationSettings, Fallback};

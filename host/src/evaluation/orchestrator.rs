@@ -1,0 +1,753 @@
+//! [`Evaluator`]: runs a [`Plan`], scoring every planned cell through the backends, in
+//! parallel, under the concurrency, rate and timeout limits, with retries, a circuit breaker
+//! per backend and an optional fallback.
+//!
+//! The unit of work is a *batch*: up to `batch_size` options of one criterion, asked in one
+//! call. A batch runs its own attempt loop. An answer that covers only some options completes
+//! those cells and asks again for the rest only; a malformed answer is asked again (and counts
+//! as an attempt); a failed call is retried with backoff when the error allows it. Cells that
+//! still have no answer when attempts run out are reported as `failed` with the last reason:
+//! never as abstentions, and never filled from another option's answer (answers are matched
+//! to options by the key each option was given in the prompt).
+//!
+//! Batches run as tokio tasks, so wasm execution spreads over the runtime's workers. Each
+//! finished cell is sent to the caller's callback as soon as it exists, which is how cells are
+//! saved as they finish and how progress is reported. Cancelling the token stops every batch
+//! at its next await point; cells already delivered stay delivered.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::domain::cell::Basis;
+use crate::domain::{Cell, CellStatus, CriterionId, OptionId, Score, Tokens};
+
+use super::answer::{self, Verdict};
+use super::backend::{BackendFailure, Backends, Completion, CompletionRequest};
+use super::cache::{CacheKey, CompletionCache};
+use super::concurrency::{ConcurrencyLimits, SessionShare};
+use super::plan::{CriterionWork, Plan, PlannedOption};
+use super::prompt::{self, CriterionBrief, OptionBrief};
+use super::resilience::breaker::{BreakerState, CircuitBreaker};
+use super::resilience::rate_limit::{ANY_MODEL, RateLimit, RateLimitKey, RateLimits};
+use super::resilience::retry::RetryDecision;
+use super::settings::EvaluationSettings;
+
+/// A computed cell, for the caller to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellResult {
+    /// The option.
+    pub option: OptionId,
+    /// The criterion.
+    pub criterion: CriterionId,
+    /// Names, for messages.
+    pub option_name: String,
+    /// Names, for messages.
+    pub criterion_name: String,
+    /// The cell, with the basis it was computed from.
+    pub cell: Cell,
+}
+
+/// What an evaluation did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EvaluationReport {
+    /// Cells planned.
+    pub planned: usize,
+    /// Cells scored.
+    pub scored: usize,
+    /// Cells where the evaluator abstained.
+    pub abstained: usize,
+    /// Cells that failed, one line each: `criterion→option: reason`.
+    pub failures: Vec<String>,
+    /// Whether the evaluation was cancelled before every cell was computed.
+    pub cancelled: bool,
+    /// Backend calls made (billed), retries included.
+    pub calls: u64,
+    /// Calls answered from the cache instead.
+    pub cache_hits: u64,
+    /// Tokens of every call made.
+    pub tokens: Tokens,
+}
+
+/// Counters shared by every batch of one evaluation.
+#[derive(Default)]
+struct RunCounters {
+    calls: AtomicU64,
+    cache_hits: AtomicU64,
+    input_tokens: AtomicU64,
+    output_tokens: AtomicU64,
+}
+
+/// Runs evaluations. Cheap to clone; clones share limits, breakers and the cache.
+#[derive(Clone)]
+pub struct Evaluator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backends: Backends,
+    settings: EvaluationSettings,
+    limits: ConcurrencyLimits,
+    breakers: Mutex<HashMap<String, CircuitBreaker>>,
+    rate: RateLimits,
+    cache: CompletionCache,
+}
+
+/// Why one call produced no completion.
+#[derive(Debug)]
+enum CallFailure {
+    /// The backend (or its plugin) failed.
+    Backend(BackendFailure),
+    /// The call ran past its timeout.
+    Timeout(Duration),
+    /// The backend's breaker is open.
+    CircuitOpen(String),
+    /// No such backend.
+    Unknown(String),
+}
+
+impl CallFailure {
+    fn message(&self) -> String {
+        match self {
+            CallFailure::Backend(failure) => failure.message.clone(),
+            CallFailure::Timeout(limit) => {
+                format!(
+                    "no answer within {:.0} s (per-call timeout)",
+                    limit.as_secs_f64()
+                )
+            }
+            CallFailure::CircuitOpen(message) | CallFailure::Unknown(message) => message.clone(),
+        }
+    }
+
+    /// Whether another backend might do better: the backend is down or overloaded, not the
+    /// request wrong.
+    fn backend_unhealthy(&self) -> bool {
+        match self {
+            CallFailure::Backend(failure) => failure.retryable,
+            CallFailure::Timeout(_) | CallFailure::CircuitOpen(_) => true,
+            CallFailure::Unknown(_) => false,
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Evaluator {
+    /// An evaluator over `backends`.
+    pub fn new(backends: Backends, settings: EvaluationSettings) -> Evaluator {
+        let rate = RateLimits::new(
+            None,
+            settings
+                .requests_per_minute
+                .iter()
+                .filter_map(|(key, &rpm)| {
+                    // `backend` limits each of its models; `backend/model` one model.
+                    let (backend, model) = key.split_once('/').unwrap_or((key, ANY_MODEL));
+                    Some((
+                        RateLimitKey::new(backend, model),
+                        RateLimit::per_minute(NonZeroU32::new(rpm)?),
+                    ))
+                }),
+        );
+        Evaluator {
+            inner: Arc::new(Inner {
+                limits: ConcurrencyLimits::new(&settings),
+                cache: CompletionCache::new(settings.cache_entries),
+                breakers: Mutex::new(HashMap::new()),
+                rate,
+                backends,
+                settings,
+            }),
+        }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &EvaluationSettings {
+        &self.inner.settings
+    }
+
+    /// The breaker state of every backend called so far.
+    pub fn breakers(&self) -> Vec<(String, BreakerState)> {
+        let now = Instant::now();
+        let breakers = lock(&self.inner.breakers);
+        breakers
+            .iter()
+            .map(|(id, breaker)| (id.clone(), breaker.state(now)))
+            .collect()
+    }
+
+    /// Answers held in the cache.
+    pub fn cached_answers(&self) -> usize {
+        self.inner.cache.len()
+    }
+
+    /// Computes every cell of `plan`, calling `on_cell` for each as it finishes.
+    pub async fn run(
+        &self,
+        plan: Plan,
+        cancel: CancellationToken,
+        mut on_cell: impl FnMut(CellResult) + Send,
+    ) -> EvaluationReport {
+        let mut report = EvaluationReport {
+            planned: plan.cells(),
+            ..EvaluationReport::default()
+        };
+        let counters = Arc::new(RunCounters::default());
+        let share = self.inner.limits.session(&plan.session_id);
+        let topic: Arc<str> = Arc::from(plan.topic.as_str());
+        let (sender, mut receiver) = mpsc::unbounded_channel();
+        let mut tasks = JoinSet::new();
+        for criterion in plan.criteria {
+            let criterion = Arc::new(criterion);
+            for chunk in criterion
+                .options
+                .chunks(self.inner.settings.batch_size.max(1))
+            {
+                let batch = Batch {
+                    inner: self.inner.clone(),
+                    topic: topic.clone(),
+                    criterion: criterion.clone(),
+                    options: chunk.to_vec(),
+                    force: plan.force,
+                    share: share.clone(),
+                    counters: counters.clone(),
+                    cells: sender.clone(),
+                };
+                let cancel = cancel.clone();
+                tasks.spawn(async move {
+                    tokio::select! {
+                        biased;
+                        () = cancel.cancelled() => {}
+                        () = batch.run() => {}
+                    }
+                });
+            }
+        }
+        drop(sender);
+        while let Some(result) = receiver.recv().await {
+            match &result.cell.status {
+                CellStatus::Scored { .. } => report.scored += 1,
+                CellStatus::Abstained => report.abstained += 1,
+                CellStatus::Failed { reason } => report.failures.push(format!(
+                    "{}→{}: {reason}",
+                    result.criterion_name, result.option_name
+                )),
+                CellStatus::Manual { .. } => {}
+            }
+            on_cell(result);
+        }
+        // Every sender is gone, so every task has finished or was cancelled.
+        while tasks.join_next().await.is_some() {}
+        report.cancelled = cancel.is_cancelled()
+            && report.scored + report.abstained + report.failures.len() < report.planned;
+        report.calls = counters.calls.load(Ordering::Relaxed);
+        report.cache_hits = counters.cache_hits.load(Ordering::Relaxed);
+        report.tokens = Tokens {
+            input: saturate(counters.input_tokens.load(Ordering::Relaxed)),
+            output: saturate(counters.output_tokens.load(Ordering::Relaxed)),
+        };
+        report
+    }
+}
+
+fn saturate(value: u64) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
+}
+
+/// One batch: some options of one criterion, asked together until each has an answer or
+/// attempts run out.
+struct Batch {
+    inner: Arc<Inner>,
+    topic: Arc<str>,
+    criterion: Arc<CriterionWork>,
+    options: Vec<PlannedOption>,
+    force: bool,
+    share: SessionShare,
+    counters: Arc<RunCounters>,
+    cells: mpsc::UnboundedSender<CellResult>,
+}
+
+/// Per-option bookkeeping while a batch runs.
+struct Pending {
+    option: PlannedOption,
+    key: String,
+    attempts: u32,
+    tokens: Option<Tokens>,
+}
+
+impl Batch {
+    async fn run(self) {
+        let started = Instant::now();
+        let mut pending: Vec<Pending> = self
+            .options
+            .iter()
+            .enumerate()
+            .map(|(i, option)| Pending {
+                option: option.clone(),
+                key: format!("o{}", i + 1),
+                attempts: 0,
+                tokens: None,
+            })
+            .collect();
+        let primary = (
+            self.criterion.settings.backend.clone(),
+            self.criterion.settings.model.clone(),
+        );
+        let failure = self
+            .attempt_all(&primary.0, primary.1.clone(), &mut pending, started)
+            .await;
+        let Some(failure) = failure else {
+            return;
+        };
+        let mut reason = failure.message();
+        if let Some(fallback) = &self.inner.settings.fallback
+            && failure.backend_unhealthy()
+            && fallback.backend != primary.0
+        {
+            tracing::warn!(
+                backend = %primary.0,
+                fallback = %fallback.backend,
+                criterion = %self.criterion.name,
+                "falling back after: {reason}"
+            );
+            match self
+                .attempt_all(
+                    &fallback.backend,
+                    fallback.model.clone(),
+                    &mut pending,
+                    started,
+                )
+                .await
+            {
+                None => return,
+                Some(second) => {
+                    reason = format!(
+                        "{reason}; fallback {} also failed: {}",
+                        fallback.backend,
+                        second.message()
+                    );
+                }
+            }
+        }
+        for p in pending {
+            self.emit(
+                &p,
+                CellStatus::Failed {
+                    reason: reason.clone(),
+                },
+                String::new(),
+                None,
+                &primary.0,
+                started,
+            );
+        }
+    }
+
+    /// Asks `backend` until every pending option has an answer (`None`) or attempts run out
+    /// (the last failure). Answered options are removed from `pending` and emitted.
+    async fn attempt_all(
+        &self,
+        backend: &str,
+        model: Option<String>,
+        pending: &mut Vec<Pending>,
+        started: Instant,
+    ) -> Option<CallFailure> {
+        let policy = &self.inner.settings.retry;
+        let mut rng = fastrand::Rng::new();
+        let mut attempt = 0;
+        let mut nudge: Option<String> = None;
+        loop {
+            attempt += 1;
+            let request = self.request(pending, model.clone(), nudge.as_deref());
+            for p in pending.iter_mut() {
+                p.attempts += 1;
+            }
+            let failure = match self.complete(backend, &request, pending.len()).await {
+                Ok((completion, key)) => {
+                    let share = share_tokens(completion.tokens, pending.len());
+                    for p in pending.iter_mut() {
+                        p.tokens = add_tokens(p.tokens, share);
+                    }
+                    match self.absorb(&completion, backend, pending, started) {
+                        Ok(()) => {
+                            if let Some(key) = key {
+                                self.inner.cache.put(key, completion);
+                            }
+                            return None;
+                        }
+                        Err(problem) => {
+                            nudge = Some(problem.clone());
+                            CallFailure::Backend(BackendFailure {
+                                message: format!("unusable answer: {problem}"),
+                                // Asking again is the remedy for a malformed answer.
+                                retryable: true,
+                                retry_after: None,
+                            })
+                        }
+                    }
+                }
+                Err(failure) => failure,
+            };
+            if pending.is_empty() {
+                return None;
+            }
+            let (retryable, retry_after) = match &failure {
+                CallFailure::Backend(f) => (f.retryable, f.retry_after),
+                CallFailure::Timeout(_) => (true, None),
+                // Waiting out an open breaker inside one evaluation would stall it for the
+                // whole open period; fail fast and say when to try again.
+                CallFailure::CircuitOpen(_) | CallFailure::Unknown(_) => (false, None),
+            };
+            match policy.decide(attempt, retryable, retry_after, &mut rng) {
+                RetryDecision::Retry(delay) => {
+                    tracing::debug!(
+                        backend,
+                        criterion = %self.criterion.name,
+                        attempt,
+                        delay_ms = delay.as_millis() as u64,
+                        "retrying: {}",
+                        failure.message()
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+                RetryDecision::GiveUp(reason) => {
+                    let message = format!("{} ({reason})", failure.message());
+                    return Some(match failure {
+                        CallFailure::Backend(f) => {
+                            CallFailure::Backend(BackendFailure { message, ..f })
+                        }
+                        other => other,
+                    });
+                }
+            }
+        }
+    }
+
+    fn request(
+        &self,
+        pending: &[Pending],
+        model: Option<String>,
+        nudge: Option<&str>,
+    ) -> CompletionRequest {
+        let criterion = CriterionBrief {
+            name: &self.criterion.name,
+            description: &self.criterion.description,
+            custom_prompt: self.criterion.custom_prompt.as_deref(),
+        };
+        let briefs: Vec<OptionBrief<'_>> = pending
+            .iter()
+            .map(|p| OptionBrief {
+                key: &p.key,
+                name: &p.option.name,
+                description: p.option.description.as_deref(),
+            })
+            .collect();
+        let mut prompt = match briefs.as_slice() {
+            [one] => prompt::single(&self.topic, &criterion, one),
+            many => prompt::batch(&self.topic, &criterion, many),
+        };
+        if let Some(problem) = nudge {
+            // A different request than the one that produced the bad answer, and a hint the
+            // model can act on.
+            prompt.user.push_str(&format!(
+                "\n\nYour previous answer could not be used ({problem}). Answer again in \
+                 exactly the JSON format described."
+            ));
+        }
+        CompletionRequest {
+            model,
+            prompt,
+            temperature: self.criterion.settings.temperature,
+            max_tokens: self.inner.settings.max_tokens(pending.len()),
+        }
+    }
+
+    /// One completion, from the cache or through the gate to the backend.
+    async fn complete(
+        &self,
+        backend_id: &str,
+        request: &CompletionRequest,
+        options: usize,
+    ) -> Result<(Completion, Option<CacheKey>), CallFailure> {
+        let inner = &self.inner;
+        let key = CacheKey::new(backend_id, request);
+        if !self.force
+            && let Some(hit) = inner.cache.get(&key)
+        {
+            self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok((hit, None));
+        }
+        let Some(backend) = inner.backends.get(backend_id) else {
+            let known: Vec<&str> = inner.backends.keys().map(String::as_str).collect();
+            return Err(CallFailure::Unknown(format!(
+                "unknown backend '{backend_id}'; available: {}",
+                known.join(", ")
+            )));
+        };
+        let _permits = inner.limits.acquire(&self.share, backend_id).await;
+        let permit = {
+            let mut breakers = lock(&inner.breakers);
+            let breaker = breakers
+                .entry(backend_id.to_owned())
+                .or_insert_with(|| CircuitBreaker::new(inner.settings.breaker));
+            breaker.try_acquire(Instant::now()).map_err(|rejected| {
+                CallFailure::CircuitOpen(format!(
+                    "backend '{backend_id}' is failing and its circuit breaker is open; \
+                     no calls are sent to it for another {:.0} s",
+                    rejected.retry_in.as_secs_f64().ceil()
+                ))
+            })?
+        };
+        // The probe slot must be released even if this call is cancelled mid-flight.
+        let mut guard = ProbeGuard {
+            inner,
+            backend: backend_id,
+            permit: Some(permit),
+        };
+        inner
+            .rate
+            .acquire(backend_id, request.model.as_deref().unwrap_or(""))
+            .await;
+        let limit = inner.settings.timeouts.timeout_for(backend_id, options);
+        self.counters.calls.fetch_add(1, Ordering::Relaxed);
+        let outcome = tokio::time::timeout(limit, backend.complete(request.clone())).await;
+        let healthy = match &outcome {
+            Ok(Ok(_)) => true,
+            // A rejected request (bad key, bad model) says nothing about the backend's health.
+            Ok(Err(failure)) => !failure.retryable,
+            Err(_) => false,
+        };
+        guard.resolve(healthy);
+        match outcome {
+            Ok(Ok(completion)) => {
+                if let Some(tokens) = completion.tokens {
+                    self.counters
+                        .input_tokens
+                        .fetch_add(u64::from(tokens.input), Ordering::Relaxed);
+                    self.counters
+                        .output_tokens
+                        .fetch_add(u64::from(tokens.output), Ordering::Relaxed);
+                }
+                Ok((completion, Some(key)))
+            }
+            Ok(Err(failure)) => Err(CallFailure::Backend(failure)),
+            Err(_) => Err(CallFailure::Timeout(limit)),
+        }
+    }
+
+    /// Takes what `completion` answers. Answered options leave `pending` and are emitted;
+    /// `Err` says what was wrong when some remain.
+    fn absorb(
+        &self,
+        completion: &Completion,
+        backend: &str,
+        pending: &mut Vec<Pending>,
+        started: Instant,
+    ) -> Result<(), String> {
+        if pending.len() == 1 {
+            let verdict = answer::parse_single(&completion.text).map_err(|e| e.to_string())?;
+            let single = pending.remove(0);
+            self.emit_verdict(&single, verdict, completion, backend, started);
+            return Ok(());
+        }
+        let parsed = answer::parse_batch(&completion.text).map_err(|e| e.to_string())?;
+        let mut answers: HashMap<usize, Option<Verdict>> = HashMap::new();
+        let mut problems = Vec::new();
+        for (key, verdict) in parsed.entries {
+            let Some(index) = match_key(pending, &key) else {
+                continue;
+            };
+            match verdict {
+                // Two different answers for one option: trust neither.
+                Ok(verdict) => {
+                    answers
+                        .entry(index)
+                        .and_modify(|existing| {
+                            if existing.as_ref() != Some(&verdict) {
+                                *existing = None;
+                            }
+                        })
+                        .or_insert(Some(verdict));
+                }
+                Err(problem) => problems.push(format!("{key}: {problem}")),
+            }
+        }
+        let mut remaining = Vec::new();
+        for (index, p) in std::mem::take(pending).into_iter().enumerate() {
+            match answers.remove(&index).flatten() {
+                Some(verdict) => self.emit_verdict(&p, verdict, completion, backend, started),
+                None => remaining.push(p),
+            }
+        }
+        *pending = remaining;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let missing: Vec<&str> = pending.iter().map(|p| p.key.as_str()).collect();
+        let mut message = format!("no usable answer for {}", missing.join(", "));
+        if !problems.is_empty() {
+            message.push_str(&format!(" ({})", problems.join("; ")));
+        }
+        Err(message)
+    }
+
+    fn emit_verdict(
+        &self,
+        pending: &Pending,
+        verdict: Verdict,
+        completion: &Completion,
+        backend: &str,
+        started: Instant,
+    ) {
+        let (status, justification) = match verdict {
+            Verdict::Scored {
+                score,
+                justification,
+            } => match Score::clamped(score) {
+                Some(score) => (CellStatus::Scored { score }, justification),
+                None => (
+                    CellStatus::Failed {
+                        reason: "the answer's score is not a finite number".to_owned(),
+                    },
+                    justification,
+                ),
+            },
+            Verdict::Abstained { justification } => (CellStatus::Abstained, justification),
+        };
+        self.emit(
+            pending,
+            status,
+            justification,
+            Some(completion.model.clone()),
+            backend,
+            started,
+        );
+    }
+
+    fn emit(
+        &self,
+        pending: &Pending,
+        status: CellStatus,
+        justification: String,
+        model: Option<String>,
+        backend: &str,
+        started: Instant,
+    ) {
+        let cell = Cell {
+            status,
+            justification,
+            backend: Some(backend.to_owned()),
+            model,
+            tokens: pending.tokens,
+            latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            attempts: pending.attempts,
+            at: OffsetDateTime::now_utc(),
+            basis: Some(Basis {
+                option_revision: pending.option.revision,
+                criterion_revision: self.criterion.revision,
+                settings: self.criterion.settings.clone(),
+            }),
+        };
+        // The receiver only goes away when the evaluation itself was dropped.
+        let _ = self.cells.send(CellResult {
+            option: pending.option.id,
+            criterion: self.criterion.id,
+            option_name: pending.option.name.clone(),
+            criterion_name: self.criterion.name.clone(),
+            cell,
+        });
+    }
+}
+
+/// Which pending option an answer's key names: its prompt key (`o2`), or, for models that
+/// echo names instead, the option's name.
+fn match_key(pending: &[Pending], key: &str) -> Option<usize> {
+    let key = key.trim().trim_matches(|c| c == '[' || c == ']');
+    pending
+        .iter()
+        .position(|p| p.key.eq_ignore_ascii_case(key))
+        .or_else(|| pending.iter().position(|p| p.option.name == key))
+        .or_else(|| {
+            let matches: Vec<usize> = pending
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.option.name.trim().eq_ignore_ascii_case(key))
+                .map(|(i, _)| i)
+                .collect();
+            // A case-insensitive match only counts when it is unambiguous.
+            match matches.as_slice() {
+                [one] => Some(*one),
+                _ => None,
+            }
+        })
+}
+
+/// A call's tokens split over the options it scored (the first options take the remainder).
+fn share_tokens(tokens: Option<Tokens>, options: usize) -> Option<Tokens> {
+    let tokens = tokens?;
+    let n = u32::try_from(options.max(1)).unwrap_or(u32::MAX);
+    Some(Tokens {
+        input: tokens.input.div_ceil(n),
+        output: tokens.output.div_ceil(n),
+    })
+}
+
+fn add_tokens(a: Option<Tokens>, b: Option<Tokens>) -> Option<Tokens> {
+    match (a, b) {
+        (None, None) => None,
+        (a, b) => {
+            let (a, b) = (a.unwrap_or_default(), b.unwrap_or_default());
+            Some(Tokens {
+                input: a.input.saturating_add(b.input),
+                output: a.output.saturating_add(b.output),
+            })
+        }
+    }
+}
+
+/// Resolves a breaker permit exactly once: with the call's outcome, or as cancelled when the
+/// call is dropped midway (so a cancelled half-open probe does not wedge the breaker).
+struct ProbeGuard<'a> {
+    inner: &'a Inner,
+    backend: &'a str,
+    permit: Option<super::resilience::breaker::Permit>,
+}
+
+impl ProbeGuard<'_> {
+    fn resolve(&mut self, healthy: bool) {
+        if let Some(permit) = self.permit.take() {
+            let mut breakers = lock(&self.inner.breakers);
+            if let Some(breaker) = breakers.get_mut(self.backend) {
+                let now = Instant::now();
+                if healthy {
+                    breaker.on_success(permit, now);
+                } else {
+                    breaker.on_failure(permit, now);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for ProbeGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(permit) = self.permit.take() {
+            let mut breakers = lock(&self.inner.breakers);
+            if let Some(breaker) = breakers.get_mut(self.backend) {
+                breaker.on_cancel(permit, Instant::now());
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! [`Plan`]: a snapshot of the cells one evaluation must compute, taken from a session so the
+//! evaluation runs without holding it.
+
+use crate::domain::{CriterionId, EvaluatorSettings, OptionId, Session};
+
+/// One option as planned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedOption {
+    /// Identity.
+    pub id: OptionId,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Revision the cell will be based on.
+    pub revision: u64,
+}
+
+/// The cells of one criterion to compute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CriterionWork {
+    /// Identity.
+    pub id: CriterionId,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Custom instructions.
+    pub custom_prompt: Option<String>,
+    /// Revision the cells will be based on.
+    pub revision: u64,
+    /// Backend, model and temperature to use.
+    pub settings: EvaluatorSettings,
+    /// The options to score, in session order.
+    pub options: Vec<PlannedOption>,
+}
+
+/// Everything one evaluation must compute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The session, for per-session concurrency limits.
+    pub session_id: String,
+    /// The decision's topic.
+    pub topic: String,
+    /// Work per criterion, in session order; criteria with nothing to do are left out.
+    pub criteria: Vec<CriterionWork>,
+    /// Redo every cell and skip the answer cache.
+    pub force: bool,
+}
+
+impl Plan {
+    /// The cells `session` still needs ([`Session::pending`]); with `force`, all of them
+    /// except manual ones.
+    pub fn new(session: &Session, force: bool) -> Plan {
+        let pending = session.pending(force);
+        let criteria = session
+            .criteria()
+            .iter()
+            .filter_map(|criterion| {
+                let options: Vec<PlannedOption> = session
+                    .options()
+                    .iter()
+                    .filter(|o| pending.contains(&(o.id, criterion.id)))
+                    .map(|o| PlannedOption {
+                        id: o.id,
+                        name: o.name.clone(),
+                        description: o.description.clone(),
+                        revision: o.revision,
+                    })
+                    .collect();
+                (!options.is_empty()).then(|| CriterionWork {
+                    id: criterion.id,
+                    name: criterion.name.clone(),
+                    description: criterion.description.clone(),
+                    custom_prompt: criterion.custom_prompt.clone(),
+                    revision: criterion.revision,
+                    settings: criterion.settings(&session.defaults),
+                    options,
+                })
+            })
+            .collect();
+        Plan {
+            session_id: session.id.clone(),
+            topic: session.topic.clone(),
+            criteria,
+            force,
+        }
+    }
+
+    /// Number of cells to compute.
+    pub fn cells(&self) -> usize {
+        self.criteria.iter().map(|c| c.options.len()).sum()
+    }
+}

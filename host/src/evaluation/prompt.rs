@@ -1,0 +1,234 @@
+//! The prompts: each backend call is self-contained, one system prompt and one user message,
+//! for one criterion and one option or a batch of options.
+//!
+//! Nothing is shared between calls: the reference server appended every option's prompt and
+//! answer to one conversation per criterion, so concurrent options saw each other's prompts and
+//! re-evaluations re-sent (and were anchored by) every earlier answer. Here a call's text is a
+//! pure function of the criterion, the options it scores and the topic, which is also what
+//! makes identical calls cacheable.
+//!
+//! The instructions keep the reference server's wording, minus its contradictions: it asked
+//! for JSON in the system prompt and for `SCORE:` lines in the user message, and it baked the
+//! weight into the prompt (so a weight change silently changed answers). The answer format is
+//! appended even to a criterion's custom prompt, which the reference server dropped.
+
+use serde_json::json;
+
+/// What the evaluator is asked about one criterion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CriterionBrief<'a> {
+    /// Name.
+    pub name: &'a str,
+    /// Description.
+    pub description: &'a str,
+    /// Replaces the generated instructions when given.
+    pub custom_prompt: Option<&'a str>,
+}
+
+/// One option as the evaluator sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptionBrief<'a> {
+    /// The key the answer must carry in a batch (`o1`, `o2`, ...).
+    pub key: &'a str,
+    /// Name.
+    pub name: &'a str,
+    /// Description, if any.
+    pub description: Option<&'a str>,
+}
+
+/// A system prompt, a user message and the JSON Schema the answer should follow.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Prompt {
+    /// The system prompt.
+    pub system: String,
+    /// The one user message.
+    pub user: String,
+    /// JSON Schema of the answer, for providers with structured output.
+    pub schema: String,
+}
+
+const NO_DESCRIPTION: &str = "No additional description provided";
+
+fn instructions(criterion: &CriterionBrief<'_>) -> String {
+    match criterion.custom_prompt {
+        Some(custom) => custom.to_owned(),
+        None => format!(
+            "You are evaluating options based on the '{name}' criterion: {description}\n\n\
+             SCORING INSTRUCTIONS:\n\
+             1. Score each option from 1-10 (10 = excellent, 1 = poor)\n\
+             2. Provide clear justification for your score\n\
+             3. If this criterion doesn't apply to an option, use null for score and \
+             \"abstain\" for status\n\n\
+             Focus on: {description}",
+            name = criterion.name,
+            description = criterion.description,
+        ),
+    }
+}
+
+/// The prompt for one option.
+pub fn single(topic: &str, criterion: &CriterionBrief<'_>, option: &OptionBrief<'_>) -> Prompt {
+    let system = format!(
+        "{}\n\n\
+         Respond with only a JSON object in this exact format, with no text before or after it:\n\
+         {{\"score\": 7, \"justification\": \"why this score\", \"status\": \"scored\"}}\n\
+         The score is a number from 1 to 10. If the criterion does not apply to the option, \
+         respond with:\n\
+         {{\"score\": null, \"justification\": \"why it does not apply\", \"status\": \"abstain\"}}",
+        instructions(criterion)
+    );
+    let user = format!(
+        "Decision: {topic}\n\nEvaluate this option: {}\n\nOption Description: {}",
+        option.name,
+        option.description.unwrap_or(NO_DESCRIPTION)
+    );
+    Prompt {
+        system,
+        user,
+        schema: verdict_schema(false).to_string(),
+    }
+}
+
+/// The prompt for several options scored in one call. The answer is an object holding an
+/// array (providers' structured output needs an object at the top), one entry per option,
+/// keyed by the option's key.
+pub fn batch(topic: &str, criterion: &CriterionBrief<'_>, options: &[OptionBrief<'_>]) -> Prompt {
+    let system = format!(
+        "{}\n\n\
+         You will be given several options, each with an id in square brackets. Evaluate each \
+         option independently, on its own merits; do not compare them with each other.\n\
+         Respond with only a JSON object in this exact format, with no text before or after it, \
+         holding one entry for every option:\n\
+         {{\"evaluations\": [{{\"option\": \"o1\", \"score\": 7, \"justification\": \"why this \
+         score\", \"status\": \"scored\"}}]}}\n\
+         The score is a number from 1 to 10. For an option the criterion does not apply to, use \
+         \"score\": null and \"status\": \"abstain\".",
+        instructions(criterion)
+    );
+    let mut user = format!("Decision: {topic}\n\nEvaluate each of these options:\n");
+    for option in options {
+        user.push_str(&format!(
+            "\n[{}] {}\nOption Description: {}\n",
+            option.key,
+            option.name,
+            option.description.unwrap_or(NO_DESCRIPTION)
+        ));
+    }
+    Prompt {
+        system,
+        user,
+        schema: verdict_schema(true).to_string(),
+    }
+}
+
+/// The answer schema. Every property is required and no other is allowed, which is what
+/// OpenAI's strict structured output demands; the 1–10 range is checked (and clamped) by the
+/// parser rather than the schema, since not every provider accepts `minimum`/`maximum`.
+fn verdict_schema(batched: bool) -> serde_json::Value {
+    let mut properties = json!({
+        "score": {"type": ["number", "null"]},
+        "justification": {"type": "string"},
+        "status": {"type": "string", "enum": ["scored", "abstain"]},
+    });
+    let mut required = vec!["score", "justification", "status"];
+    if batched {
+        properties["option"] = json!({"type": "string"});
+        required.insert(0, "option");
+    }
+    let verdict = json!({
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": false,
+    });
+    if !batched {
+        return verdict;
+    }
+    json!({
+        "type": "object",
+        "properties": {"evaluations": {"type": "array", "items": verdict}},
+        "required": ["evaluations"],
+        "additionalProperties": false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CRITERION: CriterionBrief<'static> = CriterionBrief {
+        name: "Cost",
+        description: "Total cost of ownership",
+        custom_prompt: None,
+    };
+
+    #[test]
+    fn a_single_prompt_names_only_its_option() {
+        let prompt = single(
+            "Pick a database",
+            &CRITERION,
+            &OptionBrief {
+                key: "o1",
+                name: "Postgres",
+                description: None,
+            },
+        );
+        assert!(prompt.system.starts_with(
+            "You are evaluating options based on the 'Cost' criterion: Total cost of ownership"
+        ));
+        assert!(!prompt.system.contains("Weight"));
+        assert_eq!(
+            prompt.user,
+            "Decision: Pick a database\n\nEvaluate this option: Postgres\n\n\
+             Option Description: No additional description provided"
+        );
+        let schema: serde_json::Value = serde_json::from_str(&prompt.schema).expect("json");
+        assert_eq!(
+            schema["required"],
+            json!(["score", "justification", "status"])
+        );
+    }
+
+    #[test]
+    fn a_custom_prompt_keeps_the_answer_format() {
+        let criterion = CriterionBrief {
+            custom_prompt: Some("Judge like a CFO."),
+            ..CRITERION
+        };
+        let option = OptionBrief {
+            key: "o1",
+            name: "A",
+            description: Some("managed"),
+        };
+        let prompt = single("t", &criterion, &option);
+        assert!(
+            prompt
+                .system
+                .starts_with("Judge like a CFO.\n\nRespond with only a JSON")
+        );
+    }
+
+    #[test]
+    fn a_batch_prompt_lists_every_option_with_its_key() {
+        let options = [
+            OptionBrief {
+                key: "o1",
+                name: "A",
+                description: None,
+            },
+            OptionBrief {
+                key: "o2",
+                name: "B",
+                description: Some("fast"),
+            },
+        ];
+        let prompt = batch("t", &CRITERION, &options);
+        assert!(prompt.user.contains("\n[o1] A\n"));
+        assert!(prompt.user.contains("\n[o2] B\nOption Description: fast\n"));
+        let schema: serde_json::Value = serde_json::from_str(&prompt.schema).expect("json");
+        assert_eq!(
+            schema["properties"]["evaluations"]["items"]["required"][0],
+            "option"
+        );
+    }
+}

@@ -1,0 +1,546 @@
+//! The orchestrator against in-process fake backends: every path of the attempt loop, with
+//! call counts. (The same behaviours through the real plugins and loopback provider mocks are
+//! in `host/tests/evaluation.rs`.)
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use time::macros::datetime;
+use tokio_util::sync::CancellationToken;
+
+use crate::domain::{CellStatus, CriterionSpec, Limits, Score, Session, SessionDefaults};
+
+use super::backend::{Backend, BackendFailure, Backends, Completion, CompletionRequest};
+use super::orchestrator::{CellResult, EvaluationReport, Evaluator};
+use super::plan::Plan;
+use super::resilience::breaker::BreakerConfig;
+use super::resilience::retry::RetryPolicy;
+use super::settings::{EvaluationSettings, Fallback};
+
+const OPTIONS: [&str; 6] = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"];
+
+/// The score a fair evaluator gives `option` on `criterion`: distinct per pair, so a cell
+/// filled from the wrong option's answer shows.
+fn expected(criterion: &str, option: &str) -> f64 {
+    let seed = criterion.len() * 7 + option.len() * 3 + usize::from(option.as_bytes()[0]);
+    (seed % 10 + 1) as f64
+}
+
+/// The criterion a prompt is about.
+fn criterion_of(request: &CompletionRequest) -> String {
+    let system = &request.prompt.system;
+    let start = system.find("the '").map_or(0, |i| i + 5);
+    let end = system[start..].find('\'').map_or(start, |i| start + i);
+    system[start..end].to_owned()
+}
+
+/// `(key, option name)` of every option a prompt asks about.
+fn options_of(request: &CompletionRequest) -> Vec<(String, String)> {
+    let user = &request.prompt.user;
+    if let Some(rest) = user.split("Evaluate this option: ").nth(1) {
+        let name = rest.lines().next().unwrap_or_default();
+        return vec![("o1".to_owned(), name.to_owned())];
+    }
+    user.lines()
+        .filter_map(|line| {
+            let line = line.strip_prefix('[')?;
+            let (key, name) = line.split_once("] ")?;
+            Some((key.to_owned(), name.to_owned()))
+        })
+        .collect()
+}
+
+/// A correct answer to `request`, leaving out the options in `skip`.
+fn answer(request: &CompletionRequest, skip: &[&str]) -> String {
+    let criterion = criterion_of(request);
+    let options = options_of(request);
+    if request.prompt.user.contains("Evaluate this option: ") {
+        let (_, name) = &options[0];
+        return format!(
+            r#"{{"score": {}, "justification": "{name} on {criterion}", "status": "scored"}}"#,
+            expected(&criterion, name)
+        );
+    }
+    let entries: Vec<String> = options
+        .iter()
+        .filter(|(_, name)| !skip.contains(&name.as_str()))
+        .map(|(key, name)| {
+            format!(
+                r#"{{"option": "{key}", "score": {}, "justification": "{name} on {criterion}", "status": "scored"}}"#,
+                expected(&criterion, name)
+            )
+        })
+        .collect();
+    format!(r#"{{"evaluations": [{}]}}"#, entries.join(", "))
+}
+
+type Behaviour = dyn Fn(usize, &CompletionRequest) -> Result<String, BackendFailure> + Send + Sync;
+
+/// A backend whose answer to call `n` is decided by a closure; records every request.
+struct Fake {
+    requests: Mutex<Vec<CompletionRequest>>,
+    calls: AtomicUsize,
+    delay: Duration,
+    behaviour: Box<Behaviour>,
+}
+
+impl Fake {
+    fn new(
+        behaviour: impl Fn(usize, &CompletionRequest) -> Result<String, BackendFailure>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Arc<Fake> {
+        Arc::new(Fake {
+            requests: Mutex::new(Vec::new()),
+            calls: AtomicUsize::new(0),
+            delay: Duration::ZERO,
+            behaviour: Box::new(behaviour),
+        })
+    }
+
+    fn correct() -> Arc<Fake> {
+        Fake::new(|_, request| Ok(answer(request, &[])))
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+impl Backend for Fake {
+    fn complete(
+        &self,
+        request: CompletionRequest,
+    ) -> BoxFuture<'_, Result<Completion, BackendFailure>> {
+        Box::pin(async move {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst);
+            self.requests.lock().expect("lock").push(request.clone());
+            if !self.delay.is_zero() {
+                tokio::time::sleep(self.delay).await;
+            }
+            (self.behaviour)(n, &request).map(|text| Completion {
+                text,
+                model: "fake-1".to_owned(),
+                tokens: Some(crate::domain::Tokens {
+                    input: 100,
+                    output: 20,
+                }),
+            })
+        })
+    }
+}
+
+fn failure(message: &str, retryable: bool) -> BackendFailure {
+    BackendFailure {
+        message: message.to_owned(),
+        retryable,
+        retry_after: None,
+    }
+}
+
+fn session(options: usize, criteria: &[&str]) -> Session {
+    Session::new(
+        "s1".to_owned(),
+        "Pick a codename".to_owned(),
+        OPTIONS[..options]
+            .iter()
+            .map(|o| ((*o).to_owned(), None))
+            .collect(),
+        criteria
+            .iter()
+            .map(|c| CriterionSpec {
+                name: (*c).to_owned(),
+                description: format!("{c} matters"),
+                weight: 1.0,
+                ..CriterionSpec::default()
+            })
+            .collect(),
+        SessionDefaults {
+            backend: "fake".to_owned(),
+            model: None,
+            temperature: 0.0,
+        },
+        &Limits::default(),
+        datetime!(2026-01-01 00:00 UTC),
+    )
+    .expect("valid session")
+}
+
+fn settings() -> EvaluationSettings {
+    EvaluationSettings {
+        retry: RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(4),
+            ..RetryPolicy::default()
+        },
+        ..EvaluationSettings::default()
+    }
+}
+
+fn evaluator(backends: &[(&str, Arc<Fake>)], settings: EvaluationSettings) -> Evaluator {
+    let backends: Backends = backends
+        .iter()
+        .map(|(id, fake)| ((*id).to_owned(), fake.clone() as Arc<dyn Backend>))
+        .collect::<BTreeMap<_, _>>();
+    Evaluator::new(backends, settings)
+}
+
+/// Runs the session's pending cells and records them, as the server does.
+async fn evaluate(
+    evaluator: &Evaluator,
+    session: &mut Session,
+    force: bool,
+) -> (EvaluationReport, Vec<CellResult>) {
+    let mut results = Vec::new();
+    let report = evaluator
+        .run(
+            Plan::new(session, force),
+            CancellationToken::new(),
+            |result| results.push(result),
+        )
+        .await;
+    for result in &results {
+        assert!(
+            session.record(result.option, result.criterion, result.cell.clone()),
+            "a fresh result is accepted"
+        );
+    }
+    (report, results)
+}
+
+fn assert_all_correct(session: &Session) {
+    for criterion in session.criteria() {
+        for option in session.options() {
+            let cell = session
+                .cell(option.id, criterion.id)
+                .unwrap_or_else(|| panic!("{} × {} missing", criterion.name, option.name));
+            assert_eq!(
+                cell.status,
+                CellStatus::Scored {
+                    score: Score::new(expected(&criterion.name, &option.name)).expect("range")
+                },
+                "{} × {}",
+                criterion.name,
+                option.name
+            );
+            assert_eq!(
+                cell.justification,
+                format!("{} on {}", option.name, criterion.name)
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn batching_scores_every_cell_with_fewer_calls() {
+    for (batch_size, expected_calls) in [(5, 4), (1, 12), (6, 2)] {
+        let fake = Fake::correct();
+        let evaluator = evaluator(
+            &[("fake", fake.clone())],
+            EvaluationSettings {
+                batch_size,
+                ..settings()
+            },
+        );
+        let mut s = session(6, &["cost", "speed"]);
+        let (report, _) = evaluate(&evaluator, &mut s, false).await;
+        assert_eq!(fake.calls(), expected_calls, "batch size {batch_size}");
+        assert_eq!(report.scored, 12);
+        assert_eq!(report.calls, expected_calls as u64);
+        assert!(report.failures.is_empty());
+        assert_all_correct(&s);
+    }
+}
+
+#[tokio::test]
+async fn an_incomplete_batch_asks_only_for_the_missing_options() {
+    let fake = Fake::new(|n, request| {
+        Ok(if n == 0 {
+            answer(request, &["bravo", "delta"])
+        } else {
+            answer(request, &[])
+        })
+    });
+    let evaluator = evaluator(&[("fake", fake.clone())], settings());
+    let mut s = session(4, &["cost"]);
+    let (report, results) = evaluate(&evaluator, &mut s, false).await;
+    assert_eq!(fake.calls(), 2);
+    let second = fake.requests.lock().expect("lock")[1].clone();
+    let asked: Vec<String> = options_of(&second).into_iter().map(|(_, n)| n).collect();
+    assert_eq!(asked, vec!["bravo", "delta"]);
+    assert!(second.prompt.user.contains("could not be used"));
+    assert_eq!(report.scored, 4);
+    let bravo = results
+        .iter()
+        .find(|r| r.option_name == "bravo")
+        .expect("bravo");
+    assert_eq!(bravo.cell.attempts, 2);
+    assert_all_correct(&s);
+}
+
+#[tokio::test]
+async fn malformed_answers_are_asked_again_and_count_as_attempts() {
+    let fake = Fake::new(|n, request| {
+        Ok(if n < 2 {
+            "I think it is pretty good.".to_owned()
+        } else {
+            answer(request, &[])
+        })
+    });
+    let evaluator = evaluator(&[("fake", fake.clone())], settings());
+    let mut s = session(2, &["cost"]);
+    let (report, results) = evaluate(&evaluator, &mut s, false).await;
+    assert_eq!(fake.calls(), 3);
+    assert_eq!(report.scored, 2);
+    assert!(results.iter().all(|r| r.cell.attempts == 3));
+    assert_all_correct(&s);
+}
+
+#[tokio::test]
+async fn failures_are_failures_not_abstentions() {
+    // Not retryable: one call, then failed.
+    let fake = Fake::new(|_, _| Err(failure("HTTP 401: bad key", false)));
+    let evaluator_ = evaluator(&[("fake", fake.clone())], settings());
+    let mut s = session(3, &["cost"]);
+    let (report, results) = evaluate(&evaluator_, &mut s, false).await;
+    assert_eq!(fake.calls(), 1);
+    assert_eq!(report.failures.len(), 3);
+    assert_eq!(report.abstained, 0);
+    for r in &results {
+        let CellStatus::Failed { reason } = &r.cell.status else {
+            panic!("expected a failure, got {:?}", r.cell.status);
+        };
+        assert!(reason.contains("bad key"), "{reason}");
+    }
+    assert!(report.failures[0].starts_with("cost→"));
+
+    // Retryable: every attempt, then failed with the reason and why it gave up.
+    let fake = Fake::new(|_, _| Err(failure("HTTP 500: overloaded", true)));
+    let evaluator_ = evaluator(&[("fake", fake.clone())], settings());
+    let mut s = session(3, &["cost"]);
+    let (report, results) = evaluate(&evaluator_, &mut s, false).await;
+    assert_eq!(fake.calls(), 3);
+    assert_eq!(report.failures.len(), 3);
+    let CellStatus::Failed { reason } = &results[0].cell.status else {
+        panic!("expected a failure");
+    };
+    assert!(
+        reason.contains("overloaded") && reason.contains("attempts"),
+        "{reason}"
+    );
+    // Failed cells are computed again by the next evaluation.
+    assert_eq!(s.pending(false).len(), 3);
+}
+
+#[tokio::test]
+async fn the_breaker_opens_fails_fast_and_recovers() {
+    let healthy = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = healthy.clone();
+    let fake = Fake::new(move |_, request| {
+        if flag.load(Ordering::SeqCst) {
+            Ok(answer(request, &[]))
+        } else {
+            Err(failure("HTTP 503", true))
+        }
+    });
+    let evaluator = evaluator(
+        &[("fake", fake.clone())],
+        EvaluationSettings {
+            batch_size: 1,
+            max_concurrent_per_session: 1,
+            breaker: BreakerConfig {
+                enabled: true,
+                failure_threshold: 2,
+                open_for: Duration::from_millis(200),
+            },
+            retry: RetryPolicy {
+                max_attempts: 1,
+                ..settings().retry
+            },
+            ..settings()
+        },
+    );
+    let mut s = session(6, &["cost"]);
+    let (report, _) = evaluate(&evaluator, &mut s, false).await;
+    // Two real failures open the breaker; the other four cells fail without a call.
+    assert_eq!(fake.calls(), 2);
+    assert_eq!(report.failures.len(), 6);
+    assert!(
+        report
+            .failures
+            .iter()
+            .any(|f| f.contains("circuit breaker is open")),
+        "{:?}",
+        report.failures
+    );
+    let (_, state) = evaluator.breakers().remove(0);
+    assert_eq!(state.status.as_str(), "open");
+
+    healthy.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let (report, _) = evaluate(&evaluator, &mut s, false).await;
+    assert_eq!(report.scored, 6, "{:?}", report.failures);
+    assert_all_correct(&s);
+    let (_, state) = evaluator.breakers().remove(0);
+    assert_eq!(state.status.as_str(), "closed");
+}
+
+#[tokio::test]
+async fn identical_requests_come_from_the_cache_unless_forced() {
+    let fake = Fake::correct();
+    let evaluator = evaluator(&[("fake", fake.clone())], settings());
+    let mut first = session(6, &["cost", "speed"]);
+    evaluate(&evaluator, &mut first, false).await;
+    assert_eq!(fake.calls(), 4);
+
+    // Another session asking the same questions costs nothing.
+    let mut second = session(6, &["cost", "speed"]);
+    let (report, _) = evaluate(&evaluator, &mut second, false).await;
+    assert_eq!(fake.calls(), 4);
+    assert_eq!(report.cache_hits, 4);
+    assert_all_correct(&second);
+
+    // Nothing is pending now; force asks again and bypasses the cache.
+    let (report, _) = evaluate(&evaluator, &mut second, false).await;
+    assert_eq!(report.planned, 0);
+    let (report, _) = evaluate(&evaluator, &mut second, true).await;
+    assert_eq!(fake.calls(), 8);
+    assert_eq!(report.cache_hits, 0);
+}
+
+#[tokio::test]
+async fn the_fallback_answers_when_the_backend_is_down() {
+    let down = Fake::new(|_, _| Err(failure("connection refused", true)));
+    let spare = Fake::correct();
+    let evaluator = evaluator(
+        &[("fake", down.clone()), ("spare", spare.clone())],
+        EvaluationSettings {
+            fallback: Some(Fallback {
+                backend: "spare".to_owned(),
+                model: Some("spare-model".to_owned()),
+            }),
+            ..settings()
+        },
+    );
+    let mut s = session(2, &["cost"]);
+    let (report, results) = evaluate(&evaluator, &mut s, false).await;
+    assert_eq!(down.calls(), 3);
+    assert_eq!(spare.calls(), 1);
+    assert_eq!(report.scored, 2);
+    assert!(
+        results
+            .iter()
+            .all(|r| r.cell.backend.as_deref() == Some("spare"))
+    );
+    let request = spare.requests.lock().expect("lock")[0].clone();
+    assert_eq!(request.model.as_deref(), Some("spare-model"));
+    assert_all_correct(&s);
+}
+
+#[tokio::test]
+async fn cancelling_stops_promptly_and_keeps_finished_cells() {
+    let fake = Arc::new(Fake {
+        requests: Mutex::new(Vec::new()),
+        calls: AtomicUsize::new(0),
+        delay: Duration::from_secs(3600),
+        behaviour: Box::new(|_, request| Ok(answer(request, &[]))),
+    });
+    let quick = Fake::correct();
+    let evaluator = evaluator(
+        &[("fake", fake.clone()), ("quick", quick.clone())],
+        EvaluationSettings {
+            batch_size: 1,
+            ..settings()
+        },
+    );
+    let mut s = session(2, &["cost"]);
+    // One criterion on a quick backend finishes; the slow one hangs until cancelled.
+    s.add_criterion(
+        CriterionSpec {
+            name: "speed".to_owned(),
+            description: "speed matters".to_owned(),
+            weight: 1.0,
+            backend: Some("quick".to_owned()),
+            ..CriterionSpec::default()
+        },
+        &Limits::default(),
+    )
+    .expect("valid");
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    let mut results = Vec::new();
+    let report = evaluator
+        .run(Plan::new(&s, false), cancel, |result: CellResult| {
+            results.push(result);
+            if results.len() == 2 {
+                trigger.cancel();
+            }
+        })
+        .await;
+    assert!(report.cancelled);
+    assert_eq!(report.scored, 2);
+    assert!(results.iter().all(|r| r.criterion_name == "speed"));
+    assert_eq!(fake.calls(), 2, "both slow calls were in flight");
+}
+
+#[tokio::test]
+async fn concurrency_per_session_is_limited() {
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    struct Counting {
+        in_flight: Arc<AtomicUsize>,
+        peak: Arc<AtomicUsize>,
+    }
+    impl Backend for Counting {
+        fn complete(
+            &self,
+            request: CompletionRequest,
+        ) -> BoxFuture<'_, Result<Completion, BackendFailure>> {
+            Box::pin(async move {
+                let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                self.peak.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                self.in_flight.fetch_sub(1, Ordering::SeqCst);
+                Ok(Completion {
+                    text: answer(&request, &[]),
+                    model: "m".to_owned(),
+                    tokens: None,
+                })
+            })
+        }
+    }
+    let backend: Arc<dyn Backend> = Arc::new(Counting {
+        in_flight: in_flight.clone(),
+        peak: peak.clone(),
+    });
+    let evaluator = Evaluator::new(
+        BTreeMap::from([("fake".to_owned(), backend)]),
+        EvaluationSettings {
+            batch_size: 1,
+            max_concurrent_per_session: 3,
+            ..settings()
+        },
+    );
+    let mut s = session(6, &["cost", "speed"]);
+    let (report, _) = evaluate(&evaluator, &mut s, false).await;
+    assert_eq!(report.scored, 12);
+    assert_eq!(peak.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn unknown_backends_fail_with_the_list_of_known_ones() {
+    let evaluator = evaluator(&[("other", Fake::correct())], settings());
+    let mut s = session(2, &["cost"]);
+    let (report, _) = evaluate(&evaluator, &mut s, false).await;
+    assert_eq!(report.failures.len(), 2);
+    assert!(
+        report.failures[0].contains("unknown backend 'fake'; available: other"),
+        "{:?}",
+        report.failures
+    );
+}
