@@ -4,6 +4,7 @@
 //! receives, so a test can assert both what a plugin got back and that a denied request
 //! never left the host.
 
+pub mod judge;
 pub mod sigv4;
 
 use std::net::SocketAddr;
@@ -29,6 +30,8 @@ pub struct RecordedRequest {
     pub headers: HeaderMap,
     /// Body bytes.
     pub body: Bytes,
+    /// When the request arrived (before its body was read).
+    pub at: std::time::Instant,
 }
 
 impl RecordedRequest {
@@ -101,6 +104,7 @@ async fn record(
     request: Request,
     next: Next,
 ) -> Response {
+    let at = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024)
         .await
@@ -111,6 +115,7 @@ async fn record(
             uri: parts.uri.clone(),
             headers: parts.headers.clone(),
             body: bytes.clone(),
+            at,
         });
     }
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))

@@ -246,6 +246,7 @@ mod tests {
             uri: "/".parse().unwrap(),
             headers,
             body: Default::default(),
+            at: std::time::Instant::now(),
         };
         let auth = verify(&request, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY").expect("valid");
         assert_eq!(auth.service, "service");

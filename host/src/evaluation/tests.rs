@@ -20,61 +20,18 @@ use super::resilience::breaker::BreakerConfig;
 use super::resilience::retry::RetryPolicy;
 use super::settings::{EvaluationSettings, Fallback};
 
+use decision_matrix_testkit::judge::{self, expected_score as expected};
+
 const OPTIONS: [&str; 6] = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"];
 
-/// The score a fair evaluator gives `option` on `criterion`: distinct per pair, so a cell
-/// filled from the wrong option's answer shows.
-fn expected(criterion: &str, option: &str) -> f64 {
-    let seed = criterion.len() * 7 + option.len() * 3 + usize::from(option.as_bytes()[0]);
-    (seed % 10 + 1) as f64
-}
-
-/// The criterion a prompt is about.
-fn criterion_of(request: &CompletionRequest) -> String {
-    let system = &request.prompt.system;
-    let start = system.find("the '").map_or(0, |i| i + 5);
-    let end = system[start..].find('\'').map_or(start, |i| start + i);
-    system[start..end].to_owned()
-}
-
-/// `(key, option name)` of every option a prompt asks about.
-fn options_of(request: &CompletionRequest) -> Vec<(String, String)> {
-    let user = &request.prompt.user;
-    if let Some(rest) = user.split("Evaluate this option: ").nth(1) {
-        let name = rest.lines().next().unwrap_or_default();
-        return vec![("o1".to_owned(), name.to_owned())];
-    }
-    user.lines()
-        .filter_map(|line| {
-            let line = line.strip_prefix('[')?;
-            let (key, name) = line.split_once("] ")?;
-            Some((key.to_owned(), name.to_owned()))
-        })
-        .collect()
-}
-
-/// A correct answer to `request`, leaving out the options in `skip`.
+/// The judge's correct answer to `request`, leaving out the options in `skip`.
 fn answer(request: &CompletionRequest, skip: &[&str]) -> String {
-    let criterion = criterion_of(request);
-    let options = options_of(request);
-    if request.prompt.user.contains("Evaluate this option: ") {
-        let (_, name) = &options[0];
-        return format!(
-            r#"{{"score": {}, "justification": "{name} on {criterion}", "status": "scored"}}"#,
-            expected(&criterion, name)
-        );
-    }
-    let entries: Vec<String> = options
-        .iter()
-        .filter(|(_, name)| !skip.contains(&name.as_str()))
-        .map(|(key, name)| {
-            format!(
-                r#"{{"option": "{key}", "score": {}, "justification": "{name} on {criterion}", "status": "scored"}}"#,
-                expected(&criterion, name)
-            )
-        })
-        .collect();
-    format!(r#"{{"evaluations": [{}]}}"#, entries.join(", "))
+    judge::answer(&request.prompt.system, &request.prompt.user, skip)
+}
+
+/// `(key, option name)` of every option a request asks about.
+fn options_of(request: &CompletionRequest) -> Vec<(String, String)> {
+    judge::options_of(&request.prompt.user)
 }
 
 type Behaviour = dyn Fn(usize, &CompletionRequest) -> Result<String, BackendFailure> + Send + Sync;

@@ -1,0 +1,67 @@
+//! A fair, deterministic "LLM judge" for evaluation tests: reads the prompts the evaluation
+//! engine writes and answers them correctly, with a score that differs for every
+//! (criterion, option) pair, so a cell filled from the wrong option's answer is caught.
+
+/// The score the judge gives `option` on `criterion` (1 to 10).
+pub fn expected_score(criterion: &str, option: &str) -> f64 {
+    let first = option.bytes().next().map_or(0, usize::from);
+    let seed = criterion.len() * 7 + option.len() * 3 + first;
+    (seed % 10 + 1) as f64
+}
+
+/// The justification the judge gives.
+pub fn expected_justification(criterion: &str, option: &str) -> String {
+    format!("{option} on {criterion}")
+}
+
+/// The criterion a system prompt is about (the name in `the '...' criterion`).
+pub fn criterion_of(system: &str) -> String {
+    let start = system.find("the '").map_or(0, |i| i + 5);
+    let end = system[start..].find('\'').map_or(start, |i| start + i);
+    system[start..end].to_owned()
+}
+
+/// `(key, option name)` of every option a user message asks about; a single-option prompt
+/// has the key `o1`.
+pub fn options_of(user: &str) -> Vec<(String, String)> {
+    if let Some(rest) = user.split("Evaluate this option: ").nth(1) {
+        let name = rest.lines().next().unwrap_or_default();
+        return vec![("o1".to_owned(), name.to_owned())];
+    }
+    user.lines()
+        .filter_map(|line| {
+            let line = line.strip_prefix('[')?;
+            let (key, name) = line.split_once("] ")?;
+            Some((key.to_owned(), name.to_owned()))
+        })
+        .collect()
+}
+
+/// Whether the user message asks about a single option.
+pub fn is_single(user: &str) -> bool {
+    user.contains("Evaluate this option: ")
+}
+
+/// A correct answer to the prompt, in the format it asks for, leaving out the options named
+/// in `skip` (to simulate an incomplete batch answer).
+pub fn answer(system: &str, user: &str, skip: &[&str]) -> String {
+    let criterion = criterion_of(system);
+    let options = options_of(user);
+    let verdict = |name: &str| {
+        format!(
+            r#""score": {}, "justification": "{}", "status": "scored""#,
+            expected_score(&criterion, name),
+            expected_justification(&criterion, name)
+        )
+    };
+    if is_single(user) {
+        let name = options.first().map(|(_, n)| n.as_str()).unwrap_or_default();
+        return format!("{{{}}}", verdict(name));
+    }
+    let entries: Vec<String> = options
+        .iter()
+        .filter(|(_, name)| !skip.contains(&name.as_str()))
+        .map(|(key, name)| format!(r#"{{"option": "{key}", {}}}"#, verdict(name)))
+        .collect();
+    format!(r#"{{"evaluations": [{}]}}"#, entries.join(", "))
+}
