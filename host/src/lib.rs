@@ -1,8 +1,13 @@
 //! decision-matrix: an MCP server for structured decision analysis.
 //!
-//! LLM backends and scoring strategies are WebAssembly components run in a sandbox by
-//! [`plugins`]; [`config`] holds the operator's settings and grants.
+//! - [`domain`]: sessions, options, criteria, cells, limits, rankings; pure and synchronous.
+//! - [`evaluation`]: the engine that has LLMs score the cells, under faults and limits.
+//! - [`analysis`]: rankings by scoring strategy plugins, recommendation, weight sensitivity.
+//! - [`plugins`]: LLM backends and scoring strategies as sandboxed WebAssembly components;
+//!   [`providers`] derives the built-in backends' grants from the usual environment variables.
+//! - [`config`]: the operator's settings and grants; [`cli`]: the command line.
 
+pub mod analysis;
 pub mod cli;
 pub mod config;
 pub mod domain;

@@ -102,6 +102,11 @@ impl PluginCatalog {
         self.scorers.get(id)
     }
 
+    /// Every scoring plugin, in id order.
+    pub fn scorers(&self) -> impl Iterator<Item = &ScoringPlugin> {
+        self.scorers.values()
+    }
+
     /// Descriptors of every loaded plugin, backends first, each group in id order.
     pub fn descriptors(&self) -> impl Iterator<Item = &PluginDescriptor> {
         self.backends
