@@ -1,9 +1,9 @@
 //! The operator's configuration file.
 //!
-//! Only what the plugin platform needs so far: `[plugins]` (directories, limits, HTTP
-//! bounds), `[secrets.*]` (where secret values come from) and `[grants.*]` (what each
-//! plugin may reach). Unknown keys are errors, so a misspelt grant never silently grants
-//! nothing.
+//! `[plugins]` (directories, limits, HTTP bounds), `[secrets.*]` (where secret values come
+//! from), `[grants.*]` (what each plugin may reach), `[evaluation]` (how cells are scored)
+//! and `[limits]` (session input limits). Unknown keys are errors, so a misspelt grant never
+//! silently grants nothing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::Deserialize;
 
+use crate::domain::Limits;
+use crate::evaluation::EvaluationConfig;
 use crate::plugins::PluginSettings;
 use crate::plugins::grants::{Grant, GrantsConfig, SecretSource};
 
@@ -31,6 +33,10 @@ pub struct Config {
     pub secrets: BTreeMap<String, SecretSource>,
     /// `[grants.PLUGIN-ID]`: what each plugin may reach.
     pub grants: BTreeMap<String, Grant>,
+    /// `[evaluation]`: batching, concurrency, retries, breakers, rate limits, timeouts.
+    pub evaluation: EvaluationConfig,
+    /// `[limits]`: input limits of sessions.
+    pub limits: Limits,
 }
 
 impl Config {
@@ -113,6 +119,12 @@ mod tests {
         let text = include_str!("../../examples/config/decision-matrix.toml");
         let config = Config::parse(text).expect("the example configuration parses");
         config.plugins.validate().expect("valid settings");
+        config
+            .evaluation
+            .settings()
+            .expect("valid evaluation settings");
+        config.limits.validate().expect("valid limits");
+        assert_eq!(config.limits, Limits::default());
         assert!(config.grants_config().validate().is_empty());
         let defaults = PluginSettings::default();
         assert_eq!(config.plugins.limits, defaults.limits);

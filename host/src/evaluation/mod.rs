@@ -12,6 +12,7 @@ pub mod answer;
 pub mod backend;
 pub mod cache;
 pub mod concurrency;
+pub mod config;
 pub mod orchestrator;
 pub mod plan;
 pub mod prompt;
@@ -21,6 +22,7 @@ pub mod settings;
 mod tests;
 
 pub use backend::{Backend, BackendFailure, Backends, Completion, CompletionRequest};
+pub use config::EvaluationConfig;
 pub use orchestrator::{CellResult, EvaluationReport, Evaluator};
 pub use plan::Plan;
 pub use settings::{EvaluationSettings, Fallback};

@@ -1,0 +1,199 @@
+//! The `[evaluation]` table of the configuration file, in the units people write (seconds,
+//! counts), turned into [`EvaluationSettings`].
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::resilience::breaker::BreakerConfig;
+use super::resilience::retry::RetryPolicy;
+use super::resilience::timeout::TimeoutConfig;
+use super::settings::{EvaluationSettings, Fallback};
+
+/// `[evaluation]`. Every key is optional; absent keys keep the defaults of
+/// [`EvaluationSettings::default`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationConfig {
+    /// Options scored per backend call; 1 disables batching.
+    pub batch_size: Option<usize>,
+    /// Backend calls in flight across the server.
+    pub max_concurrent_calls: Option<usize>,
+    /// Backend calls in flight per session.
+    pub max_concurrent_per_session: Option<usize>,
+    /// Backend calls in flight per backend id.
+    #[serde(default)]
+    pub max_concurrent_per_backend: BTreeMap<String, usize>,
+    /// Requests per minute: `backend` (each of its models) or `backend/model`.
+    #[serde(default)]
+    pub requests_per_minute: BTreeMap<String, u32>,
+    /// Attempts per cell, the first included.
+    pub retry_attempts: Option<u32>,
+    /// First backoff delay, doubled per retry (with jitter).
+    pub retry_delay_seconds: Option<f64>,
+    /// Longest backoff delay.
+    pub max_retry_delay_seconds: Option<f64>,
+    /// Whether a backend's circuit breaker is used.
+    pub circuit_breaker: Option<bool>,
+    /// Consecutive failures that open a breaker.
+    pub circuit_breaker_threshold: Option<u32>,
+    /// How long an open breaker refuses calls.
+    pub circuit_breaker_open_seconds: Option<f64>,
+    /// A fixed per-call timeout replacing the computed one.
+    pub timeout_seconds: Option<f64>,
+    /// Per-backend base of the computed timeout.
+    #[serde(default)]
+    pub timeout_base_seconds: BTreeMap<String, f64>,
+    /// Generated tokens allowed per option.
+    pub max_tokens_per_option: Option<u32>,
+    /// Answers kept in the cache; 0 disables it.
+    pub cache_entries: Option<usize>,
+    /// Backend (and model) used when a cell's own backend fails for good.
+    pub fallback: Option<Fallback>,
+}
+
+fn seconds(key: &str, value: f64, min: f64, max: f64) -> Result<Duration, String> {
+    if !(min..=max).contains(&value) {
+        return Err(format!(
+            "evaluation.{key} = {value} is out of range; allowed: {min} to {max} seconds"
+        ));
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+fn at_least(key: &str, value: usize, min: usize) -> Result<usize, String> {
+    if value < min {
+        return Err(format!(
+            "evaluation.{key} = {value} is too small; allowed: at least {min}"
+        ));
+    }
+    Ok(value)
+}
+
+impl EvaluationConfig {
+    /// The settings, or a message naming the key, the value and what is allowed.
+    pub fn settings(&self) -> Result<EvaluationSettings, String> {
+        let mut s = EvaluationSettings::default();
+        if let Some(v) = self.batch_size {
+            s.batch_size = at_least("batch_size", v, 1)?;
+        }
+        if let Some(v) = self.max_concurrent_calls {
+            s.max_concurrent_calls = at_least("max_concurrent_calls", v, 1)?;
+        }
+        if let Some(v) = self.max_concurrent_per_session {
+            s.max_concurrent_per_session = at_least("max_concurrent_per_session", v, 1)?;
+        }
+        for (backend, &v) in &self.max_concurrent_per_backend {
+            let key = format!("max_concurrent_per_backend.{backend}");
+            s.max_concurrent_per_backend
+                .insert(backend.clone(), at_least(&key, v, 1)?);
+        }
+        for (key, &rpm) in &self.requests_per_minute {
+            at_least(&format!("requests_per_minute.{key}"), rpm as usize, 1)?;
+        }
+        s.requests_per_minute = self.requests_per_minute.clone();
+        let mut retry = RetryPolicy::default();
+        if let Some(v) = self.retry_attempts {
+            if !(1..=10).contains(&v) {
+                return Err(format!(
+                    "evaluation.retry_attempts = {v} is out of range; allowed: 1 to 10"
+                ));
+            }
+            retry.max_attempts = v;
+        }
+        if let Some(v) = self.retry_delay_seconds {
+            retry.base_delay = seconds("retry_delay_seconds", v, 0.0, 30.0)?;
+        }
+        if let Some(v) = self.max_retry_delay_seconds {
+            retry.max_delay = seconds("max_retry_delay_seconds", v, 0.0, 300.0)?;
+        }
+        s.retry = retry;
+        let mut breaker = BreakerConfig::default();
+        if let Some(v) = self.circuit_breaker {
+            breaker.enabled = v;
+        }
+        if let Some(v) = self.circuit_breaker_threshold {
+            breaker.failure_threshold =
+                at_least("circuit_breaker_threshold", v as usize, 1)? as u32;
+        }
+        if let Some(v) = self.circuit_breaker_open_seconds {
+            breaker.open_for = seconds("circuit_breaker_open_seconds", v, 1.0, 3600.0)?;
+        }
+        s.breaker = breaker;
+        let mut timeouts = TimeoutConfig::default();
+        if let Some(v) = self.timeout_seconds {
+            timeouts.override_timeout = Some(seconds("timeout_seconds", v, 1.0, 600.0)?);
+            timeouts.ceiling = timeouts.ceiling.max(Duration::from_secs_f64(v));
+        }
+        for (backend, &v) in &self.timeout_base_seconds {
+            let key = format!("timeout_base_seconds.{backend}");
+            timeouts
+                .backend_bases
+                .insert(backend.clone(), seconds(&key, v, 1.0, 600.0)?);
+        }
+        s.timeouts = timeouts;
+        if let Some(v) = self.max_tokens_per_option {
+            s.max_tokens_per_option = at_least("max_tokens_per_option", v as usize, 16)? as u32;
+        }
+        if let Some(v) = self.cache_entries {
+            s.cache_entries = v;
+        }
+        s.fallback = self.fallback.clone();
+        s.validate()?;
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_table_is_the_defaults() {
+        let settings = EvaluationConfig::default().settings().expect("valid");
+        assert_eq!(settings.batch_size, 5);
+        assert_eq!(settings.retry.max_attempts, 3);
+        assert!(settings.breaker.enabled);
+    }
+
+    #[test]
+    fn values_are_converted_and_bad_ones_named() {
+        let config: EvaluationConfig = toml::from_str(
+            r#"
+            batch_size = 1
+            requests_per_minute = { bedrock = 20, "litellm/gpt-4o" = 500 }
+            retry_attempts = 5
+            timeout_seconds = 90
+            fallback = { backend = "ollama", model = "llama3.1:8b" }
+            "#,
+        )
+        .expect("parses");
+        let settings = config.settings().expect("valid");
+        assert_eq!(settings.batch_size, 1);
+        assert_eq!(settings.requests_per_minute["bedrock"], 20);
+        assert_eq!(
+            settings.timeouts.override_timeout,
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            settings.fallback.map(|f| f.backend),
+            Some("ollama".to_owned())
+        );
+
+        let bad = EvaluationConfig {
+            retry_attempts: Some(0),
+            ..EvaluationConfig::default()
+        };
+        assert_eq!(
+            bad.settings().unwrap_err(),
+            "evaluation.retry_attempts = 0 is out of range; allowed: 1 to 10"
+        );
+        let bad = EvaluationConfig {
+            batch_size: Some(0),
+            ..EvaluationConfig::default()
+        };
+        assert!(bad.settings().unwrap_err().contains("batch_size = 0"));
+        assert!(toml::from_str::<EvaluationConfig>("batch = 2").is_err());
+    }
+}
