@@ -105,6 +105,32 @@ impl Matrix {
         Ok(())
     }
 
+    /// Checks that no criterion has a negative weight. For strategies whose arithmetic needs
+    /// weights ≥ 0 (exponents, shares of a whole, points); run [`Matrix::check_shape`] first so
+    /// that every weight is already known to be finite.
+    pub fn check_weights_non_negative(&self) -> Result<(), PluginError> {
+        match self.criteria.iter().find(|c| c.weight < 0.0) {
+            None => Ok(()),
+            Some(c) => Err(PluginError::InvalidInput(format!(
+                "criterion `{}` has a negative weight ({}); this strategy needs weights of 0 \
+                 or more",
+                c.name, c.weight
+            ))),
+        }
+    }
+
+    /// The criteria weights, in criteria order.
+    pub fn weights(&self) -> Vec<f64> {
+        self.criteria.iter().map(|c| c.weight).collect()
+    }
+
+    /// The cells as plain numbers, row-major like `cells`: `Some(score)` for a scored cell,
+    /// `None` for an abstained or missing one. Strategies keep their arithmetic on this view so
+    /// that it is free of the WIT types.
+    pub fn scores(&self) -> Vec<Option<f64>> {
+        self.cells.iter().map(Cell::score).collect()
+    }
+
     /// The cells of option `option`, one per criterion, in criteria order. Empty when the index
     /// is out of range or the matrix is malformed (see [`Matrix::check_shape`]).
     pub fn row(&self, option: usize) -> &[Cell] {
@@ -225,5 +251,31 @@ mod tests {
         assert_eq!(m.row(1), &[] as &[Cell]);
         assert_eq!(m.cell(0, 0), Some(Cell::Scored(1.0)));
         assert_eq!(m.cell(0, 1), None);
+    }
+
+    #[test]
+    fn plain_views_and_weight_sign() {
+        let mut m = Matrix {
+            options: vec!["a".into()],
+            criteria: vec![
+                Criterion {
+                    name: "c".into(),
+                    weight: 2.0,
+                },
+                Criterion {
+                    name: "d".into(),
+                    weight: 0.0,
+                },
+            ],
+            cells: vec![Cell::Scored(3.0), Cell::Abstained],
+        };
+        assert_eq!(m.weights(), vec![2.0, 0.0]);
+        assert_eq!(m.scores(), vec![Some(3.0), None]);
+        assert!(m.check_weights_non_negative().is_ok());
+        m.criteria[1].weight = -0.5;
+        match m.check_weights_non_negative() {
+            Err(PluginError::InvalidInput(msg)) => assert!(msg.contains("`d`"), "{msg}"),
+            other => panic!("unexpected {other:?}"),
+        }
     }
 }

@@ -65,7 +65,7 @@ struct WeightedProduct;
 impl ScoringStrategy for WeightedProduct {
     fn info() -> StrategyInfo {
         StrategyInfo {
-            id: "weighted-product".into(),
+            id: "example-weighted-product".into(),
             display_name: "Weighted product".into(),
             description: "Each option's total is the weighted geometric mean of its scores, \
                 exp(sum(weight × ln score) / sum(weight)), on the 1-10 scale; a weak score is \
@@ -271,7 +271,7 @@ mod tests {
     #[test]
     fn info_declares_parameters() {
         let info = WeightedProduct::info();
-        assert_eq!(info.id, "weighted-product");
+        assert_eq!(info.id, "example-weighted-product");
         let schema = info.params_schema.unwrap();
         assert!(schema.contains("\"abstentions\""));
     }

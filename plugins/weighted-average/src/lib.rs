@@ -8,6 +8,9 @@
 //! ```text
 //! cd plugins && cargo test --target x86_64-unknown-linux-gnu -p weighted-average
 //! ```
+//!
+//! Input checks and ranking come from the SDK, so every built-in strategy rejects the same bad
+//! input with the same messages and ranks ties the same way.
 
 mod math;
 
@@ -37,57 +40,13 @@ impl ScoringStrategy for WeightedAverage {
         params: Vec<(String, String)>,
     ) -> Result<Vec<RankedOption>, PluginError> {
         scoring::reject_params(&params)?;
-        let weights: Vec<f64> = matrix.criteria.iter().map(|c| c.weight).collect();
-        let cells: Vec<Option<f64>> = matrix.cells.iter().map(|c| c.score()).collect();
-        let ranking = math::rank(matrix.options.len(), &weights, &cells)
-            .map_err(|e| PluginError::InvalidInput(e.describe(&matrix)))?;
-        Ok(ranking
-            .into_iter()
-            .map(|r| RankedOption {
-                option_index: r.option,
-                total: r.total,
-                rank: r.rank,
-            })
-            .collect())
+        matrix.check_shape()?;
+        let totals = math::totals(matrix.options.len(), &matrix.weights(), &matrix.scores());
+        Ok(scoring::rank_by_totals(&totals))
     }
 }
 
 dmx_plugin_sdk::export_scoring!(WeightedAverage);
-
-impl math::InputError {
-    /// A message naming the offending option and criterion.
-    fn describe(&self, matrix: &Matrix) -> String {
-        let option = |i: usize| matrix.options.get(i).map_or("?", String::as_str);
-        let criterion = |i: usize| matrix.criteria.get(i).map_or("?", |c| c.name.as_str());
-        match *self {
-            math::InputError::Shape {
-                cells,
-                options,
-                criteria,
-            } => format!(
-                "the matrix has {cells} cells, but {options} options × {criteria} criteria \
-                 need {}",
-                options.saturating_mul(criteria)
-            ),
-            math::InputError::Weight {
-                criterion: c,
-                weight,
-            } => format!(
-                "the weight of criterion `{}` is not a finite number ({weight})",
-                criterion(c)
-            ),
-            math::InputError::Score {
-                option: o,
-                criterion: c,
-                score,
-            } => format!(
-                "the score of option `{}` on criterion `{}` is not a finite number ({score})",
-                option(o),
-                criterion(c)
-            ),
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -111,6 +70,12 @@ mod tests {
         }
     }
 
+    fn summary(r: &[RankedOption]) -> Vec<(u32, f64, u32)> {
+        r.iter()
+            .map(|r| (r.option_index, r.total, r.rank))
+            .collect()
+    }
+
     #[test]
     fn ranks_through_the_trait() {
         let m = matrix(vec![
@@ -120,11 +85,65 @@ mod tests {
             Cell::Abstained,
         ]);
         let r = WeightedAverage::rank(m, Vec::new()).unwrap();
-        let got: Vec<(u32, f64, u32)> = r
-            .iter()
-            .map(|r| (r.option_index, r.total, r.rank))
+        assert_eq!(summary(&r), vec![(1, 6.0, 1), (0, 4.0, 2)]);
+    }
+
+    #[test]
+    fn competition_ranks_and_stable_ties() {
+        // One criterion, so each total is the score itself.
+        let scores = [5.0, 7.0, 7.0, 9.0, 5.0];
+        let m = Matrix {
+            options: (0..scores.len()).map(|i| format!("option {i}")).collect(),
+            criteria: vec![Criterion {
+                name: "only".into(),
+                weight: 1.0,
+            }],
+            cells: scores.iter().copied().map(Cell::Scored).collect(),
+        };
+        let r = WeightedAverage::rank(m, Vec::new()).unwrap();
+        assert_eq!(
+            summary(&r),
+            vec![
+                (3, 9.0, 1),
+                (1, 7.0, 2),
+                (2, 7.0, 2),
+                (0, 5.0, 4),
+                (4, 5.0, 4)
+            ]
+        );
+    }
+
+    #[test]
+    fn each_option_appears_once() {
+        let options = 10;
+        let criteria: Vec<Criterion> = (1..=3)
+            .map(|w| Criterion {
+                name: format!("c{w}"),
+                weight: f64::from(w),
+            })
             .collect();
-        assert_eq!(got, vec![(1, 6.0, 1), (0, 4.0, 2)]);
+        let cells = (0..30)
+            .map(|i| {
+                if i % 7 == 0 {
+                    Cell::Abstained
+                } else {
+                    Cell::Scored(f64::from(i % 10 + 1))
+                }
+            })
+            .collect();
+        let m = Matrix {
+            options: (0..options).map(|i| format!("option {i}")).collect(),
+            criteria,
+            cells,
+        };
+        let r = WeightedAverage::rank(m, Vec::new()).unwrap();
+        let mut seen: Vec<u32> = r.iter().map(|r| r.option_index).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..10).collect::<Vec<u32>>());
+        assert!(
+            r.windows(2)
+                .all(|w| w[0].total >= w[1].total && w[0].rank <= w[1].rank)
+        );
     }
 
     #[test]
@@ -147,6 +166,12 @@ mod tests {
         };
         match WeightedAverage::rank(short, Vec::new()) {
             Err(PluginError::InvalidInput(msg)) => assert!(msg.contains("need 4"), "{msg}"),
+            other => panic!("unexpected {other:?}"),
+        }
+        let mut nan_weight = matrix(vec![Cell::Abstained; 4]);
+        nan_weight.criteria[0].weight = f64::NAN;
+        match WeightedAverage::rank(nan_weight, Vec::new()) {
+            Err(PluginError::InvalidInput(msg)) => assert!(msg.contains("`cost`"), "{msg}"),
             other => panic!("unexpected {other:?}"),
         }
         match WeightedAverage::rank(m, vec![("alpha".into(), "1".into())]) {
