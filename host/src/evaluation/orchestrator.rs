@@ -236,17 +236,19 @@ impl Evaluator {
             }
         }
         drop(sender);
-        while let Some(result) = receiver.recv().await {
-            match &result.cell.status {
-                CellStatus::Scored { .. } => report.scored += 1,
-                CellStatus::Abstained => report.abstained += 1,
-                CellStatus::Failed { reason } => report.failures.push(format!(
-                    "{}→{}: {reason}",
-                    result.criterion_name, result.option_name
-                )),
-                CellStatus::Manual { .. } => {}
+        while let Some(delivery) = receiver.recv().await {
+            for result in delivery {
+                match &result.cell.status {
+                    CellStatus::Scored { .. } => report.scored += 1,
+                    CellStatus::Abstained => report.abstained += 1,
+                    CellStatus::Failed { reason } => report.failures.push(format!(
+                        "{}→{}: {reason}",
+                        result.criterion_name, result.option_name
+                    )),
+                    CellStatus::Manual { .. } => {}
+                }
+                on_cell(result);
             }
-            on_cell(result);
         }
         // Every sender is gone, so every task has finished or was cancelled.
         while tasks.join_next().await.is_some() {}
@@ -276,7 +278,9 @@ struct Batch {
     force: bool,
     share: SessionShare,
     counters: Arc<RunCounters>,
-    cells: mpsc::UnboundedSender<CellResult>,
+    /// Cells go out in groups (all the cells one answer settled), which saves the driver a
+    /// wake-up per cell; each is still delivered as soon as its answer is read.
+    cells: mpsc::UnboundedSender<Vec<CellResult>>,
 }
 
 /// Per-option bookkeeping while a batch runs.
@@ -341,18 +345,22 @@ impl Batch {
                 }
             }
         }
-        for p in pending {
-            self.emit(
-                &p,
-                CellStatus::Failed {
-                    reason: reason.clone(),
-                },
-                String::new(),
-                None,
-                &primary.0,
-                started,
-            );
-        }
+        let failed = pending
+            .iter()
+            .map(|p| {
+                self.cell(
+                    p,
+                    CellStatus::Failed {
+                        reason: reason.clone(),
+                    },
+                    String::new(),
+                    None,
+                    &primary.0,
+                    started,
+                )
+            })
+            .collect();
+        self.deliver(failed);
     }
 
     /// Asks `backend` until every pending option has an answer (`None`) or attempts run out
@@ -374,7 +382,7 @@ impl Batch {
             for p in pending.iter_mut() {
                 p.attempts += 1;
             }
-            let failure = match self.complete(backend, &request, pending.len()).await {
+            let failure = match self.complete(backend, request, pending.len()).await {
                 Ok((completion, key)) => {
                     let share = share_tokens(completion.tokens, pending.len());
                     for p in pending.iter_mut() {
@@ -478,11 +486,11 @@ impl Batch {
     async fn complete(
         &self,
         backend_id: &str,
-        request: &CompletionRequest,
+        request: CompletionRequest,
         options: usize,
     ) -> Result<(Completion, Option<CacheKey>), CallFailure> {
         let inner = &self.inner;
-        let key = CacheKey::new(backend_id, request);
+        let key = CacheKey::new(backend_id, &request);
         if !self.force
             && let Some(hit) = inner.cache.get(&key)
         {
@@ -522,7 +530,7 @@ impl Batch {
             .await;
         let limit = inner.settings.timeouts.timeout_for(backend_id, options);
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
-        let outcome = tokio::time::timeout(limit, backend.complete(request.clone())).await;
+        let outcome = tokio::time::timeout(limit, backend.complete(request)).await;
         let healthy = match &outcome {
             Ok(Ok(_)) => true,
             // A rejected request (bad key, bad model) says nothing about the backend's health.
@@ -559,7 +567,8 @@ impl Batch {
         if pending.len() == 1 {
             let verdict = answer::parse_single(&completion.text).map_err(|e| e.to_string())?;
             let single = pending.remove(0);
-            self.emit_verdict(&single, verdict, completion, backend, started);
+            let cell = self.verdict_cell(&single, verdict, completion, backend, started);
+            self.deliver(vec![cell]);
             return Ok(());
         }
         let parsed = answer::parse_batch(&completion.text).map_err(|e| e.to_string())?;
@@ -585,12 +594,16 @@ impl Batch {
             }
         }
         let mut remaining = Vec::new();
+        let mut settled = Vec::new();
         for (index, p) in std::mem::take(pending).into_iter().enumerate() {
             match answers.remove(&index).flatten() {
-                Some(verdict) => self.emit_verdict(&p, verdict, completion, backend, started),
+                Some(verdict) => {
+                    settled.push(self.verdict_cell(&p, verdict, completion, backend, started));
+                }
                 None => remaining.push(p),
             }
         }
+        self.deliver(settled);
         *pending = remaining;
         if pending.is_empty() {
             return Ok(());
@@ -603,14 +616,14 @@ impl Batch {
         Err(message)
     }
 
-    fn emit_verdict(
+    fn verdict_cell(
         &self,
         pending: &Pending,
         verdict: Verdict,
         completion: &Completion,
         backend: &str,
         started: Instant,
-    ) {
+    ) -> CellResult {
         let (status, justification) = match verdict {
             Verdict::Scored {
                 score,
@@ -626,17 +639,25 @@ impl Batch {
             },
             Verdict::Abstained { justification } => (CellStatus::Abstained, justification),
         };
-        self.emit(
+        self.cell(
             pending,
             status,
             justification,
             Some(completion.model.clone()),
             backend,
             started,
-        );
+        )
     }
 
-    fn emit(
+    /// Sends finished cells to the driver.
+    fn deliver(&self, cells: Vec<CellResult>) {
+        if !cells.is_empty() {
+            // The receiver only goes away when the evaluation itself was dropped.
+            let _ = self.cells.send(cells);
+        }
+    }
+
+    fn cell(
         &self,
         pending: &Pending,
         status: CellStatus,
@@ -644,7 +665,7 @@ impl Batch {
         model: Option<String>,
         backend: &str,
         started: Instant,
-    ) {
+    ) -> CellResult {
         let cell = Cell {
             status,
             justification,
@@ -660,14 +681,13 @@ impl Batch {
                 settings: self.criterion.settings.clone(),
             }),
         };
-        // The receiver only goes away when the evaluation itself was dropped.
-        let _ = self.cells.send(CellResult {
+        CellResult {
             option: pending.option.id,
             criterion: self.criterion.id,
             option_name: pending.option.name.clone(),
             criterion_name: self.criterion.name.clone(),
             cell,
-        });
+        }
     }
 }
 

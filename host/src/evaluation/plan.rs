@@ -1,6 +1,8 @@
 //! [`Plan`]: a snapshot of the cells one evaluation must compute, taken from a session so the
 //! evaluation runs without holding it.
 
+use std::collections::HashSet;
+
 use crate::domain::{CriterionId, EvaluatorSettings, OptionId, Session};
 
 /// One option as planned.
@@ -52,7 +54,7 @@ impl Plan {
     /// The cells `session` still needs ([`Session::pending`]); with `force`, all of them
     /// except manual ones.
     pub fn new(session: &Session, force: bool) -> Plan {
-        let pending = session.pending(force);
+        let pending: HashSet<_> = session.pending(force).into_iter().collect();
         let criteria = session
             .criteria()
             .iter()

@@ -12,6 +12,8 @@
 //! weight into the prompt (so a weight change silently changed answers). The answer format is
 //! appended even to a criterion's custom prompt, which the reference server dropped.
 
+use std::sync::LazyLock;
+
 use serde_json::json;
 
 /// What the evaluator is asked about one criterion.
@@ -85,7 +87,7 @@ pub fn single(topic: &str, criterion: &CriterionBrief<'_>, option: &OptionBrief<
     Prompt {
         system,
         user,
-        schema: verdict_schema(false).to_string(),
+        schema: SINGLE_SCHEMA.clone(),
     }
 }
 
@@ -117,9 +119,13 @@ pub fn batch(topic: &str, criterion: &CriterionBrief<'_>, options: &[OptionBrief
     Prompt {
         system,
         user,
-        schema: verdict_schema(true).to_string(),
+        schema: BATCH_SCHEMA.clone(),
     }
 }
+
+/// The schemas are the same for every call; built once.
+static SINGLE_SCHEMA: LazyLock<String> = LazyLock::new(|| verdict_schema(false).to_string());
+static BATCH_SCHEMA: LazyLock<String> = LazyLock::new(|| verdict_schema(true).to_string());
 
 /// The answer schema. Every property is required and no other is allowed, which is what
 /// OpenAI's strict structured output demands; the 1–10 range is checked (and clamped) by the
