@@ -65,6 +65,9 @@ impl ConcurrencyLimits {
 
     fn backend(&self, backend: &str) -> Arc<Semaphore> {
         let mut backends = lock(&self.backends);
+        if let Some(existing) = backends.get(backend) {
+            return existing.clone();
+        }
         backends
             .entry(backend.to_owned())
             .or_insert_with(|| Arc::new(Semaphore::new(self.settings.per_backend(backend))))

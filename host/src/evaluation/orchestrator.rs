@@ -507,9 +507,15 @@ impl Batch {
         let _permits = inner.limits.acquire(&self.share, backend_id).await;
         let permit = {
             let mut breakers = lock(&inner.breakers);
+            if !breakers.contains_key(backend_id) {
+                breakers.insert(
+                    backend_id.to_owned(),
+                    CircuitBreaker::new(inner.settings.breaker),
+                );
+            }
             let breaker = breakers
-                .entry(backend_id.to_owned())
-                .or_insert_with(|| CircuitBreaker::new(inner.settings.breaker));
+                .get_mut(backend_id)
+                .ok_or_else(|| CallFailure::Unknown(backend_id.to_owned()))?;
             breaker.try_acquire(Instant::now()).map_err(|rejected| {
                 CallFailure::CircuitOpen(format!(
                     "backend '{backend_id}' is failing and its circuit breaker is open; \
