@@ -129,9 +129,18 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn in_process(c: &mut Criterion) {
-    let rt = runtime();
+    in_process_on(c, "evaluation/in-process", &runtime());
+    // One thread takes cross-thread wake-ups and work stealing out, leaving the CPU work.
+    let single = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    in_process_on(c, "evaluation/in-process-1-thread", &single);
+}
+
+fn in_process_on(c: &mut Criterion, name: &str, rt: &tokio::runtime::Runtime) {
     let big = session(20, 15, "judge");
-    let mut group = c.benchmark_group("evaluation/in-process");
+    let mut group = c.benchmark_group(name);
     group
         .sample_size(30)
         .measurement_time(Duration::from_secs(5));
@@ -161,13 +170,13 @@ fn in_process(c: &mut Criterion) {
         group.bench_with_input(
             BenchmarkId::new("20x15 evaluate", batch_size),
             &batch_size,
-            |b, _| b.to_async(&rt).iter(|| evaluate(&evaluator, &big)),
+            |b, _| b.to_async(rt).iter(|| evaluate(&evaluator, &big)),
         );
         group.bench_with_input(
             BenchmarkId::new("20x15 backend-alone", batch_size),
             &batch_size,
             |b, _| {
-                b.to_async(&rt).iter(|| async {
+                b.to_async(rt).iter(|| async {
                     for request in &requests {
                         judge.complete(request.clone()).await.expect("answer");
                     }
