@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::cell::{Basis, Cell};
+use super::cell::{Basis, Cell, CellStatus};
 use super::criterion::{Criterion, CriterionId, CriterionSpec, CriterionUpdate};
 use super::limits::{Limits, ValidationError};
 use super::matrix::ScoreMatrix;
@@ -400,8 +400,8 @@ impl Session {
                 let needed = match self.cell_state(option.id, criterion.id) {
                     CellState::Missing | CellState::Stale(_) => true,
                     CellState::Fresh(cell) => match cell.status {
-                        super::cell::CellStatus::Manual { .. } => false,
-                        super::cell::CellStatus::Failed { .. } => true,
+                        CellStatus::Manual { .. } => false,
+                        CellStatus::Failed { .. } => true,
                         _ => force,
                     },
                 };
@@ -422,7 +422,7 @@ impl Session {
         }
         if matches!(
             self.cells.get(&(o, c)).map(|x| &x.status),
-            Some(super::cell::CellStatus::Manual { .. })
+            Some(CellStatus::Manual { .. })
         ) {
             return false;
         }
@@ -475,10 +475,11 @@ impl Session {
                 self.criteria
                     .iter()
                     .map(move |c| match self.cell_state(o.id, c.id) {
-                        CellState::Fresh(cell) => cell.status.score().map(Score::get),
                         // A stale score still describes the option better than nothing; the
-                        // matrix marks it stale and the next evaluation replaces it.
-                        CellState::Stale(cell) => cell.status.score().map(Score::get),
+                        // next evaluation replaces it.
+                        CellState::Fresh(cell) | CellState::Stale(cell) => {
+                            cell.status.score().map(Score::get)
+                        }
                         CellState::Missing => None,
                     })
             })
