@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use axum::Json;
 use axum::extract::State;
 use axum::routing::post;
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use decision_matrix::domain::{CriterionSpec, Limits, Session, SessionDefaults, Tokens};
 use decision_matrix::evaluation::{
     Backend, BackendFailure, Backends, Completion, CompletionRequest, EvaluationSettings,
@@ -30,8 +30,12 @@ use decision_matrix::plugins::{PluginCatalog, PluginHost, PluginSettings};
 use decision_matrix::providers::{self, Environment};
 use decision_matrix_testkit::{MockServer, judge};
 use futures_util::future::BoxFuture;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio_util::sync::CancellationToken;
+
+/// The allocator the `decision-matrix` binary ships with, so the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Answers every prompt correctly, at once, and can record what it was asked.
 struct Judge {
@@ -103,9 +107,10 @@ fn settings(batch_size: usize) -> EvaluationSettings {
     }
 }
 
-/// One whole evaluation of `session`, cells recorded as the server records them.
-async fn evaluate(evaluator: &Evaluator, session: &Session) -> u64 {
-    let mut session = session.clone();
+/// One whole evaluation of `session`, cells recorded as the server records them. Returns the
+/// session, so the timed benchmarks can leave dropping it (which a server never does right
+/// after an evaluation) out of the measurement.
+async fn evaluate(evaluator: &Evaluator, mut session: Session) -> (u64, Session) {
     let mut results = Vec::new();
     let report = evaluator
         .run(Plan::new(&session, false), CancellationToken::new(), |r| {
@@ -117,7 +122,7 @@ async fn evaluate(evaluator: &Evaluator, session: &Session) -> u64 {
     }
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     assert_eq!(report.scored, report.planned);
-    report.calls
+    (report.calls, session)
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -151,9 +156,9 @@ fn in_process_on(c: &mut Criterion, name: &str, rt: &tokio::runtime::Runtime) {
         });
         let backends: Backends =
             BTreeMap::from([("judge".to_owned(), recorder.clone() as Arc<dyn Backend>)]);
-        let calls = rt.block_on(evaluate(
+        let (calls, _) = rt.block_on(evaluate(
             &Evaluator::new(backends, settings(batch_size)),
-            &big,
+            big.clone(),
         ));
         let requests = recorder
             .recorded
@@ -170,7 +175,13 @@ fn in_process_on(c: &mut Criterion, name: &str, rt: &tokio::runtime::Runtime) {
         group.bench_with_input(
             BenchmarkId::new("20x15 evaluate", batch_size),
             &batch_size,
-            |b, _| b.to_async(rt).iter(|| evaluate(&evaluator, &big)),
+            |b, _| {
+                b.to_async(rt).iter_batched(
+                    || big.clone(),
+                    |session| evaluate(&evaluator, session),
+                    BatchSize::SmallInput,
+                )
+            },
         );
         group.bench_with_input(
             BenchmarkId::new("20x15 backend-alone", batch_size),
@@ -192,20 +203,7 @@ async fn completions(State(latency): State<Duration>, Json(body): Json<Value>) -
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let text = |role: &str| {
-        body["messages"]
-            .as_array()
-            .and_then(|m| m.iter().find(|m| m["role"] == role))
-            .and_then(|m| m["content"].as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let answer = judge::answer(&text("system"), &text("user"), &[]);
-    Json(json!({
-        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 300, "completion_tokens": 60, "total_tokens": 360}
-    }))
+    Json(judge::openai_answer(&body))
 }
 
 fn through_plugin(c: &mut Criterion) {
@@ -247,7 +245,7 @@ fn through_plugin(c: &mut Criterion) {
                 BTreeMap::from([("litellm".to_owned(), plugin.clone())]),
                 settings(batch_size),
             );
-            let calls = rt.block_on(evaluate(&evaluator, &small));
+            let (calls, _) = rt.block_on(evaluate(&evaluator, small.clone()));
             let waves = calls.div_ceil(evaluator.settings().max_concurrent_per_session as u64);
             eprintln!(
                 "6x4 {name}, batch size {batch_size}: {calls} backend calls, {waves} wave(s), \
@@ -260,7 +258,7 @@ fn through_plugin(c: &mut Criterion) {
                     async move {
                         let start = Instant::now();
                         for _ in 0..iters {
-                            evaluate(evaluator, small).await;
+                            evaluate(evaluator, small.clone()).await;
                         }
                         start.elapsed()
                     }

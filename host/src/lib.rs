@@ -5,6 +5,7 @@
 //! - [`analysis`]: rankings by scoring strategy plugins, recommendation, weight sensitivity.
 //! - [`plugins`]: LLM backends and scoring strategies as sandboxed WebAssembly components;
 //!   [`providers`] derives the built-in backends' grants from the usual environment variables.
+//! - [`server`]: the MCP server: tools, sessions, stdio and streamable HTTP.
 //! - [`config`]: the operator's settings and grants; [`cli`]: the command line.
 
 pub mod analysis;
@@ -14,3 +15,4 @@ pub mod domain;
 pub mod evaluation;
 pub mod plugins;
 pub mod providers;
+pub mod server;

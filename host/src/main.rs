@@ -3,10 +3,18 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use decision_matrix::cli::{BackendsCommand, Cli, Command, PluginsCommand, backends, plugins};
+use decision_matrix::cli::{
+    BackendsCommand, Cli, Command, PluginsCommand, backends, plugins, serve,
+};
 use decision_matrix::config::Config;
 use decision_matrix::providers;
 use tracing_subscriber::EnvFilter;
+
+/// mimalloc rather than the system allocator: the engine makes many small, short-lived
+/// allocations per backend call (prompts, answers, cells) on every worker thread, which
+/// glibc's allocator serves markedly slower (BENCHMARKS.md, "Evaluation engine").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -33,6 +41,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     let grants = providers::apply(&config.grants_config(), &builtins);
     let mut stdout = std::io::stdout();
     match cli.command {
+        Command::Serve(args) => serve::serve(&config, grants, &builtins, args).await,
         Command::Plugins(PluginsCommand::List { json }) => {
             plugins::list(&config, grants, json, &mut stdout)
         }

@@ -499,7 +499,7 @@ async fn cancelling_stops_hanging_calls_and_keeps_finished_cells() {
     let (report, results) = evaluate(&evaluator, &mut s, cancel).await;
     assert!(report.cancelled);
     assert_eq!(report.scored, 3);
-    assert!(results.iter().all(|r| r.criterion_name == "speed"));
+    assert!(results.iter().all(|r| &*r.criterion_name == "speed"));
     assert!(
         report.failures.is_empty(),
         "cancelled cells are not failures"

@@ -65,3 +65,31 @@ pub fn answer(system: &str, user: &str, skip: &[&str]) -> String {
         .collect();
     format!(r#"{{"evaluations": [{}]}}"#, entries.join(", "))
 }
+
+/// The system and user messages of an OpenAI chat completions request body.
+pub fn openai_prompt(body: &serde_json::Value) -> (String, String) {
+    let text = |role: &str| {
+        body["messages"]
+            .as_array()
+            .and_then(|m| m.iter().find(|m| m["role"] == role))
+            .and_then(|m| m["content"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    (text("system"), text("user"))
+}
+
+/// A complete OpenAI chat completions response whose message is `content`.
+pub fn openai_response(content: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "judge-model",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 120, "completion_tokens": 40, "total_tokens": 160}
+    })
+}
+
+/// The judge's correct answer to an OpenAI chat completions request, as the response.
+pub fn openai_answer(body: &serde_json::Value) -> serde_json::Value {
+    let (system, user) = openai_prompt(body);
+    openai_response(&answer(&system, &user, &[]))
+}

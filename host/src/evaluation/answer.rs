@@ -79,8 +79,14 @@
 //! parsing quadratic. Balanced spans that are skipped are never rescanned,
 //! and rescanning from inside a failed span is limited to a fixed number of
 //! attempts, so the work is a constant multiple of the text length.
+//!
+//! An answer in exactly the requested shape (nearly all of them, with structured output) is
+//! read by a typed fast path first, which reaches the same verdict without building a JSON
+//! tree; anything else goes the way described above.
 
 use serde_json::{Map, Value};
+
+mod strict;
 
 /// Longest justification kept, in characters, including the `…` that marks
 /// a cut.
@@ -234,6 +240,14 @@ pub struct BatchAnswer {
 /// See the module documentation for the order in which interpretations are
 /// tried.
 pub fn parse_single(text: &str) -> Result<Verdict, Malformed> {
+    match strict::single(text) {
+        Some(verdict) => Ok(verdict),
+        None => general_single(text),
+    }
+}
+
+/// [`parse_single`] without the fast path for the exact requested shape.
+fn general_single(text: &str) -> Result<Verdict, Malformed> {
     if text.trim().is_empty() {
         return Err(Malformed::Empty);
     }
@@ -259,6 +273,14 @@ pub fn parse_single(text: &str) -> Result<Verdict, Malformed> {
 /// Fails only when no option objects can be found at all; problems with
 /// single entries are reported inside [`BatchAnswer::entries`].
 pub fn parse_batch(text: &str) -> Result<BatchAnswer, Malformed> {
+    match strict::batch(text) {
+        Some(answer) => Ok(answer),
+        None => general_batch(text),
+    }
+}
+
+/// [`parse_batch`] without the fast path for the exact requested shape.
+fn general_batch(text: &str) -> Result<BatchAnswer, Malformed> {
     if text.trim().is_empty() {
         return Err(Malformed::Empty);
     }

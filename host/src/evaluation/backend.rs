@@ -86,7 +86,7 @@ impl Backend for BackendPlugin {
                     temperature: Some(request.temperature as f32),
                     max_tokens: Some(request.max_tokens),
                     stop: Vec::new(),
-                    response_schema: Some(request.prompt.schema),
+                    response_schema: Some(request.prompt.schema.to_owned()),
                     extra: Vec::new(),
                 })
                 .await

@@ -50,6 +50,11 @@ impl CompletionCache {
         }
     }
 
+    /// Whether answers are kept at all; when not, requests need no key.
+    pub fn enabled(&self) -> bool {
+        self.entries.is_some()
+    }
+
     /// The stored answer to `key`, if any.
     pub fn get(&self, key: &CacheKey) -> Option<Completion> {
         let entries = self.entries.as_ref()?;
@@ -96,7 +101,7 @@ mod tests {
             prompt: Prompt {
                 system: "s".to_owned(),
                 user: user.to_owned(),
-                schema: "{}".to_owned(),
+                schema: "{}",
             },
             temperature,
             max_tokens: 100,

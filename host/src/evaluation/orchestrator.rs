@@ -10,20 +10,26 @@
 //! never as abstentions, and never filled from another option's answer (answers are matched
 //! to options by the key each option was given in the prompt).
 //!
-//! Batches run as tokio tasks, so wasm execution spreads over the runtime's workers. Each
-//! finished cell is sent to the caller's callback as soon as it exists, which is how cells are
-//! saved as they finish and how progress is reported. Cancelling the token stops every batch
-//! at its next await point; cells already delivered stay delivered.
+//! The batches of one evaluation are futures polled concurrently by the evaluation's own task,
+//! not tasks of their own: their time is spent waiting for backends, and the CPU work between
+//! waits (prompts, the plugin call, parsing) is microseconds, which cross-thread hand-offs
+//! between workers cost more than they save (BENCHMARKS.md, "Evaluation engine"). Separate
+//! evaluations, one per tool call, still spread over the runtime's workers. Each finished cell
+//! is sent to the caller's callback as soon as it exists, which is how cells are saved as they
+//! finish and how progress is reported. Cancelling the token stops every batch at its next
+//! await point; cells already delivered stay delivered.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::cell::Basis;
@@ -48,9 +54,9 @@ pub struct CellResult {
     /// The criterion.
     pub criterion: CriterionId,
     /// Names, for messages.
-    pub option_name: String,
+    pub option_name: Arc<str>,
     /// Names, for messages.
-    pub criterion_name: String,
+    pub criterion_name: Arc<str>,
     /// The cell, with the basis it was computed from.
     pub cell: Cell,
 }
@@ -208,7 +214,7 @@ impl Evaluator {
         let share = self.inner.limits.session(&plan.session_id);
         let topic: Arc<str> = Arc::from(plan.topic.as_str());
         let (sender, mut receiver) = mpsc::unbounded_channel();
-        let mut tasks = JoinSet::new();
+        let mut batches = FuturesUnordered::new();
         for criterion in plan.criteria {
             let criterion = Arc::new(criterion);
             for chunk in criterion
@@ -226,7 +232,7 @@ impl Evaluator {
                     cells: sender.clone(),
                 };
                 let cancel = cancel.clone();
-                tasks.spawn(async move {
+                batches.push(async move {
                     tokio::select! {
                         biased;
                         () = cancel.cancelled() => {}
@@ -236,7 +242,14 @@ impl Evaluator {
             }
         }
         drop(sender);
-        while let Some(delivery) = receiver.recv().await {
+        loop {
+            let delivery = tokio::select! {
+                biased;
+                delivery = receiver.recv() => delivery,
+                Some(()) = batches.next(), if !batches.is_empty() => continue,
+            };
+            // Every batch has finished (or was cancelled) and every cell was read.
+            let Some(delivery) = delivery else { break };
             for result in delivery {
                 match &result.cell.status {
                     CellStatus::Scored { .. } => report.scored += 1,
@@ -250,8 +263,6 @@ impl Evaluator {
                 on_cell(result);
             }
         }
-        // Every sender is gone, so every task has finished or was cancelled.
-        while tasks.join_next().await.is_some() {}
         report.cancelled = cancel.is_cancelled()
             && report.scored + report.abstained + report.failures.len() < report.planned;
         report.calls = counters.calls.load(Ordering::Relaxed);
@@ -286,7 +297,7 @@ struct Batch {
 /// Per-option bookkeeping while a batch runs.
 struct Pending {
     option: PlannedOption,
-    key: String,
+    key: Cow<'static, str>,
     attempts: u32,
     tokens: Option<Tokens>,
 }
@@ -300,7 +311,7 @@ impl Batch {
             .enumerate()
             .map(|(i, option)| Pending {
                 option: option.clone(),
-                key: format!("o{}", i + 1),
+                key: option_key(i),
                 attempts: 0,
                 tokens: None,
             })
@@ -345,6 +356,7 @@ impl Batch {
                 }
             }
         }
+        let when = Settled::now(started);
         let failed = pending
             .iter()
             .map(|p| {
@@ -356,7 +368,7 @@ impl Batch {
                     String::new(),
                     None,
                     &primary.0,
-                    started,
+                    when,
                 )
             })
             .collect();
@@ -388,7 +400,7 @@ impl Batch {
                     for p in pending.iter_mut() {
                         p.tokens = add_tokens(p.tokens, share);
                     }
-                    match self.absorb(&completion, backend, pending, started) {
+                    match self.absorb(&completion, backend, pending, Settled::now(started)) {
                         Ok(()) => {
                             if let Some(key) = key {
                                 self.inner.cache.put(key, completion);
@@ -490,9 +502,14 @@ impl Batch {
         options: usize,
     ) -> Result<(Completion, Option<CacheKey>), CallFailure> {
         let inner = &self.inner;
-        let key = CacheKey::new(backend_id, &request);
+        // Hashing the whole prompt is wasted work when nothing is cached.
+        let key = inner
+            .cache
+            .enabled()
+            .then(|| CacheKey::new(backend_id, &request));
         if !self.force
-            && let Some(hit) = inner.cache.get(&key)
+            && let Some(key) = &key
+            && let Some(hit) = inner.cache.get(key)
         {
             self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok((hit, None));
@@ -554,7 +571,7 @@ impl Batch {
                         .output_tokens
                         .fetch_add(u64::from(tokens.output), Ordering::Relaxed);
                 }
-                Ok((completion, Some(key)))
+                Ok((completion, key))
             }
             Ok(Err(failure)) => Err(CallFailure::Backend(failure)),
             Err(_) => Err(CallFailure::Timeout(limit)),
@@ -568,17 +585,18 @@ impl Batch {
         completion: &Completion,
         backend: &str,
         pending: &mut Vec<Pending>,
-        started: Instant,
+        when: Settled,
     ) -> Result<(), String> {
         if pending.len() == 1 {
             let verdict = answer::parse_single(&completion.text).map_err(|e| e.to_string())?;
             let single = pending.remove(0);
-            let cell = self.verdict_cell(&single, verdict, completion, backend, started);
+            let cell = self.verdict_cell(&single, verdict, completion, backend, when);
             self.deliver(vec![cell]);
             return Ok(());
         }
         let parsed = answer::parse_batch(&completion.text).map_err(|e| e.to_string())?;
-        let mut answers: HashMap<usize, Option<Verdict>> = HashMap::new();
+        // Per pending option: no answer yet, one answer, or conflicting answers (`None`).
+        let mut answers: Vec<Option<Option<Verdict>>> = vec![None; pending.len()];
         let mut problems = Vec::new();
         for (key, verdict) in parsed.entries {
             let Some(index) = match_key(pending, &key) else {
@@ -586,25 +604,23 @@ impl Batch {
             };
             match verdict {
                 // Two different answers for one option: trust neither.
-                Ok(verdict) => {
-                    answers
-                        .entry(index)
-                        .and_modify(|existing| {
-                            if existing.as_ref() != Some(&verdict) {
-                                *existing = None;
-                            }
-                        })
-                        .or_insert(Some(verdict));
-                }
+                Ok(verdict) => match &mut answers[index] {
+                    slot @ None => *slot = Some(Some(verdict)),
+                    Some(existing) => {
+                        if existing.as_ref() != Some(&verdict) {
+                            *existing = None;
+                        }
+                    }
+                },
                 Err(problem) => problems.push(format!("{key}: {problem}")),
             }
         }
         let mut remaining = Vec::new();
-        let mut settled = Vec::new();
-        for (index, p) in std::mem::take(pending).into_iter().enumerate() {
-            match answers.remove(&index).flatten() {
+        let mut settled = Vec::with_capacity(pending.len());
+        for (p, answer) in std::mem::take(pending).into_iter().zip(answers) {
+            match answer.flatten() {
                 Some(verdict) => {
-                    settled.push(self.verdict_cell(&p, verdict, completion, backend, started));
+                    settled.push(self.verdict_cell(&p, verdict, completion, backend, when));
                 }
                 None => remaining.push(p),
             }
@@ -614,7 +630,7 @@ impl Batch {
         if pending.is_empty() {
             return Ok(());
         }
-        let missing: Vec<&str> = pending.iter().map(|p| p.key.as_str()).collect();
+        let missing: Vec<&str> = pending.iter().map(|p| p.key.as_ref()).collect();
         let mut message = format!("no usable answer for {}", missing.join(", "));
         if !problems.is_empty() {
             message.push_str(&format!(" ({})", problems.join("; ")));
@@ -628,7 +644,7 @@ impl Batch {
         verdict: Verdict,
         completion: &Completion,
         backend: &str,
-        started: Instant,
+        when: Settled,
     ) -> CellResult {
         let (status, justification) = match verdict {
             Verdict::Scored {
@@ -651,7 +667,7 @@ impl Batch {
             justification,
             Some(completion.model.clone()),
             backend,
-            started,
+            when,
         )
     }
 
@@ -670,7 +686,7 @@ impl Batch {
         justification: String,
         model: Option<String>,
         backend: &str,
-        started: Instant,
+        when: Settled,
     ) -> CellResult {
         let cell = Cell {
             status,
@@ -678,9 +694,9 @@ impl Batch {
             backend: Some(backend.to_owned()),
             model,
             tokens: pending.tokens,
-            latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            latency_ms: when.latency_ms,
             attempts: pending.attempts,
-            at: OffsetDateTime::now_utc(),
+            at: when.at,
             basis: Some(Basis {
                 option_revision: pending.option.revision,
                 criterion_revision: self.criterion.revision,
@@ -697,6 +713,33 @@ impl Batch {
     }
 }
 
+/// When a group of cells was settled. One clock reading serves every cell that one answer (or
+/// one final failure) settles: they were settled at the same moment.
+#[derive(Debug, Clone, Copy)]
+struct Settled {
+    at: OffsetDateTime,
+    latency_ms: u64,
+}
+
+impl Settled {
+    fn now(started: Instant) -> Settled {
+        Settled {
+            at: OffsetDateTime::now_utc(),
+            latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+/// The key option `index` of a batch is given in the prompt: `o1`, `o2`, ... Batches are
+/// small, so the usual keys are static strings rather than one allocation per option.
+fn option_key(index: usize) -> Cow<'static, str> {
+    const KEYS: [&str; 10] = ["o1", "o2", "o3", "o4", "o5", "o6", "o7", "o8", "o9", "o10"];
+    match KEYS.get(index) {
+        Some(key) => Cow::Borrowed(key),
+        None => Cow::Owned(format!("o{}", index + 1)),
+    }
+}
+
 /// Which pending option an answer's key names: its prompt key (`o2`), or, for models that
 /// echo names instead, the option's name.
 fn match_key(pending: &[Pending], key: &str) -> Option<usize> {
@@ -704,7 +747,7 @@ fn match_key(pending: &[Pending], key: &str) -> Option<usize> {
     pending
         .iter()
         .position(|p| p.key.eq_ignore_ascii_case(key))
-        .or_else(|| pending.iter().position(|p| p.option.name == key))
+        .or_else(|| pending.iter().position(|p| *p.option.name == *key))
         .or_else(|| {
             let matches: Vec<usize> = pending
                 .iter()

@@ -2,18 +2,20 @@
 //! evaluation runs without holding it.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use crate::domain::{CriterionId, EvaluatorSettings, OptionId, Session};
 
-/// One option as planned.
+/// One option as planned. Shared by every criterion's work and every cell computed for it,
+/// so its text is reference-counted rather than copied per cell.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedOption {
     /// Identity.
     pub id: OptionId,
     /// Name.
-    pub name: String,
+    pub name: Arc<str>,
     /// Description.
-    pub description: Option<String>,
+    pub description: Option<Arc<str>>,
     /// Revision the cell will be based on.
     pub revision: u64,
 }
@@ -24,7 +26,7 @@ pub struct CriterionWork {
     /// Identity.
     pub id: CriterionId,
     /// Name.
-    pub name: String,
+    pub name: Arc<str>,
     /// Description.
     pub description: String,
     /// Custom instructions.
@@ -55,24 +57,28 @@ impl Plan {
     /// except manual ones.
     pub fn new(session: &Session, force: bool) -> Plan {
         let pending: HashSet<_> = session.pending(force).into_iter().collect();
+        let planned: Vec<PlannedOption> = session
+            .options()
+            .iter()
+            .map(|o| PlannedOption {
+                id: o.id,
+                name: Arc::from(o.name.as_str()),
+                description: o.description.as_deref().map(Arc::from),
+                revision: o.revision,
+            })
+            .collect();
         let criteria = session
             .criteria()
             .iter()
             .filter_map(|criterion| {
-                let options: Vec<PlannedOption> = session
-                    .options()
+                let options: Vec<PlannedOption> = planned
                     .iter()
                     .filter(|o| pending.contains(&(o.id, criterion.id)))
-                    .map(|o| PlannedOption {
-                        id: o.id,
-                        name: o.name.clone(),
-                        description: o.description.clone(),
-                        revision: o.revision,
-                    })
+                    .cloned()
                     .collect();
                 (!options.is_empty()).then(|| CriterionWork {
                     id: criterion.id,
-                    name: criterion.name.clone(),
+                    name: Arc::from(criterion.name.as_str()),
                     description: criterion.description.clone(),
                     custom_prompt: criterion.custom_prompt.clone(),
                     revision: criterion.revision,

@@ -45,49 +45,87 @@ pub struct Prompt {
     pub system: String,
     /// The one user message.
     pub user: String,
-    /// JSON Schema of the answer, for providers with structured output.
-    pub schema: String,
+    /// JSON Schema of the answer, for providers with structured output; the same for every
+    /// call of a kind, so shared rather than copied.
+    pub schema: &'static str,
 }
 
 const NO_DESCRIPTION: &str = "No additional description provided";
 
-fn instructions(criterion: &CriterionBrief<'_>) -> String {
-    match criterion.custom_prompt {
-        Some(custom) => custom.to_owned(),
-        None => format!(
-            "You are evaluating options based on the '{name}' criterion: {description}\n\n\
-             SCORING INSTRUCTIONS:\n\
-             1. Score each option from 1-10 (10 = excellent, 1 = poor)\n\
-             2. Provide clear justification for your score\n\
-             3. If this criterion doesn't apply to an option, use null for score and \
-             \"abstain\" for status\n\n\
-             Focus on: {description}",
-            name = criterion.name,
-            description = criterion.description,
-        ),
+impl<'a> OptionBrief<'a> {
+    fn description_or_default(&self) -> &'a str {
+        self.description.unwrap_or(NO_DESCRIPTION)
     }
 }
 
+const SINGLE_FORMAT: &str = "\n\n\
+    Respond with only a JSON object in this exact format, with no text before or after it:\n\
+    {\"score\": 7, \"justification\": \"why this score\", \"status\": \"scored\"}\n\
+    The score is a number from 1 to 10. If the criterion does not apply to the option, \
+    respond with:\n\
+    {\"score\": null, \"justification\": \"why it does not apply\", \"status\": \"abstain\"}";
+
+const BATCH_FORMAT: &str = "\n\n\
+    You will be given several options, each with an id in square brackets. Evaluate each \
+    option independently, on its own merits; do not compare them with each other.\n\
+    Respond with only a JSON object in this exact format, with no text before or after it, \
+    holding one entry for every option:\n\
+    {\"evaluations\": [{\"option\": \"o1\", \"score\": 7, \"justification\": \"why this \
+    score\", \"status\": \"scored\"}]}\n\
+    The score is a number from 1 to 10. For an option the criterion does not apply to, use \
+    \"score\": null and \"status\": \"abstain\".";
+
+/// The system prompt: the criterion's instructions, then the answer format. Built with
+/// `push_str` into one buffer sized up front; prompts are built for every call.
+fn system_prompt(criterion: &CriterionBrief<'_>, format: &str) -> String {
+    let mut system = String::with_capacity(
+        INSTRUCTIONS_LEN + 2 * criterion.description.len() + criterion.name.len() + format.len(),
+    );
+    match criterion.custom_prompt {
+        Some(custom) => system.push_str(custom),
+        None => {
+            for piece in [
+                "You are evaluating options based on the '",
+                criterion.name,
+                "' criterion: ",
+                criterion.description,
+                "\n\nSCORING INSTRUCTIONS:\n\
+                 1. Score each option from 1-10 (10 = excellent, 1 = poor)\n\
+                 2. Provide clear justification for your score\n\
+                 3. If this criterion doesn't apply to an option, use null for score and \
+                 \"abstain\" for status\n\n\
+                 Focus on: ",
+                criterion.description,
+            ] {
+                system.push_str(piece);
+            }
+        }
+    }
+    system.push_str(format);
+    system
+}
+
+/// Roughly the fixed text of the generated instructions, for sizing the buffer.
+const INSTRUCTIONS_LEN: usize = 320;
+
 /// The prompt for one option.
 pub fn single(topic: &str, criterion: &CriterionBrief<'_>, option: &OptionBrief<'_>) -> Prompt {
-    let system = format!(
-        "{}\n\n\
-         Respond with only a JSON object in this exact format, with no text before or after it:\n\
-         {{\"score\": 7, \"justification\": \"why this score\", \"status\": \"scored\"}}\n\
-         The score is a number from 1 to 10. If the criterion does not apply to the option, \
-         respond with:\n\
-         {{\"score\": null, \"justification\": \"why it does not apply\", \"status\": \"abstain\"}}",
-        instructions(criterion)
-    );
-    let user = format!(
-        "Decision: {topic}\n\nEvaluate this option: {}\n\nOption Description: {}",
+    let description = option.description_or_default();
+    let mut user = String::with_capacity(80 + topic.len() + option.name.len() + description.len());
+    for piece in [
+        "Decision: ",
+        topic,
+        "\n\nEvaluate this option: ",
         option.name,
-        option.description.unwrap_or(NO_DESCRIPTION)
-    );
+        "\n\nOption Description: ",
+        description,
+    ] {
+        user.push_str(piece);
+    }
     Prompt {
-        system,
+        system: system_prompt(criterion, SINGLE_FORMAT),
         user,
-        schema: SINGLE_SCHEMA.clone(),
+        schema: SINGLE_SCHEMA.as_str(),
     }
 }
 
@@ -95,31 +133,33 @@ pub fn single(topic: &str, criterion: &CriterionBrief<'_>, option: &OptionBrief<
 /// array (providers' structured output needs an object at the top), one entry per option,
 /// keyed by the option's key.
 pub fn batch(topic: &str, criterion: &CriterionBrief<'_>, options: &[OptionBrief<'_>]) -> Prompt {
-    let system = format!(
-        "{}\n\n\
-         You will be given several options, each with an id in square brackets. Evaluate each \
-         option independently, on its own merits; do not compare them with each other.\n\
-         Respond with only a JSON object in this exact format, with no text before or after it, \
-         holding one entry for every option:\n\
-         {{\"evaluations\": [{{\"option\": \"o1\", \"score\": 7, \"justification\": \"why this \
-         score\", \"status\": \"scored\"}}]}}\n\
-         The score is a number from 1 to 10. For an option the criterion does not apply to, use \
-         \"score\": null and \"status\": \"abstain\".",
-        instructions(criterion)
+    let mut user = String::with_capacity(
+        60 + topic.len()
+            + options
+                .iter()
+                .map(|o| 40 + o.key.len() + o.name.len() + o.description_or_default().len())
+                .sum::<usize>(),
     );
-    let mut user = format!("Decision: {topic}\n\nEvaluate each of these options:\n");
+    user.push_str("Decision: ");
+    user.push_str(topic);
+    user.push_str("\n\nEvaluate each of these options:\n");
     for option in options {
-        user.push_str(&format!(
-            "\n[{}] {}\nOption Description: {}\n",
+        for piece in [
+            "\n[",
             option.key,
+            "] ",
             option.name,
-            option.description.unwrap_or(NO_DESCRIPTION)
-        ));
+            "\nOption Description: ",
+            option.description_or_default(),
+            "\n",
+        ] {
+            user.push_str(piece);
+        }
     }
     Prompt {
-        system,
+        system: system_prompt(criterion, BATCH_FORMAT),
         user,
-        schema: BATCH_SCHEMA.clone(),
+        schema: BATCH_SCHEMA.as_str(),
     }
 }
 
@@ -188,7 +228,7 @@ mod tests {
             "Decision: Pick a database\n\nEvaluate this option: Postgres\n\n\
              Option Description: No additional description provided"
         );
-        let schema: serde_json::Value = serde_json::from_str(&prompt.schema).expect("json");
+        let schema: serde_json::Value = serde_json::from_str(prompt.schema).expect("json");
         assert_eq!(
             schema["required"],
             json!(["score", "justification", "status"])
@@ -231,7 +271,7 @@ mod tests {
         let prompt = batch("t", &CRITERION, &options);
         assert!(prompt.user.contains("\n[o1] A\n"));
         assert!(prompt.user.contains("\n[o2] B\nOption Description: fast\n"));
-        let schema: serde_json::Value = serde_json::from_str(&prompt.schema).expect("json");
+        let schema: serde_json::Value = serde_json::from_str(prompt.schema).expect("json");
         assert_eq!(
             schema["properties"]["evaluations"]["items"]["required"][0],
             "option"

@@ -234,7 +234,7 @@ async fn an_incomplete_batch_asks_only_for_the_missing_options() {
     assert_eq!(report.scored, 4);
     let bravo = results
         .iter()
-        .find(|r| r.option_name == "bravo")
+        .find(|r| &*r.option_name == "bravo")
         .expect("bravo");
     assert_eq!(bravo.cell.attempts, 2);
     assert_all_correct(&s);
@@ -441,7 +441,7 @@ async fn cancelling_stops_promptly_and_keeps_finished_cells() {
         .await;
     assert!(report.cancelled);
     assert_eq!(report.scored, 2);
-    assert!(results.iter().all(|r| r.criterion_name == "speed"));
+    assert!(results.iter().all(|r| &*r.criterion_name == "speed"));
     assert_eq!(fake.calls(), 2, "both slow calls were in flight");
 }
 

@@ -1,0 +1,119 @@
+//! `decision-matrix serve`: loads the plugins, builds the evaluation engine and the session
+//! store, and serves MCP until the client leaves or the process is asked to stop.
+//!
+//! Stopping (Ctrl-C, SIGTERM) cancels in-flight evaluations, which keep the cells they
+//! finished, and lets open HTTP requests complete.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::evaluation::{Backend, Backends, Evaluator};
+use crate::plugins::grants::GrantsConfig;
+use crate::plugins::{PluginCatalog, PluginHost};
+use crate::providers::BuiltinBackend;
+use crate::server::transport::{self, HttpSettings};
+use crate::server::{BedrockTarget, Decisions, SessionManager, SessionSettings};
+
+use super::ServeArgs;
+
+/// Runs the server; returns the exit code.
+pub async fn serve(
+    config: &Config,
+    grants: GrantsConfig,
+    builtins: &[BuiltinBackend],
+    args: ServeArgs,
+) -> anyhow::Result<i32> {
+    let settings = config
+        .evaluation
+        .settings()
+        .map_err(|e| anyhow::anyhow!("in [evaluation]: {e}"))?;
+    config
+        .limits
+        .validate()
+        .map_err(|e| anyhow::anyhow!("in [limits]: {e}"))?;
+    let host = PluginHost::new(config.plugins.clone(), grants)?;
+    let catalog = Arc::new(PluginCatalog::load(
+        &host,
+        host.settings().plugins_dir().as_deref(),
+    ));
+    for failure in catalog.failures() {
+        tracing::warn!("plugin not loaded: {failure}");
+    }
+    let backends: Backends = catalog
+        .backends()
+        .map(|b| {
+            (
+                b.descriptor().manifest.id.clone(),
+                Arc::new(b.clone()) as Arc<dyn Backend>,
+            )
+        })
+        .collect::<BTreeMap<_, _>>();
+    let evaluator = Evaluator::new(backends, settings);
+    let sessions = Arc::new(SessionManager::new(SessionSettings::default()));
+    let cleanup = sessions.spawn_cleanup();
+    let decisions = Arc::new(
+        Decisions::new(sessions, evaluator, catalog, config.limits.clone())
+            .with_bedrock(bedrock_target(builtins)),
+    );
+
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    let result = match args.transport.as_str() {
+        "stdio" => transport::serve_stdio(decisions, shutdown).await,
+        _ => {
+            let ip: IpAddr = args.host.parse().with_context(|| {
+                format!(
+                    "MCP_HTTP_HOST / --host '{}' is not an IP address",
+                    args.host
+                )
+            })?;
+            let mut http = HttpSettings {
+                addr: SocketAddr::new(ip, args.port),
+                bearer_token: args.auth_token,
+                allowed_origins: args.allowed_origins,
+                ..HttpSettings::default()
+            };
+            if !args.allowed_hosts.is_empty() {
+                http.allowed_hosts = args.allowed_hosts;
+            }
+            transport::serve_http(decisions, http, shutdown).await
+        }
+    };
+    cleanup.abort();
+    drop(host);
+    result.map(|()| 0)
+}
+
+fn bedrock_target(builtins: &[BuiltinBackend]) -> BedrockTarget {
+    let config = builtins
+        .iter()
+        .find(|b| b.id == "bedrock")
+        .map(|b| &b.grant.config);
+    let get = |key: &str| config.and_then(|c| c.get(key)).cloned().unwrap_or_default();
+    BedrockTarget {
+        region: get("region"),
+        model: get("default-model"),
+    }
+}
+
+async fn stop_on_signal(shutdown: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            shutdown.cancel();
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    shutdown.cancel();
+}

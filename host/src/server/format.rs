@@ -1,0 +1,301 @@
+//! `formatted_output`: the markdown every tool result carries for people, laid out as the
+//! reference server's "progressive" formatter lays it out, without its wrong statistics keys
+//! and wrong expiry hint.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::analysis::Analysis;
+use crate::domain::Session;
+use crate::evaluation::EvaluationReport;
+
+use super::sessions::SessionStats;
+
+/// A float as Python prints it (`2.0`, `0.5`): the reference server's messages do.
+pub fn py_float(x: f64) -> String {
+    if x.fract() == 0.0 && x.is_finite() {
+        format!("{x:.1}")
+    } else {
+        format!("{x}")
+    }
+}
+
+/// `start_decision_analysis`.
+pub fn session_created(session: &Session) -> String {
+    let mut out = format!(
+        "# 🎯 Decision Analysis Session Created\n\n**Topic**: {}\n**Session ID**: `{}`\n\n## 📊 Options to Evaluate\n",
+        session.topic, session.id
+    );
+    for (i, option) in session.options().iter().enumerate() {
+        let _ = writeln!(out, "{}. **{}**", i + 1, option.name);
+    }
+    if !session.criteria().is_empty() {
+        out.push_str("\n## ⚖️ Initial Criteria\n");
+        for criterion in session.criteria() {
+            let _ = writeln!(
+                out,
+                "- **{}** (weight: {}x)",
+                criterion.name,
+                py_float(criterion.weight)
+            );
+        }
+    }
+    out.push_str(
+        "\n## 🎬 Next Steps\n1. Add criteria with `add_criterion`\n2. Run `evaluate_options`\n3. See results with `get_decision_matrix`\n",
+    );
+    let model = session.defaults.model.as_deref().unwrap_or("default model");
+    let _ = write!(out, "\n*Model: {} ({model})*\n", session.defaults.backend);
+    out
+}
+
+/// `add_criterion`.
+pub fn criterion_added(session: &Session, name: &str) -> String {
+    let Some(criterion) = session.criteria().iter().find(|c| c.name == name) else {
+        return String::new();
+    };
+    let mut out = format!(
+        "## ✅ Added Criterion: **{}**\n\n{}\n\n**Weight**: {}x importance\n\n### 📈 Progress: {} criteria defined\n\n**All criteria**:\n",
+        criterion.name,
+        criterion.description,
+        py_float(criterion.weight),
+        session.criteria().len()
+    );
+    for c in session.criteria() {
+        let _ = writeln!(out, "- {} ({}x)", c.name, py_float(c.weight));
+    }
+    out.push_str("\n💡 **Ready to evaluate** with `evaluate_options`\n");
+    out
+}
+
+/// `add_option`.
+pub fn option_added(session: &Session, name: &str) -> String {
+    let mut out = format!("## ✅ Added Option: **{name}**\n\n");
+    if let Some(description) = session
+        .options()
+        .iter()
+        .find(|o| o.name == name)
+        .and_then(|o| o.description.as_deref())
+    {
+        let _ = writeln!(out, "*{description}*\n");
+    }
+    let _ = writeln!(
+        out,
+        "**Total options**: {}\n\n### 📋 All Options",
+        session.options().len()
+    );
+    for (i, option) in session.options().iter().enumerate() {
+        let _ = writeln!(out, "{}. {}", i + 1, option.name);
+    }
+    out.push_str(
+        "\n⚡ **Action Required**: Re-run evaluation to score the new option (only its cells are computed)\n",
+    );
+    out
+}
+
+/// `evaluate_options`.
+pub fn evaluation_complete(session: &Session, report: &EvaluationReport) -> String {
+    let title = if report.cancelled {
+        "# ⏹️ Evaluation Cancelled"
+    } else {
+        "# ✨ Evaluation Complete!"
+    };
+    let mut out = format!(
+        "{title}\n\n- **Options**: {}\n- **Criteria**: {}\n- **Cells computed**: {}\n- **LLM calls**: {} ({} answered from cache)\n\n### 🎯 Results Breakdown\n- ✅ Scored: {}\n- 🤔 Abstained: {}\n- ❌ Failed: {}\n",
+        session.options().len(),
+        session.criteria().len(),
+        report.planned,
+        report.calls,
+        report.cache_hits,
+        report.scored,
+        report.abstained,
+        report.failures.len()
+    );
+    if !report.failures.is_empty() {
+        out.push_str("\n**Failures** (evaluated again by the next `evaluate_options`):\n");
+        for failure in report.failures.iter().take(5) {
+            let _ = writeln!(out, "- {failure}");
+        }
+        if report.failures.len() > 5 {
+            let _ = writeln!(out, "- …and {} more", report.failures.len() - 5);
+        }
+    }
+    out.push_str("\n## 🎬 Next Step\nSee the results with `get_decision_matrix`\n");
+    out
+}
+
+const MEDALS: [&str; 10] = ["🥇", "🥈", "🥉", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟"];
+
+/// `get_decision_matrix`.
+pub fn decision_matrix(session: &Session, analysis: &Analysis) -> String {
+    let mut out = format!(
+        "# 🎯 Decision Matrix: {}\n\n## 🏆 Rankings & Recommendations\n\n",
+        session.topic
+    );
+    if let Some(first) = analysis.ranking.first() {
+        let _ = writeln!(
+            out,
+            "### 🥇 **Winner: {}**\n**Score**: {:.1} points\n",
+            session.options()[first.option].name,
+            first.total
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{}\n\n---\n\n## 📊 Complete Rankings",
+        analysis.recommendation
+    );
+    let best = analysis
+        .ranking
+        .iter()
+        .map(|r| r.total)
+        .fold(0.0_f64, f64::max);
+    for (i, ranked) in analysis.ranking.iter().enumerate() {
+        let medal = MEDALS
+            .get(ranked.rank.saturating_sub(1) as usize)
+            .map_or_else(|| format!("{}.", ranked.rank), |m| (*m).to_owned());
+        let filled = if best > 0.0 {
+            ((ranked.total / best) * 20.0).round() as usize
+        } else {
+            0
+        };
+        let bar: String = "█".repeat(filled.min(20)) + &"░".repeat(20 - filled.min(20));
+        let option = &session.options()[ranked.option];
+        let _ = writeln!(
+            out,
+            "{medal} **{}** - {:.1} pts [{bar}]",
+            option.name, ranked.total
+        );
+        if i < 3 {
+            out.push_str("```\n");
+            for criterion in session.criteria() {
+                if let Some(score) = session
+                    .cell(option.id, criterion.id)
+                    .and_then(|cell| cell.status.score())
+                {
+                    let _ = writeln!(
+                        out,
+                        "{}: {} x {} = {:.1}",
+                        criterion.name,
+                        py_float(score.get()),
+                        py_float(criterion.weight),
+                        score.get() * criterion.weight
+                    );
+                }
+            }
+            out.push_str("```\n");
+        }
+    }
+    out.push_str("\n## ⚖️ Criteria Weights\n");
+    for criterion in session.criteria() {
+        let _ = writeln!(
+            out,
+            "- **{}**: {}x",
+            criterion.name,
+            py_float(criterion.weight)
+        );
+    }
+    let _ = write!(
+        out,
+        "\n*Strategy: {} · Session: `{}`*\n",
+        analysis.strategy, session.id
+    );
+    out
+}
+
+/// `list_sessions`.
+pub fn sessions_list(sessions: &[Value], stats: &SessionStats) -> String {
+    if sessions.is_empty() {
+        return "## 📭 No Active Sessions\n\nStart one with `start_decision_analysis`.\n"
+            .to_owned();
+    }
+    let mut out = format!("# 📋 Active Decision Sessions ({})\n\n", sessions.len());
+    for session in sessions {
+        let evaluated = session["status"] == "evaluated";
+        let _ = writeln!(
+            out,
+            "## {} {}\n`{}`\n",
+            if evaluated { "✅" } else { "🔄" },
+            session["topic"].as_str().unwrap_or_default(),
+            session["session_id"].as_str().unwrap_or_default()
+        );
+    }
+    let _ = write!(
+        out,
+        "### 📊 Session Stats\n- Created: {}\n- Expired: {}\n- Evicted: {}\n- Removed in total: {}\n",
+        stats.sessions_created,
+        stats.sessions_expired,
+        stats.sessions_evicted,
+        stats.sessions_cleaned
+    );
+    out
+}
+
+/// `current_session`.
+pub fn session_summary(session: &Session) -> String {
+    let mut out = format!(
+        "# 📋 Current Session: {}\n\n**Session ID**: `{}`\n**Created**: {}\n**Status**: {}\n\n**Options**: ",
+        session.topic,
+        session.id,
+        session
+            .created_at
+            .format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
+            ))
+            .unwrap_or_default(),
+        if session.evaluations_run > 0 {
+            "✅ Evaluated"
+        } else {
+            "⏳ Pending"
+        }
+    );
+    let options: Vec<&str> = session.options().iter().map(|o| o.name.as_str()).collect();
+    out.push_str(&options.join(", "));
+    out.push_str("\n\n**Criteria**:\n");
+    for criterion in session.criteria() {
+        let _ = writeln!(
+            out,
+            "- {} ({}x)",
+            criterion.name,
+            py_float(criterion.weight)
+        );
+    }
+    out
+}
+
+/// `analyze_sensitivity`.
+pub fn sensitivity(session: &Session, analysis: &Analysis) -> String {
+    let mut out = format!("# 🔬 Sensitivity: {}\n\n", session.topic);
+    if analysis.sensitivity.is_empty() {
+        out.push_str("Nothing is scored yet: run `evaluate_options` first.\n");
+        return out;
+    }
+    out.push_str("| criterion | weight | winner changes at | change |\n|---|---|---|---|\n");
+    for (criterion, change) in session.criteria().iter().zip(&analysis.sensitivity) {
+        match change {
+            Some(change) => {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {:.2} ({} wins) | {:+.2} |",
+                    criterion.name,
+                    py_float(criterion.weight),
+                    change.threshold,
+                    session
+                        .options()
+                        .get(change.new_winner)
+                        .map_or("?", |o| o.name.as_str()),
+                    change.delta
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | no allowed weight | - |",
+                    criterion.name,
+                    py_float(criterion.weight)
+                );
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,265 @@
+//! The MCP face of [`Decisions`]: tool definitions, progress and cancellation on rmcp.
+//!
+//! Tool names, descriptions and parameters are the reference server's, so its users' clients
+//! and prompts keep working. Results are structured content (the result dict) plus the same
+//! JSON as text; failures are `isError` results carrying the reference server's error dict.
+
+use std::sync::Arc;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{
+    CallToolResult, Implementation, ProgressNotificationParam, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
+use serde_json::Value;
+
+use super::error::ToolError;
+use super::params::{
+    AddCriterionArgs, AddOptionArgs, EvaluateArgs, ExportArgs, RemoveCriterionArgs,
+    RemoveOptionArgs, SensitivityArgs, SessionArgs, SetScoreArgs, StartArgs, StrategyArgs,
+    UpdateCriterionArgs, UpdateOptionArgs,
+};
+use super::service::{Decisions, ToolResult};
+
+/// One MCP connection's handler; every connection shares the same [`Decisions`].
+#[derive(Clone)]
+pub struct McpServer {
+    decisions: Arc<Decisions>,
+    tool_router: ToolRouter<McpServer>,
+}
+
+impl McpServer {
+    /// A handler over `decisions`.
+    pub fn new(decisions: Arc<Decisions>) -> McpServer {
+        McpServer {
+            decisions,
+            tool_router: McpServer::tool_router(),
+        }
+    }
+}
+
+/// The MCP result of a tool's outcome.
+fn reply(outcome: ToolResult) -> Result<CallToolResult, ErrorData> {
+    Ok(match outcome {
+        Ok(result) => CallToolResult::structured(Value::Object(result)),
+        Err(error) => CallToolResult::structured_error(error_value(&error)),
+    })
+}
+
+fn error_value(error: &ToolError) -> Value {
+    serde_json::to_value(error).unwrap_or_else(|_| Value::String(error.error.clone()))
+}
+
+#[tool_router]
+impl McpServer {
+    #[tool(
+        description = "When facing multiple options and need structured evaluation - create a decision matrix to systematically compare choices across weighted criteria"
+    )]
+    async fn start_decision_analysis(
+        &self,
+        Parameters(args): Parameters<StartArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        reply(self.decisions.start(args))
+    }
+
+    #[tool(
+        description = "When you identify another factor to consider - add evaluation criteria with weights to structure your decision analysis"
+    )]
+    async fn add_criterion(
+        &self,
+        Parameters(args): Parameters<AddCriterionArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        reply(self.decisions.add_criterion(args))
+    }
+
+    #[tool(
+        description = "When ready to score your options systematically - run parallel evaluation where each criterion scores every option independently"
+    )]
+    async fn evaluate_options(
+        &self,
+        Parameters(args): Parameters<EvaluateArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let token = context.meta.get_progress_token();
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<(usize, usize)>();
+        // Notifications go out from their own task: the engine's per-cell callback is
+        // synchronous, and a slow client must not slow the evaluation down.
+        let forward = token.map(|token| {
+            let peer = context.peer.clone();
+            tokio::spawn(async move {
+                while let Some((done, total)) = receiver.recv().await {
+                    let note = ProgressNotificationParam::new(token.clone(), done as f64)
+                        .with_total(total as f64)
+                        .with_message(format!("{done}/{total} cells evaluated"));
+                    if peer.notify_progress(note).await.is_err() {
+                        return;
+                    }
+                }
+            })
+        });
+        let mut progress = move |done: usize, total: usize| {
+            let _ = sender.send((done, total));
+        };
+        let outcome = self
+            .decisions
+            .evaluate(args, context.ct.clone(), &mut progress)
+            .await;
+        drop(progress);
+        if let Some(forward) = forward {
+            // Every progress notification precedes the result.
+            let _ = forward.await;
+        }
+        reply(outcome)
+    }
+
+    #[tool(
+        description = "When you need the complete picture - see the scored matrix with weighted totals, rankings, and clear recommendations"
+    )]
+    async fn get_decision_matrix(
+        &self,
+        Parameters(args): Parameters<SessionArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        reply(self.decisions.matrix(args).await)
+    }
+
+    #[tool(
+        description = "When new alternatives emerge during analysis - add additional options to your existing decision matrix"
+    )]
+    async fn add_option(
+        &self,
+        Parameters(args): Parameters<AddOptionArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        reply(self.decisions.add_option(args))
+    }
+
+    #[tool(description = "List all active decision analysis sessions")]
+    async fn list_sessions(&self) -> Result<CallToolResult, ErrorData> {
+        reply(self.decisions.list_sessions())
+    }
+
+    #[tool(description = "Clear all active decision analysis sessions")]
+    async fn clear_all_sessions(&self) -> Result<CallToolResult, ErrorData> {
+        reply(self.decisions.clear_all_sessions())
+    }
+
+    #[tool(
+        description = "Quick check of your most recent analysis session - see topic and status without remembering session ID"
+    )]
+    async fn current_session(&self) -> Result<CallToolResult, ErrorData> {
+        reply(self.decisions.current_session())
+    }
+
+    #[tool(
+        description = "Test AWS Bedrock connectivity and configuration for debugging connection issues"
+    )]
+    async fn test_aws_bedrock_connection(&self) -> Result<CallToolResult, ErrorData> {
+        reply(self.decisions.test_bedrock().await)
+    }
+
+    #[tool(
+        description = "Rename an option or change its description; only its cells are evaluated again by the next evaluate_options"
+    )]
+    async fn update_option(
+        &self,
+        Parameters(args): Parameters<UpdateOptionArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        reply(self.decisions.update_option(args))
+    }
+
+    #[tool(
+        description = "Remove an option and its scores from a decision (at least 2 options remain)"
+    )]
+    async fn remove_option(
+        &self,
+        Parameters(args): Parameters<RemoveOptionArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        reply(self.decisions.remove_option(args))
+    }
+
+    #[tool(
+        description = "Change a criterion: a new weight re-ranks at once without re-evaluating; other changes make its cells evaluated again"
+    )]
+    async fn update_criterion(
+        &self,
+        Parameters(args): Parameters<UpdateCriterionArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        reply(self.decisions.update_criterion(args))
+    }
+
+    #[tool(description = "Remove a criterion and its scores from a decision")]
+    async fn remove_criterion(
+        &self,
+        Parameters(args): Parameters<RemoveCriterionArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        reply(self.decisions.remove_criterion(args))
+    }
+
+    #[tool(
+        description = "Override one cell with your own score (1-10), kept by every later evaluation; a null score clears the override"
+    )]
+    async fn set_score(
+        &self,
+        Parameters(args): Parameters<SetScoreArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        reply(self.decisions.set_score(args))
+    }
+
+    #[tool(
+        description = "Choose how a decision is ranked: weighted-average (default), weighted-product, topsis, rank-sum, or an installed strategy plugin"
+    )]
+    async fn set_strategy(
+        &self,
+        Parameters(args): Parameters<StrategyArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        reply(self.decisions.set_strategy(args))
+    }
+
+    #[tool(
+        description = "How robust is the winner: for each criterion, the weight change that would change it; optionally the ranking under what-if weights (nothing is changed)"
+    )]
+    async fn analyze_sensitivity(
+        &self,
+        Parameters(args): Parameters<SensitivityArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        reply(self.decisions.sensitivity(args).await)
+    }
+
+    #[tool(description = "Export a decision matrix as JSON, CSV or markdown text")]
+    async fn export_matrix(
+        &self,
+        Parameters(args): Parameters<ExportArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        reply(self.decisions.export(args).await)
+    }
+
+    #[tool(description = "List the LLM backends a decision can use")]
+    async fn list_backends(&self) -> Result<CallToolResult, ErrorData> {
+        reply(self.decisions.list_backends())
+    }
+
+    #[tool(
+        description = "List the loaded plugins (LLM backends and scoring strategies) and any that failed to load"
+    )]
+    async fn list_plugins(&self) -> Result<CallToolResult, ErrorData> {
+        reply(self.decisions.list_plugins())
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for McpServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new(
+                "decision-matrix",
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .with_instructions(
+                "Structured decision analysis: start_decision_analysis with a topic and 2-20 \
+                 options, add_criterion for each weighted criterion, evaluate_options to have \
+                 LLMs score every option on every criterion, then get_decision_matrix for the \
+                 ranked matrix with justifications.",
+            )
+    }
+}

@@ -1,0 +1,237 @@
+//! The tools' arguments: names, defaults and order as the reference server has them, with the
+//! descriptions and limits it never put in its schemas.
+//!
+//! Schemas state the default limits; the limits in force (configuration may change them) are
+//! checked by the domain, whose messages say what is allowed. rmcp does not enforce `minimum`
+//! or `maximum` itself.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// One criterion given with `start_decision_analysis`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct InitialCriterion {
+    /// Criterion name, 1–100 characters, unique in the session.
+    #[serde(default)]
+    pub name: String,
+    /// What the criterion measures, 1–1000 characters.
+    #[serde(default)]
+    pub description: String,
+    /// Importance, 0.1–10.0 (default 1.0).
+    #[serde(default = "default_weight")]
+    #[schemars(range(min = 0.1, max = 10.0))]
+    pub weight: f64,
+    /// Sampling temperature for this criterion, 0–2; the session's when omitted.
+    #[serde(default)]
+    #[schemars(range(min = 0.0, max = 2.0))]
+    pub temperature: Option<f64>,
+}
+
+fn default_weight() -> f64 {
+    1.0
+}
+
+fn default_temperature() -> f64 {
+    0.1
+}
+
+/// `start_decision_analysis`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct StartArgs {
+    /// What is being decided, 1–500 characters.
+    pub topic: String,
+    /// The options to compare: 2–20 names, each 1–200 characters and unique.
+    pub options: Vec<String>,
+    /// Criteria to add at once; each needs a name and description, weight defaults to 1.0.
+    #[serde(default)]
+    pub initial_criteria: Option<Vec<InitialCriterion>>,
+    /// Backend that scores the options (default `bedrock`); criteria inherit it.
+    #[serde(default)]
+    pub model_backend: Option<String>,
+    /// Model for that backend; the backend's default when omitted. Criteria inherit it.
+    #[serde(default)]
+    pub model_name: Option<String>,
+    /// Sampling temperature, 0–2 (default 0.1; 0 is allowed). Criteria inherit it.
+    #[serde(default = "default_temperature")]
+    #[schemars(range(min = 0.0, max = 2.0))]
+    pub temperature: f64,
+    /// Scoring strategy for rankings (default `weighted-average`; also `weighted-product`,
+    /// `topsis`, `rank-sum`, or an installed strategy plugin).
+    #[serde(default)]
+    pub strategy: Option<String>,
+}
+
+/// Arguments naming only a session.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct SessionArgs {
+    /// The session, as returned by `start_decision_analysis` (at most 100 characters).
+    pub session_id: String,
+}
+
+/// `add_criterion`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct AddCriterionArgs {
+    /// The session.
+    pub session_id: String,
+    /// Criterion name, 1–100 characters, unique in the session.
+    pub name: String,
+    /// What the criterion measures, 1–1000 characters.
+    pub description: String,
+    /// Importance, 0.1–10.0 (default 1.0).
+    #[serde(default = "default_weight")]
+    #[schemars(range(min = 0.1, max = 10.0))]
+    pub weight: f64,
+    /// Instructions replacing the generated ones (the answer format is still appended),
+    /// at most 4000 characters.
+    #[serde(default)]
+    pub custom_prompt: Option<String>,
+    /// Backend for this criterion; the session's when omitted.
+    #[serde(default)]
+    pub model_backend: Option<String>,
+    /// Model for this criterion; the session's when omitted.
+    #[serde(default)]
+    pub model_name: Option<String>,
+    /// Sampling temperature, 0–2; the session's when omitted (0 is allowed).
+    #[serde(default)]
+    #[schemars(range(min = 0.0, max = 2.0))]
+    pub temperature: Option<f64>,
+}
+
+/// `add_option`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct AddOptionArgs {
+    /// The session.
+    pub session_id: String,
+    /// Option name, 1–200 characters, unique in the session.
+    pub option_name: String,
+    /// What the option is, at most 1000 characters.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `evaluate_options`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct EvaluateArgs {
+    /// The session.
+    pub session_id: String,
+    /// Score every cell again, even those already scored for the current inputs (manual
+    /// scores are kept). Default false: only missing, failed or outdated cells are scored.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// `update_option`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct UpdateOptionArgs {
+    /// The session.
+    pub session_id: String,
+    /// The option's current name.
+    pub option_name: String,
+    /// A new name, 1–200 characters, unique in the session.
+    #[serde(default)]
+    pub new_name: Option<String>,
+    /// A new description (at most 1000 characters); an empty string removes it.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `remove_option`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct RemoveOptionArgs {
+    /// The session.
+    pub session_id: String,
+    /// The option to remove, with its cells (at least 2 options must remain).
+    pub option_name: String,
+}
+
+/// `update_criterion`. Only the fields given change; a weight change re-ranks without
+/// re-evaluating, any other change makes the criterion's cells outdated.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct UpdateCriterionArgs {
+    /// The session.
+    pub session_id: String,
+    /// The criterion's current name.
+    pub name: String,
+    /// A new name, 1–100 characters, unique in the session.
+    #[serde(default)]
+    pub new_name: Option<String>,
+    /// A new description, 1–1000 characters.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// A new weight, 0.1–10.0.
+    #[serde(default)]
+    #[schemars(range(min = 0.1, max = 10.0))]
+    pub weight: Option<f64>,
+    /// New instructions; an empty string removes them.
+    #[serde(default)]
+    pub custom_prompt: Option<String>,
+    /// A new backend; an empty string inherits the session's again.
+    #[serde(default)]
+    pub model_backend: Option<String>,
+    /// A new model; an empty string inherits the session's again.
+    #[serde(default)]
+    pub model_name: Option<String>,
+    /// A new temperature, 0–2.
+    #[serde(default)]
+    #[schemars(range(min = 0.0, max = 2.0))]
+    pub temperature: Option<f64>,
+}
+
+/// `remove_criterion`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct RemoveCriterionArgs {
+    /// The session.
+    pub session_id: String,
+    /// The criterion to remove, with its cells.
+    pub name: String,
+}
+
+/// `set_score`: a person's score for one cell, which evaluation never overwrites.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct SetScoreArgs {
+    /// The session.
+    pub session_id: String,
+    /// The option.
+    pub option_name: String,
+    /// The criterion.
+    pub criterion_name: String,
+    /// The score, 1–10; omit (or null) to clear a manual score so evaluation scores the cell
+    /// again.
+    #[serde(default)]
+    #[schemars(range(min = 1.0, max = 10.0))]
+    pub score: Option<f64>,
+    /// Why (at most 1000 characters).
+    #[serde(default)]
+    pub justification: Option<String>,
+}
+
+/// `analyze_sensitivity`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct SensitivityArgs {
+    /// The session.
+    pub session_id: String,
+    /// What-if weights by criterion name (0.1–10.0 each); the ranking with them is returned
+    /// beside the current one. Nothing is changed.
+    #[serde(default)]
+    pub weights: Option<std::collections::BTreeMap<String, f64>>,
+}
+
+/// `set_strategy`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct StrategyArgs {
+    /// The session.
+    pub session_id: String,
+    /// `weighted-average`, `weighted-product`, `topsis`, `rank-sum`, or an installed strategy
+    /// plugin's id.
+    pub strategy: String,
+}
+
+/// `export_matrix`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct ExportArgs {
+    /// The session.
+    pub session_id: String,
+    /// `json` (default), `csv` or `markdown`.
+    #[serde(default)]
+    pub format: Option<String>,
+}

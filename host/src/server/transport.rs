@@ -1,0 +1,147 @@
+//! The transports: stdio (what MCP clients launch) and streamable HTTP.
+//!
+//! On stdio, stdout carries only JSON-RPC; logs go to stderr. Over HTTP the MCP endpoint is
+//! `/mcp` (rmcp's streamable HTTP service, which also rejects foreign `Host` headers and,
+//! when configured, foreign `Origin`s: DNS-rebinding protection), `/healthz` answers without
+//! authentication, and an optional bearer token guards `/mcp`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use rmcp::ServiceExt as _;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+
+use super::Decisions;
+use super::mcp::McpServer;
+
+/// Serves one client on stdin/stdout until it disconnects or `shutdown` fires.
+pub async fn serve_stdio(
+    decisions: Arc<Decisions>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let running = McpServer::new(decisions)
+        .serve(rmcp::transport::stdio())
+        .await
+        .context("starting the stdio transport")?;
+    let cancel = running.cancellation_token();
+    tokio::select! {
+        result = running.waiting() => {
+            result.context("serving stdio")?;
+        }
+        () = shutdown.cancelled() => cancel.cancel(),
+    }
+    Ok(())
+}
+
+/// Streamable HTTP settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpSettings {
+    /// Address to listen on.
+    pub addr: SocketAddr,
+    /// `Host` header values accepted (names without a port match any port).
+    pub allowed_hosts: Vec<String>,
+    /// `Origin` values accepted; empty accepts any (requests without `Origin` always pass).
+    pub allowed_origins: Vec<String>,
+    /// Bearer token required on `/mcp`, if any.
+    pub bearer_token: Option<String>,
+}
+
+impl Default for HttpSettings {
+    /// `127.0.0.1:8081`, loopback host names only, no token: the reference server's address.
+    fn default() -> HttpSettings {
+        HttpSettings {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            allowed_origins: Vec::new(),
+            bearer_token: None,
+        }
+    }
+}
+
+/// The HTTP application: `/mcp` and `/healthz`.
+pub fn http_app(
+    decisions: Arc<Decisions>,
+    settings: &HttpSettings,
+    shutdown: CancellationToken,
+) -> Router {
+    let mut config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(settings.allowed_hosts.clone())
+        .with_cancellation_token(shutdown.child_token());
+    if !settings.allowed_origins.is_empty() {
+        config = config.with_allowed_origins(settings.allowed_origins.clone());
+    }
+    let service = StreamableHttpService::new(
+        move || Ok(McpServer::new(decisions.clone())),
+        LocalSessionManager::default().into(),
+        config,
+    );
+    let mut mcp = Router::new().nest_service("/mcp", service);
+    if let Some(token) = &settings.bearer_token {
+        mcp = mcp.layer(middleware::from_fn_with_state(
+            Arc::<str>::from(token.as_str()),
+            require_bearer,
+        ));
+    }
+    Router::new()
+        .route("/healthz", axum::routing::get(healthz))
+        .merge(mcp)
+}
+
+async fn healthz() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({"status": "ok"}))
+}
+
+async fn require_bearer(State(token): State<Arc<str>>, request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    // Compared in constant time: the token is a secret.
+    let valid = given.is_some_and(|given| {
+        given.len() == token.len()
+            && given
+                .bytes()
+                .zip(token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    });
+    if valid {
+        next.run(request).await
+    } else {
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "missing or invalid bearer token",
+        )
+            .into_response()
+    }
+}
+
+/// Serves HTTP on `settings.addr` until `shutdown` fires, then finishes open requests.
+pub async fn serve_http(
+    decisions: Arc<Decisions>,
+    settings: HttpSettings,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(settings.addr)
+        .await
+        .with_context(|| format!("listening on {}", settings.addr))?;
+    let local = listener.local_addr().context("reading the bound address")?;
+    // Tests and scripts read the port from here when they asked for port 0.
+    tracing::info!(address = %local, "MCP streamable HTTP at http://{local}/mcp");
+    eprintln!("listening on http://{local}/mcp");
+    let app = http_app(decisions, &settings, shutdown.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+        .context("serving HTTP")
+}

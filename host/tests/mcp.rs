@@ -1,0 +1,638 @@
+//! The MCP server as its users reach it: the built `decision-matrix serve` binary, driven by
+//! rmcp's client over stdio and over streamable HTTP. Cells are scored by the real `litellm`
+//! plugin against a loopback OpenAI-compatible mock that judges fairly
+//! (`decision_matrix_testkit::judge`), so every score in a matrix can be checked.
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::routing::post;
+use decision_matrix_testkit::{MockServer, judge};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation,
+    ProgressNotificationParam,
+};
+use rmcp::service::{NotificationContext, RunningService};
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use serde_json::{Map, Value, json};
+
+/// An OpenAI-compatible chat completions endpoint answering every scoring prompt correctly.
+async fn openai_judge(Json(body): Json<Value>) -> Json<Value> {
+    Json(judge::openai_answer(&body))
+}
+
+async fn llm() -> MockServer {
+    MockServer::start(axum::Router::new().route("/v1/chat/completions", post(openai_judge))).await
+}
+
+/// Records the progress notifications the server sends.
+#[derive(Clone, Default)]
+struct Client {
+    progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+}
+
+impl ClientHandler for Client {
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.progress.lock().expect("lock").push(params);
+    }
+
+    fn get_info(&self) -> ClientConfig {
+        ClientConfig::new(
+            ClientCapabilities::default(),
+            Implementation::new("decision-matrix-tests", "0"),
+        )
+    }
+}
+
+/// The environment the server runs with: the litellm backend pointed at `llm`, nothing read
+/// from this machine's AWS profile, plugin compile cache shared by these tests.
+fn server_env(command: &mut tokio::process::Command, llm: &MockServer) {
+    command
+        .env("LITELLM_BASE_URL", format!("{}/v1", llm.base_url()))
+        .env("LITELLM_API_KEY", "test-key")
+        .env("AWS_REGION", "us-east-1")
+        .env(
+            "DMM_PLUGIN_CACHE_DIR",
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-plugin-cache"),
+        )
+        .env("LOG_LEVEL", "warn")
+        .env_remove("DMM_CONFIG")
+        .env_remove("MCP_TRANSPORT")
+        .kill_on_drop(true);
+}
+
+async fn stdio_client(llm: &MockServer) -> (RunningService<RoleClient, Client>, Client) {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_decision-matrix"));
+    command.arg("serve");
+    server_env(&mut command, llm);
+    let transport = TokioChildProcess::builder(command)
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("server starts")
+        .0;
+    let handler = Client::default();
+    let client = handler.clone().serve(transport).await.expect("initialize");
+    (client, handler)
+}
+
+/// A server on HTTP at a free port, and the child process (killed on drop).
+async fn http_server(llm: &MockServer) -> (tokio::process::Child, String) {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_decision-matrix"));
+    command
+        .args(["serve", "--transport", "http", "--port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    server_env(&mut command, llm);
+    let mut child = command.spawn().expect("server starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stderr));
+    let url = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.expect("read stderr") {
+            if let Some(url) = line.strip_prefix("listening on ") {
+                return url.to_owned();
+            }
+        }
+        panic!("the server exited before listening");
+    })
+    .await
+    .expect("the server listens within a minute");
+    // Keep draining stderr so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, url)
+}
+
+async fn call(
+    client: &RunningService<RoleClient, Client>,
+    tool: &str,
+    args: Value,
+) -> CallToolResult {
+    let mut params = CallToolRequestParams::new(tool.to_owned());
+    if let Value::Object(map) = args {
+        params = params.with_arguments(map);
+    }
+    client
+        .call_tool(params)
+        .await
+        .expect("the call reaches the server")
+}
+
+/// The structured result of a successful call.
+async fn ok(
+    client: &RunningService<RoleClient, Client>,
+    tool: &str,
+    args: Value,
+) -> Map<String, Value> {
+    let result = call(client, tool, args.clone()).await;
+    assert_ne!(
+        result.is_error,
+        Some(true),
+        "{tool}({args}) failed: {result:?}"
+    );
+    match result.structured_content {
+        Some(Value::Object(map)) => map,
+        other => panic!("{tool}: no structured content: {other:?}"),
+    }
+}
+
+/// The error message of a call that must fail.
+async fn err(client: &RunningService<RoleClient, Client>, tool: &str, args: Value) -> String {
+    let result = call(client, tool, args.clone()).await;
+    assert_eq!(
+        result.is_error,
+        Some(true),
+        "{tool}({args}) should fail: {result:?}"
+    );
+    let content = result.structured_content.expect("error dict");
+    assert!(content["context"].is_string(), "{content}");
+    assert!(content["formatted_output"].is_string(), "{content}");
+    content["error"].as_str().expect("error message").to_owned()
+}
+
+const OPTIONS: [&str; 3] = ["Postgres", "SQLite", "DynamoDB"];
+
+/// The reference workflow, checking every result against the judge. Returns the matrix.
+async fn workflow(client: &RunningService<RoleClient, Client>) -> Map<String, Value> {
+    let started = ok(
+        client,
+        "start_decision_analysis",
+        json!({
+            "topic": "Pick a database",
+            "options": OPTIONS,
+            "model_backend": "litellm",
+            "initial_criteria": [{"name": "cost", "description": "Total cost of ownership", "weight": 2.0}],
+        }),
+    )
+    .await;
+    let id = started["session_id"].as_str().expect("id").to_owned();
+    assert_eq!(started["criteria_added"], json!(["cost"]));
+    assert_eq!(started["model_backend"], "litellm");
+
+    let added = ok(
+        client,
+        "add_criterion",
+        json!({"session_id": id, "name": "latency", "description": "Read latency", "weight": 1.5}),
+    )
+    .await;
+    assert_eq!(added["all_criteria"], json!(["cost", "latency"]));
+    assert_eq!(
+        added["message"],
+        "Added criterion 'latency' with weight 1.5x"
+    );
+
+    let option = ok(
+        client,
+        "add_option",
+        json!({"session_id": id, "option_name": "Redis", "description": "In-memory"}),
+    )
+    .await;
+    assert_eq!(option["total_options"], 4);
+
+    let evaluated = ok(client, "evaluate_options", json!({"session_id": id})).await;
+    assert_eq!(evaluated["evaluation_complete"], true, "{evaluated:?}");
+    let summary = &evaluated["summary"];
+    assert_eq!(summary["successful_scores"], 8);
+    assert_eq!(summary["errors"], 0);
+    assert_eq!(summary["abstentions"], 0);
+    assert_eq!(evaluated["errors"], Value::Null);
+
+    // A second evaluation has nothing left to compute.
+    let again = ok(client, "evaluate_options", json!({"session_id": id})).await;
+    assert_eq!(again["summary"]["cells_computed"], 0);
+    assert_eq!(again["summary"]["llm_calls"], 0);
+
+    let matrix = ok(client, "get_decision_matrix", json!({"session_id": id})).await;
+    let criteria = [("cost", 2.0), ("latency", 1.5)];
+    for option in OPTIONS.iter().copied().chain(["Redis"]) {
+        let mut total = 0.0;
+        for (criterion, weight) in criteria {
+            let cell = &matrix["matrix"][option][criterion];
+            let expected = judge::expected_score(criterion, option);
+            assert_eq!(
+                cell["raw_score"],
+                json!(expected),
+                "{option}/{criterion}: {cell}"
+            );
+            assert_eq!(
+                cell["justification"],
+                judge::expected_justification(criterion, option)
+            );
+            assert_eq!(cell["status"], "scored");
+            total += expected * weight;
+        }
+        let ranked = matrix["rankings"]
+            .as_array()
+            .and_then(|r| r.iter().find(|r| r["option"] == option))
+            .expect("ranked");
+        let expected_total = total / 3.5;
+        let got = ranked["weighted_total"].as_f64().expect("total");
+        assert!(
+            (got - expected_total).abs() < 1e-9,
+            "{option}: {got} vs {expected_total}"
+        );
+    }
+    assert!(
+        matrix["recommendation"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty())
+    );
+    assert_eq!(matrix["session_info"]["evaluations_run"], 2);
+    matrix
+}
+
+#[tokio::test]
+async fn the_whole_workflow_over_stdio() {
+    let llm = llm().await;
+    let (client, handler) = stdio_client(&llm).await;
+
+    let tools = client.list_all_tools().await.expect("tools");
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    for tool in [
+        "start_decision_analysis",
+        "add_criterion",
+        "add_option",
+        "evaluate_options",
+        "get_decision_matrix",
+        "list_sessions",
+        "clear_all_sessions",
+        "current_session",
+        "test_aws_bedrock_connection",
+    ] {
+        assert!(names.contains(&tool), "{tool} missing from {names:?}");
+    }
+    let start = tools
+        .iter()
+        .find(|t| t.name == "add_criterion")
+        .expect("add_criterion");
+    let weight = &start.input_schema["properties"]["weight"];
+    assert_eq!(
+        (weight["minimum"].as_f64(), weight["maximum"].as_f64()),
+        (Some(0.1), Some(10.0))
+    );
+    assert!(weight["description"].is_string());
+
+    let matrix = workflow(&client).await;
+    let id = matrix["session_id"].as_str().expect("id");
+
+    // Progress went out per cell of the first evaluation, in order, up to every cell done;
+    // the second evaluation had nothing to do and said nothing.
+    let progress: Vec<(f64, Option<f64>)> = handler
+        .progress
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|p| (p.progress, p.total))
+        .collect();
+    let expected: Vec<(f64, Option<f64>)> =
+        (0..=8).map(|done| (f64::from(done), Some(8.0))).collect();
+    assert_eq!(progress, expected);
+
+    let listed = ok(&client, "list_sessions", json!({})).await;
+    assert_eq!(listed["total_active"], 1);
+    assert_eq!(listed["sessions"][0]["status"], "evaluated");
+    assert_eq!(listed["stats"]["sessions_created"], 1);
+    let current = ok(&client, "current_session", json!({})).await;
+    assert_eq!(current["session_id"], id);
+    assert_eq!(current["model_backend"], "litellm");
+    let cleared = ok(&client, "clear_all_sessions", json!({})).await;
+    assert_eq!(cleared["cleared"], 1);
+    let message = err(&client, "get_decision_matrix", json!({"session_id": id})).await;
+    assert_eq!(message, "Session not found or expired");
+
+    // 4 options x 2 criteria in batches of up to 5: one call per criterion, and none for
+    // the second evaluation.
+    assert_eq!(llm.requests().len(), 2);
+    client.cancel().await.expect("close");
+}
+
+#[tokio::test]
+async fn bad_input_is_an_error_that_says_what_is_allowed() {
+    let llm = llm().await;
+    let (client, _) = stdio_client(&llm).await;
+    let start =
+        |options: Value| json!({"topic": "t", "options": options, "model_backend": "litellm"});
+
+    assert_eq!(
+        err(
+            &client,
+            "start_decision_analysis",
+            start(json!(["only one"]))
+        )
+        .await,
+        "Need at least 2 options to create a meaningful decision matrix"
+    );
+    let too_many: Vec<String> = (0..21).map(|i| format!("o{i}")).collect();
+    assert_eq!(
+        err(&client, "start_decision_analysis", start(json!(too_many))).await,
+        "Too many options (max 20). Consider grouping similar options."
+    );
+    assert_eq!(
+        err(
+            &client,
+            "start_decision_analysis",
+            json!({"topic": "x".repeat(501), "options": ["a", "b"]})
+        )
+        .await,
+        "Invalid topic: must be a non-empty string under 500 characters"
+    );
+    let unknown = err(
+        &client,
+        "start_decision_analysis",
+        json!({"topic": "t", "options": ["a", "b"], "model_backend": "nope"}),
+    )
+    .await;
+    assert!(
+        unknown.contains("'nope'") && unknown.contains("litellm"),
+        "{unknown}"
+    );
+    // A bad initial criterion leaves no session behind.
+    let bad_weight = err(
+        &client,
+        "start_decision_analysis",
+        json!({"topic": "t", "options": ["a", "b"], "model_backend": "litellm",
+               "initial_criteria": [{"name": "c", "description": "d", "weight": 11}]}),
+    )
+    .await;
+    assert!(bad_weight.contains("0.1 and 10.0"), "{bad_weight}");
+    let listed = ok(&client, "list_sessions", json!({})).await;
+    assert_eq!(listed["total_active"], 0);
+
+    let id = ok(&client, "start_decision_analysis", start(json!(["a", "b"]))).await["session_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(
+        err(
+            &client,
+            "add_criterion",
+            json!({"session_id": id, "name": "c", "description": "d", "weight": 0.05})
+        )
+        .await,
+        "Invalid weight: must be between 0.1 and 10.0"
+    );
+    ok(
+        &client,
+        "add_criterion",
+        json!({"session_id": id, "name": "c", "description": "d", "temperature": 0.0}),
+    )
+    .await;
+    assert_eq!(
+        err(
+            &client,
+            "add_criterion",
+            json!({"session_id": id, "name": "c", "description": "d"})
+        )
+        .await,
+        "Criterion 'c' already exists"
+    );
+    assert_eq!(
+        err(
+            &client,
+            "add_option",
+            json!({"session_id": id, "option_name": "a"})
+        )
+        .await,
+        "Option 'a' already exists"
+    );
+    assert_eq!(
+        err(
+            &client,
+            "evaluate_options",
+            json!({"session_id": "no-such-session"})
+        )
+        .await,
+        "Session not found or expired"
+    );
+    assert_eq!(
+        err(
+            &client,
+            "evaluate_options",
+            json!({"session_id": "x".repeat(101)})
+        )
+        .await,
+        "Invalid session ID"
+    );
+    // Nothing was evaluated by any of that.
+    assert!(llm.requests().is_empty());
+    client.cancel().await.expect("close");
+}
+
+#[tokio::test]
+async fn http_gives_the_same_results_as_stdio() {
+    let llm = llm().await;
+    let (mut child, url) = http_server(&llm).await;
+    let transport = StreamableHttpClientTransport::from_uri(url.clone());
+    let client = Client::default()
+        .serve(transport)
+        .await
+        .expect("initialize");
+    let matrix = workflow(&client).await;
+    assert_eq!(matrix["rankings"].as_array().map(Vec::len), Some(4));
+    client.cancel().await.expect("close");
+
+    let health = reqwest::get(url.replace("/mcp", "/healthz"))
+        .await
+        .expect("healthz")
+        .text()
+        .await
+        .expect("body");
+    let health: Value = serde_json::from_str(&health).expect("json");
+    assert_eq!(health["status"], "ok");
+    child.kill().await.expect("stop the server");
+}
+
+#[tokio::test]
+async fn editing_manual_scores_strategies_sensitivity_and_export() {
+    let llm = llm().await;
+    let (client, _) = stdio_client(&llm).await;
+    let id = ok(
+        &client,
+        "start_decision_analysis",
+        json!({
+            "topic": "Pick a database",
+            "options": OPTIONS,
+            "model_backend": "litellm",
+            "initial_criteria": [
+                {"name": "cost", "description": "Total cost of ownership", "weight": 2.0},
+                {"name": "latency", "description": "Read latency"},
+            ],
+        }),
+    )
+    .await["session_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let session = json!({"session_id": id});
+    ok(&client, "evaluate_options", session.clone()).await;
+    let calls = llm.requests().len();
+    assert_eq!(calls, 2, "one batched call per criterion");
+
+    // A weight change re-ranks without a single new call.
+    let updated = ok(
+        &client,
+        "update_criterion",
+        json!({"session_id": id, "name": "latency", "weight": 5.0}),
+    )
+    .await;
+    assert_eq!(updated["reevaluation_needed"], false);
+    let again = ok(&client, "evaluate_options", session.clone()).await;
+    assert_eq!(again["summary"]["cells_computed"], 0);
+    assert_eq!(llm.requests().len(), calls);
+
+    // Renaming an option re-evaluates only its two cells.
+    ok(
+        &client,
+        "update_option",
+        json!({"session_id": id, "option_name": "SQLite", "new_name": "SQLite 3"}),
+    )
+    .await;
+    let renamed = ok(&client, "evaluate_options", session.clone()).await;
+    assert_eq!(renamed["summary"]["cells_computed"], 2);
+    assert_eq!(llm.requests().len(), calls + 2);
+    let matrix = ok(&client, "get_decision_matrix", session.clone()).await;
+    assert_eq!(
+        matrix["matrix"]["SQLite 3"]["cost"]["raw_score"],
+        json!(judge::expected_score("cost", "SQLite 3"))
+    );
+
+    // A manual score survives a forced re-evaluation.
+    let manual = ok(
+        &client,
+        "set_score",
+        json!({"session_id": id, "option_name": "Postgres", "criterion_name": "cost", "score": 10, "justification": "we run it already"}),
+    )
+    .await;
+    assert_eq!(manual["status"], "manual");
+    let forced = ok(
+        &client,
+        "evaluate_options",
+        json!({"session_id": id, "force": true}),
+    )
+    .await;
+    assert_eq!(forced["summary"]["cells_computed"], 5);
+    let matrix = ok(&client, "get_decision_matrix", session.clone()).await;
+    let cell = &matrix["matrix"]["Postgres"]["cost"];
+    assert_eq!(
+        (cell["raw_score"].as_f64(), cell["status"].as_str()),
+        (Some(10.0), Some("manual"))
+    );
+    assert_eq!(cell["justification"], "we run it already");
+    let bad = err(
+        &client,
+        "set_score",
+        json!({"session_id": id, "option_name": "Postgres", "criterion_name": "cost", "score": 11}),
+    )
+    .await;
+    assert!(bad.contains("between 1 and 10"), "{bad}");
+
+    // Sensitivity, with what-if weights that change nothing in the session.
+    let sensitivity = ok(
+        &client,
+        "analyze_sensitivity",
+        json!({"session_id": id, "weights": {"latency": 0.5}}),
+    )
+    .await;
+    assert_eq!(sensitivity["sensitivity"].as_array().map(Vec::len), Some(2));
+    assert_eq!(sensitivity["what_if"]["weights"]["latency"], 0.5);
+    let weights =
+        ok(&client, "get_decision_matrix", session.clone()).await["criteria_weights"].clone();
+    assert_eq!(weights["latency"], 5.0);
+
+    // Strategies.
+    let topsis = ok(
+        &client,
+        "set_strategy",
+        json!({"session_id": id, "strategy": "topsis"}),
+    )
+    .await;
+    assert_eq!(topsis["strategy"], "topsis");
+    assert_eq!(
+        ok(&client, "get_decision_matrix", session.clone()).await["strategy"],
+        "topsis"
+    );
+    let unknown = err(
+        &client,
+        "set_strategy",
+        json!({"session_id": id, "strategy": "coin-flip"}),
+    )
+    .await;
+    assert!(unknown.contains("rank-sum"), "{unknown}");
+
+    // Export.
+    let csv = ok(
+        &client,
+        "export_matrix",
+        json!({"session_id": id, "format": "csv"}),
+    )
+    .await;
+    let content = csv["content"].as_str().expect("csv");
+    assert!(
+        content.starts_with("option,rank,total,cost,latency\r\n"),
+        "{content}"
+    );
+    assert_eq!(content.lines().count(), 4);
+    let exported = ok(&client, "export_matrix", session.clone()).await;
+    let parsed: Value =
+        serde_json::from_str(exported["content"].as_str().expect("json")).expect("valid JSON");
+    assert_eq!(parsed["session_id"], id);
+    let bad_format = err(
+        &client,
+        "export_matrix",
+        json!({"session_id": id, "format": "xlsx"}),
+    )
+    .await;
+    assert!(bad_format.contains("json, csv or markdown"), "{bad_format}");
+
+    // Removal keeps the limits.
+    ok(
+        &client,
+        "remove_criterion",
+        json!({"session_id": id, "name": "latency"}),
+    )
+    .await;
+    ok(
+        &client,
+        "remove_option",
+        json!({"session_id": id, "option_name": "DynamoDB"}),
+    )
+    .await;
+    let too_few = err(
+        &client,
+        "remove_option",
+        json!({"session_id": id, "option_name": "Postgres"}),
+    )
+    .await;
+    assert!(too_few.contains('2'), "{too_few}");
+    let matrix = ok(&client, "get_decision_matrix", session.clone()).await;
+    assert_eq!(matrix["session_info"]["total_criteria"], 1);
+    assert_eq!(matrix["session_info"]["total_options"], 2);
+
+    // What is installed.
+    let backends = ok(&client, "list_backends", json!({})).await;
+    let ids: Vec<&str> = backends["backends"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b["id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&"litellm") && ids.contains(&"bedrock") && ids.contains(&"ollama"),
+        "{ids:?}"
+    );
+    let plugins = ok(&client, "list_plugins", json!({})).await;
+    let kinds: Vec<(&str, &str)> = plugins["plugins"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| Some((p["id"].as_str()?, p["kind"].as_str()?)))
+        .collect();
+    assert!(kinds.contains(&("topsis", "scoring")), "{kinds:?}");
+    client.cancel().await.expect("close");
+}
