@@ -1,8 +1,8 @@
 //! The operator's configuration file.
 //!
 //! `[plugins]` (directories, limits, HTTP bounds), `[secrets.*]` (where secret values come
-//! from), `[grants.*]` (what each plugin may reach), `[evaluation]` (how cells are scored)
-//! and `[limits]` (session input limits). Unknown keys are errors, so a misspelt grant never
+//! from), `[grants.*]` (what each plugin may reach), `[evaluation]` (how cells are scored),
+//! `[limits]` (session input limits) and `[sessions]` (how many sessions, for how long). Unknown keys are errors, so a misspelt grant never
 //! silently grants nothing.
 
 use std::collections::BTreeMap;
@@ -15,6 +15,7 @@ use crate::domain::Limits;
 use crate::evaluation::EvaluationConfig;
 use crate::plugins::PluginSettings;
 use crate::plugins::grants::{Grant, GrantsConfig, SecretSource};
+use crate::server::SessionsConfig;
 
 /// Environment variable naming the configuration file.
 pub const CONFIG_ENV: &str = "DMM_CONFIG";
@@ -37,6 +38,8 @@ pub struct Config {
     pub evaluation: EvaluationConfig,
     /// `[limits]`: input limits of sessions.
     pub limits: Limits,
+    /// `[sessions]`: the session store's limit, expiry and sweep.
+    pub sessions: SessionsConfig,
 }
 
 impl Config {
@@ -125,6 +128,10 @@ mod tests {
             .expect("valid evaluation settings");
         config.limits.validate().expect("valid limits");
         assert_eq!(config.limits, Limits::default());
+        assert_eq!(
+            config.sessions.settings(),
+            Ok(crate::server::SessionSettings::default())
+        );
         assert!(config.grants_config().validate().is_empty());
         let defaults = PluginSettings::default();
         assert_eq!(config.plugins.limits, defaults.limits);

@@ -17,7 +17,7 @@ use crate::plugins::grants::GrantsConfig;
 use crate::plugins::{PluginCatalog, PluginHost};
 use crate::providers::BuiltinBackend;
 use crate::server::transport::{self, HttpSettings};
-use crate::server::{BedrockTarget, Decisions, SessionManager, SessionSettings};
+use crate::server::{BedrockTarget, Decisions, SessionManager};
 
 use super::ServeArgs;
 
@@ -54,7 +54,11 @@ pub async fn serve(
         })
         .collect::<BTreeMap<_, _>>();
     let evaluator = Evaluator::new(backends, settings);
-    let sessions = Arc::new(SessionManager::new(SessionSettings::default()));
+    let session_settings = config
+        .sessions
+        .settings()
+        .map_err(|e| anyhow::anyhow!("in [sessions]: {e}"))?;
+    let sessions = Arc::new(SessionManager::new(session_settings));
     let cleanup = sessions.spawn_cleanup();
     let decisions = Arc::new(
         Decisions::new(sessions, evaluator, catalog, config.limits.clone())

@@ -2,11 +2,13 @@
 //!
 //! - [`service`]: what each tool does ([`Decisions`]), independent of MCP.
 //! - [`mcp`]: the tools on rmcp, with progress notifications and cancellation.
-//! - [`sessions`]: live sessions, their limit, sliding TTL and background cleanup.
+//! - [`sessions`]: live sessions, their limit, sliding TTL and background cleanup;
+//!   [`config`]: the `[sessions]` table.
 //! - [`params`], [`error`], [`format`], [`export`]: arguments, the error envelope, the
 //!   markdown output, CSV export.
 //! - [`transport`]: stdio and streamable HTTP.
 
+pub mod config;
 pub mod error;
 pub mod export;
 pub mod format;
@@ -16,5 +18,6 @@ pub mod service;
 pub mod sessions;
 pub mod transport;
 
+pub use config::SessionsConfig;
 pub use service::{BedrockTarget, Decisions};
 pub use sessions::{SessionManager, SessionSettings, WhenFull};
