@@ -636,3 +636,83 @@ async fn editing_manual_scores_strategies_sensitivity_and_export() {
     assert!(kinds.contains(&("topsis", "scoring")), "{kinds:?}");
     client.cancel().await.expect("close");
 }
+
+/// A judge that never answers prompts about the criterion `slow` while `hang` is set.
+async fn hanging_judge(
+    axum::extract::State(hang): axum::extract::State<Arc<std::sync::atomic::AtomicBool>>,
+    Json(body): Json<Value>,
+) -> Json<Value> {
+    let (system, _) = judge::openai_prompt(&body);
+    if judge::criterion_of(&system) == "slow" && hang.load(std::sync::atomic::Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_secs(600)).await;
+    }
+    Json(judge::openai_answer(&body))
+}
+
+#[tokio::test]
+async fn cancelling_an_evaluation_keeps_the_finished_cells() {
+    let hang = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let llm = MockServer::start(
+        axum::Router::new()
+            .route("/v1/chat/completions", post(hanging_judge))
+            .with_state(hang.clone()),
+    )
+    .await;
+    let (client, _) = stdio_client(&llm).await;
+    let id = ok(
+        &client,
+        "start_decision_analysis",
+        json!({
+            "topic": "Pick a database",
+            "options": OPTIONS,
+            "model_backend": "litellm",
+            "initial_criteria": [
+                {"name": "cost", "description": "Total cost of ownership"},
+                {"name": "slow", "description": "A criterion the model never answers"},
+            ],
+        }),
+    )
+    .await["session_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let session = json!({"session_id": id});
+
+    // The client gives up after two seconds: dropping the call sends `notifications/cancelled`.
+    let mut params = CallToolRequestParams::new("evaluate_options");
+    if let Value::Object(map) = session.clone() {
+        params = params.with_arguments(map);
+    }
+    let gave_up = tokio::time::timeout(Duration::from_secs(2), client.call_tool(params)).await;
+    assert!(
+        gave_up.is_err(),
+        "the evaluation should still be waiting: {gave_up:?}"
+    );
+
+    // The cells that finished are kept; the hanging ones are still to do.
+    let matrix = ok(&client, "get_decision_matrix", session.clone()).await;
+    for option in OPTIONS {
+        assert_eq!(
+            matrix["matrix"][option]["cost"]["status"], "scored",
+            "{option}"
+        );
+        assert_eq!(
+            matrix["matrix"][option]["slow"]["status"], "missing",
+            "{option}"
+        );
+    }
+    assert_eq!(matrix["session_info"]["evaluations_run"], 0);
+
+    // The cancelled evaluation has let go of the session: the next one runs at once and
+    // computes only what is missing.
+    hang.store(false, std::sync::atomic::Ordering::SeqCst);
+    let next = tokio::time::timeout(
+        Duration::from_secs(30),
+        ok(&client, "evaluate_options", session.clone()),
+    )
+    .await
+    .expect("the cancelled evaluation no longer holds the session");
+    assert_eq!(next["summary"]["cells_computed"], 3);
+    assert_eq!(next["evaluation_complete"], true);
+    client.cancel().await.expect("close");
+}
