@@ -83,10 +83,11 @@ async fn stdio_client(llm: &MockServer) -> (RunningService<RoleClient, Client>, 
 }
 
 /// A server on HTTP at a free port, and the child process (killed on drop).
-async fn http_server(llm: &MockServer) -> (tokio::process::Child, String) {
+async fn http_server(llm: &MockServer, extra: &[&str]) -> (tokio::process::Child, String) {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_decision-matrix"));
     command
         .args(["serve", "--transport", "http", "--port", "0"])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -427,7 +428,7 @@ async fn bad_input_is_an_error_that_says_what_is_allowed() {
 #[tokio::test]
 async fn http_gives_the_same_results_as_stdio() {
     let llm = llm().await;
-    let (mut child, url) = http_server(&llm).await;
+    let (mut child, url) = http_server(&llm, &[]).await;
     let transport = StreamableHttpClientTransport::from_uri(url.clone());
     let client = Client::default()
         .serve(transport)
@@ -715,4 +716,54 @@ async fn cancelling_an_evaluation_keeps_the_finished_cells() {
     assert_eq!(next["summary"]["cells_computed"], 3);
     assert_eq!(next["evaluation_complete"], true);
     client.cancel().await.expect("close");
+}
+
+#[tokio::test]
+async fn http_refuses_missing_tokens_and_foreign_hosts() {
+    let llm = llm().await;
+    let (mut child, url) = http_server(&llm, &["--auth-token", "s3cret-token"]).await;
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"}}});
+    let http = reqwest::Client::new();
+    let post = |token: Option<&str>, host: Option<&str>| {
+        let mut request = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(initialize.to_string());
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(host) = host {
+            request = request.header("host", host);
+        }
+        request.send()
+    };
+    let status = |response: reqwest::Response| response.status().as_u16();
+    assert_eq!(status(post(None, None).await.expect("sent")), 401);
+    assert_eq!(
+        status(post(Some("wrong-token!"), None).await.expect("sent")),
+        401
+    );
+    assert_eq!(
+        status(
+            post(Some("s3cret-token"), Some("evil.example"))
+                .await
+                .expect("sent")
+        ),
+        403
+    );
+    assert_eq!(
+        status(post(Some("s3cret-token"), None).await.expect("sent")),
+        200
+    );
+    // Health needs no token.
+    let health = http
+        .get(url.replace("/mcp", "/healthz"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(health.status().as_u16(), 200);
+    child.kill().await.expect("stop the server");
 }
