@@ -110,17 +110,22 @@ async fn http_server(llm: &MockServer, extra: &[&str]) -> (tokio::process::Child
     (child, url)
 }
 
+/// A `tools/call` request for `tool` with the object `args`.
+fn request(tool: &str, args: Value) -> CallToolRequestParams {
+    let params = CallToolRequestParams::new(tool.to_owned());
+    match args {
+        Value::Object(map) => params.with_arguments(map),
+        _ => params,
+    }
+}
+
 async fn call(
     client: &RunningService<RoleClient, Client>,
     tool: &str,
     args: Value,
 ) -> CallToolResult {
-    let mut params = CallToolRequestParams::new(tool.to_owned());
-    if let Value::Object(map) = args {
-        params = params.with_arguments(map);
-    }
     client
-        .call_tool(params)
+        .call_tool(request(tool, args))
         .await
         .expect("the call reaches the server")
 }
@@ -158,6 +163,22 @@ async fn err(client: &RunningService<RoleClient, Client>, tool: &str, args: Valu
 }
 
 const OPTIONS: [&str; 3] = ["Postgres", "SQLite", "DynamoDB"];
+
+/// Starts a session on [`OPTIONS`] scored by litellm, with `criteria`; returns its id.
+async fn start_on_options(client: &RunningService<RoleClient, Client>, criteria: Value) -> String {
+    let started = ok(
+        client,
+        "start_decision_analysis",
+        json!({
+            "topic": "Pick a database",
+            "options": OPTIONS,
+            "model_backend": "litellm",
+            "initial_criteria": criteria,
+        }),
+    )
+    .await;
+    started["session_id"].as_str().expect("id").to_owned()
+}
 
 /// The reference workflow, checking every result against the judge. Returns the matrix.
 async fn workflow(client: &RunningService<RoleClient, Client>) -> Map<String, Value> {
@@ -453,23 +474,14 @@ async fn http_gives_the_same_results_as_stdio() {
 async fn editing_manual_scores_strategies_sensitivity_and_export() {
     let llm = llm().await;
     let (client, _) = stdio_client(&llm).await;
-    let id = ok(
+    let id = start_on_options(
         &client,
-        "start_decision_analysis",
-        json!({
-            "topic": "Pick a database",
-            "options": OPTIONS,
-            "model_backend": "litellm",
-            "initial_criteria": [
-                {"name": "cost", "description": "Total cost of ownership", "weight": 2.0},
-                {"name": "latency", "description": "Read latency"},
-            ],
-        }),
+        json!([
+            {"name": "cost", "description": "Total cost of ownership", "weight": 2.0},
+            {"name": "latency", "description": "Read latency"},
+        ]),
     )
-    .await["session_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    .await;
     let session = json!({"session_id": id});
     ok(&client, "evaluate_options", session.clone()).await;
     let calls = llm.requests().len();
@@ -660,31 +672,22 @@ async fn cancelling_an_evaluation_keeps_the_finished_cells() {
     )
     .await;
     let (client, _) = stdio_client(&llm).await;
-    let id = ok(
+    let id = start_on_options(
         &client,
-        "start_decision_analysis",
-        json!({
-            "topic": "Pick a database",
-            "options": OPTIONS,
-            "model_backend": "litellm",
-            "initial_criteria": [
-                {"name": "cost", "description": "Total cost of ownership"},
-                {"name": "slow", "description": "A criterion the model never answers"},
-            ],
-        }),
+        json!([
+            {"name": "cost", "description": "Total cost of ownership"},
+            {"name": "slow", "description": "A criterion the model never answers"},
+        ]),
     )
-    .await["session_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    .await;
     let session = json!({"session_id": id});
 
     // The client gives up after two seconds: dropping the call sends `notifications/cancelled`.
-    let mut params = CallToolRequestParams::new("evaluate_options");
-    if let Value::Object(map) = session.clone() {
-        params = params.with_arguments(map);
-    }
-    let gave_up = tokio::time::timeout(Duration::from_secs(2), client.call_tool(params)).await;
+    let gave_up = tokio::time::timeout(
+        Duration::from_secs(2),
+        client.call_tool(request("evaluate_options", session.clone())),
+    )
+    .await;
     assert!(
         gave_up.is_err(),
         "the evaluation should still be waiting: {gave_up:?}"

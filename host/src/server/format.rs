@@ -61,9 +61,7 @@ pub fn criterion_added(session: &Session, name: &str) -> String {
         py_float(criterion.weight),
         session.criteria().len()
     );
-    for c in session.criteria() {
-        let _ = writeln!(out, "- {} ({}x)", c.name, py_float(c.weight));
-    }
+    push_criteria(&mut out, session);
     out.push_str("\n💡 **Ready to evaluate** with `evaluate_options`\n");
     out
 }
@@ -252,6 +250,12 @@ pub fn session_summary(session: &Session) -> String {
     let options: Vec<&str> = session.options().iter().map(|o| o.name.as_str()).collect();
     out.push_str(&options.join(", "));
     out.push_str("\n\n**Criteria**:\n");
+    push_criteria(&mut out, session);
+    out
+}
+
+/// One `- name (weight x)` line per criterion.
+fn push_criteria(out: &mut String, session: &Session) {
     for criterion in session.criteria() {
         let _ = writeln!(
             out,
@@ -260,7 +264,6 @@ pub fn session_summary(session: &Session) -> String {
             py_float(criterion.weight)
         );
     }
-    out
 }
 
 /// `analyze_sensitivity`.

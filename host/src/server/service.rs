@@ -370,8 +370,26 @@ impl Decisions {
 
     /// `get_decision_matrix`.
     pub async fn matrix(&self, args: SessionArgs) -> ToolResult {
-        let handle = self.session(&args.session_id)?;
-        let session = handle.lock().clone();
+        let (session, analysis) = self.ranked_matrix(&args.session_id).await?;
+        Ok(matrix_result(&session, &analysis))
+    }
+
+    /// A copy of session `id`, for tools that read it across an await.
+    fn snapshot(&self, id: &str) -> Result<Session, ToolError> {
+        Ok(self.session(id)?.lock().clone())
+    }
+
+    /// `session` ranked by its strategy, errors filed under `context`.
+    async fn analyse(&self, session: &Session, context: &str) -> Result<Analysis, ToolError> {
+        analysis::analyse(&self.catalog, session, &self.limits)
+            .await
+            .map_err(|e| ToolError::new(context, e.to_string()))
+    }
+
+    /// Session `id` and its analysis, for the matrix and its export: both need options and
+    /// criteria.
+    async fn ranked_matrix(&self, id: &str) -> Result<(Session, Analysis), ToolError> {
+        let session = self.snapshot(id)?;
         if session.options().is_empty() || session.criteria().is_empty() {
             let mut error = ToolError::new(
                 "Insufficient data",
@@ -382,10 +400,8 @@ impl Decisions {
                 .insert("status".into(), json!("insufficient_data"));
             return Err(error);
         }
-        let analysis = analysis::analyse(&self.catalog, &session, &self.limits)
-            .await
-            .map_err(|e| ToolError::new("Matrix generation", e.to_string()))?;
-        Ok(matrix_result(&session, &analysis))
+        let analysis = self.analyse(&session, "Matrix generation").await?;
+        Ok((session, analysis))
     }
 
     /// `list_sessions`.
@@ -422,7 +438,7 @@ impl Decisions {
             return Ok(object(json!({
                 "session": null,
                 "message": "No active sessions found",
-                "formatted_output": "## ❌ Error Encountered\n\n**Issue**: No active sessions\n\n**Context**: No current session\n",
+                "formatted_output": ToolError::new("No current session", "No active sessions").formatted_output,
             })));
         };
         let session = handle.lock();
@@ -787,11 +803,8 @@ impl Decisions {
     /// `analyze_sensitivity`: per criterion, the weight that changes the winner; with
     /// `weights`, the ranking those weights would give. Changes nothing.
     pub async fn sensitivity(&self, args: SensitivityArgs) -> ToolResult {
-        let handle = self.session(&args.session_id)?;
-        let session = handle.lock().clone();
-        let current = analysis::analyse(&self.catalog, &session, &self.limits)
-            .await
-            .map_err(|e| ToolError::new("Sensitivity analysis", e.to_string()))?;
+        let session = self.snapshot(&args.session_id)?;
+        let current = self.analyse(&session, "Sensitivity analysis").await?;
         let mut result = matrix_result(&session, &current);
         let keep = [
             "session_id",
@@ -814,9 +827,7 @@ impl Decisions {
                     &self.limits,
                 )?;
             }
-            let analysis = analysis::analyse(&self.catalog, &what_if, &self.limits)
-                .await
-                .map_err(|e| ToolError::new("Sensitivity analysis", e.to_string()))?;
+            let analysis = self.analyse(&what_if, "Sensitivity analysis").await?;
             let alternative = matrix_result(&what_if, &analysis);
             let winner = |m: &Map<String, Value>| m["rankings"][0]["option"].clone();
             result.insert(
@@ -847,13 +858,8 @@ impl Decisions {
                 format!("Invalid format: '{format_name}'; choose json, csv or markdown"),
             ));
         }
-        let matrix = self
-            .matrix(SessionArgs {
-                session_id: args.session_id.clone(),
-            })
-            .await?;
-        let handle = self.session(&args.session_id)?;
-        let session = handle.lock().clone();
+        let (session, analysis) = self.ranked_matrix(&args.session_id).await?;
+        let matrix = matrix_result(&session, &analysis);
         let content = match format_name.as_str() {
             "csv" => export::csv(&session, &matrix),
             "markdown" => matrix["formatted_output"]
