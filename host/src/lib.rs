@@ -6,13 +6,15 @@
 //! - [`plugins`]: LLM backends and scoring strategies as sandboxed WebAssembly components;
 //!   [`providers`] derives the built-in backends' grants from the usual environment variables.
 //! - [`server`]: the MCP server: tools, sessions, stdio and streamable HTTP.
-//! - [`config`]: the operator's settings and grants; [`cli`]: the command line.
+//! - [`config`]: the operator's settings and grants, from profile, file, environment and
+//!   flags; [`logging`]: where logs go; [`cli`]: the command line.
 
 pub mod analysis;
 pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod evaluation;
+pub mod logging;
 pub mod plugins;
 pub mod providers;
 pub mod server;

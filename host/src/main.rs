@@ -4,11 +4,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use decision_matrix::cli::{
-    BackendsCommand, Cli, Command, PluginsCommand, backends, plugins, serve,
+    self, BackendsCommand, Cli, Command, ConfigCommand, PluginsCommand, backends, plugins, serve,
 };
-use decision_matrix::config::Config;
+use decision_matrix::config::{Config, Loaded};
 use decision_matrix::providers;
-use tracing_subscriber::EnvFilter;
 
 /// mimalloc rather than the system allocator: the engine makes many small, short-lived
 /// allocations per backend call (prompts, answers, cells) on every worker thread, which
@@ -18,7 +17,23 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    let loaded = match cli
+        .overrides()
+        .map_err(anyhow::Error::msg)
+        .and_then(|overrides| Config::load(&overrides))
+    {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            eprintln!("error: invalid configuration: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    loaded.config.logging.init();
+    if !matches!(cli.command, Command::Config(_)) {
+        for (variable, reason) in &loaded.without_effect {
+            tracing::warn!("{variable} is set but has no effect here: {reason}");
+        }
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -26,7 +41,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli.command, loaded)) {
         Ok(code) => ExitCode::from(code as u8),
         Err(error) => {
             eprintln!("error: {error:#}");
@@ -35,38 +50,27 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<i32> {
-    let config = Config::load(cli.config.as_deref())?;
+async fn run(command: Command, loaded: Loaded) -> anyhow::Result<i32> {
+    let config = &loaded.config;
     let builtins = providers::from_process().await?;
     let grants = providers::apply(&config.grants_config(), &builtins);
     let mut stdout = std::io::stdout();
-    match cli.command {
-        Command::Serve(args) => serve::serve(&config, grants, &builtins, args).await,
+    match command {
+        Command::Serve(_) => serve::serve(config, grants, &builtins).await,
+        Command::Config(ConfigCommand::Show { json }) => {
+            cli::config::show(&loaded, &builtins, json, &mut stdout)
+        }
         Command::Plugins(PluginsCommand::List { json }) => {
-            plugins::list(&config, grants, json, &mut stdout)
+            plugins::list(config, grants, json, &mut stdout)
         }
         Command::Plugins(PluginsCommand::Check { file, json }) => {
-            plugins::check(&config, grants, &file, json, &mut stdout)
+            plugins::check(config, grants, &file, json, &mut stdout)
         }
         Command::Backends(BackendsCommand::List { json }) => {
-            backends::list(&config, grants, &builtins, json, &mut stdout).await
+            backends::list(config, grants, &builtins, json, &mut stdout).await
         }
         Command::Backends(BackendsCommand::Check { name, json }) => {
-            backends::check(&config, grants, name.as_deref(), json, &mut stdout).await
+            backends::check(config, grants, name.as_deref(), json, &mut stdout).await
         }
     }
-}
-
-/// Logs go to stderr (stdout belongs to command output and, for the server, to JSON-RPC).
-/// Level from `LOG_LEVEL` or `RUST_LOG`, default `warn`.
-fn init_logging() {
-    let filter = std::env::var("LOG_LEVEL")
-        .ok()
-        .and_then(|level| EnvFilter::try_new(level).ok())
-        .or_else(|| EnvFilter::try_from_default_env().ok())
-        .unwrap_or_else(|| EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }

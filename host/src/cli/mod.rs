@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and the commands' implementations.
 
 pub mod backends;
+pub mod config;
 pub mod plugins;
 pub mod serve;
 
@@ -8,18 +9,46 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::config::Overrides;
+
 /// decision-matrix: structured decision analysis over MCP, with sandboxed WebAssembly
 /// LLM backends and scoring strategies.
 #[derive(Debug, Parser)]
 #[command(name = "decision-matrix", version, about)]
 pub struct Cli {
-    /// Configuration file (TOML). Default: $DMM_CONFIG, else the embedded defaults.
+    /// Configuration file (TOML). Default: $DMM_CONFIG, else none (the built-in defaults).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Deployment profile under the file: development, production or high-scale (the
+    /// performance guide's settings). Default: $DMM_PROFILE, else the file's `profile`.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Override one configuration key, over the file and the environment (repeatable), e.g.
+    /// `--set sessions.max_sessions=50`. `decision-matrix config show` lists the keys.
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
 
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The configuration overrides the command line gives.
+    pub fn overrides(&self) -> Result<Overrides, String> {
+        let mut overrides = Overrides::default();
+        overrides.file = self.config.clone();
+        overrides.profile = self.profile.clone();
+        for assignment in &self.set {
+            overrides.set(assignment)?;
+        }
+        if let Command::Serve(args) = &self.command {
+            args.apply(&mut overrides);
+        }
+        Ok(overrides)
+    }
 }
 
 /// Top-level commands.
@@ -34,39 +63,83 @@ pub enum Command {
     /// Inspect and test the LLM backends.
     #[command(subcommand)]
     Backends(BackendsCommand),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
 }
 
-/// How `decision-matrix serve` listens.
-#[derive(Debug, Clone, clap::Args)]
+/// `decision-matrix config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print every value in force and where it came from (default, profile, file,
+    /// environment variable or flag). Exits 2 with the reason when a value is invalid.
+    Show {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How `decision-matrix serve` listens. Each flag overrides its `[server]` key and the
+/// environment variable named.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct ServeArgs {
-    /// `stdio`, or `http` for streamable HTTP.
-    #[arg(long, env = "MCP_TRANSPORT", default_value = "stdio", value_parser = ["stdio", "http", "streamable-http"])]
-    pub transport: String,
-    /// HTTP: address to listen on.
-    #[arg(long, env = "MCP_HTTP_HOST", default_value = "127.0.0.1")]
-    pub host: String,
-    /// HTTP: port to listen on (0 picks a free one and prints it).
-    #[arg(long, env = "MCP_HTTP_PORT", default_value_t = 8081)]
-    pub port: u16,
-    /// HTTP: require `Authorization: Bearer TOKEN` on /mcp.
-    #[arg(long, env = "MCP_AUTH_TOKEN", hide_env_values = true)]
+    /// `stdio` (default), or `http` for streamable HTTP [env: MCP_TRANSPORT].
+    #[arg(long, value_parser = ["stdio", "http", "streamable-http"])]
+    pub transport: Option<String>,
+    /// HTTP: IP address to listen on (default 127.0.0.1) [env: MCP_HTTP_HOST].
+    #[arg(long)]
+    pub host: Option<String>,
+    /// HTTP: port to listen on (default 8081; 0 picks a free one and prints it)
+    /// [env: MCP_HTTP_PORT].
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// HTTP: require `Authorization: Bearer TOKEN` on /mcp [env: MCP_AUTH_TOKEN].
+    #[arg(long)]
     pub auth_token: Option<String>,
     /// HTTP: accepted `Host` header values, comma-separated (DNS-rebinding protection).
-    /// Default: localhost, 127.0.0.1, ::1.
-    #[arg(
-        long = "allowed-hosts",
-        env = "MCP_ALLOWED_HOSTS",
-        value_delimiter = ','
-    )]
-    pub allowed_hosts: Vec<String>,
+    /// Default: localhost, 127.0.0.1, ::1 [env: MCP_ALLOWED_HOSTS].
+    #[arg(long = "allowed-hosts", value_delimiter = ',')]
+    pub allowed_hosts: Option<Vec<String>>,
     /// HTTP: accepted `Origin` values, comma-separated (e.g. `http://localhost:*`). Default:
-    /// any; requests without an Origin always pass.
-    #[arg(
-        long = "allowed-origins",
-        env = "MCP_ALLOWED_ORIGINS",
-        value_delimiter = ','
-    )]
-    pub allowed_origins: Vec<String>,
+    /// any; requests without an Origin always pass [env: MCP_ALLOWED_ORIGINS].
+    #[arg(long = "allowed-origins", value_delimiter = ',')]
+    pub allowed_origins: Option<Vec<String>>,
+}
+
+impl ServeArgs {
+    /// The flags given, as configuration overrides of `[server]`.
+    pub fn apply(&self, overrides: &mut Overrides) {
+        let strings = |values: &[String]| {
+            values
+                .iter()
+                .map(String::as_str)
+                .map(toml::Value::from)
+                .collect::<Vec<_>>()
+        };
+        if let Some(transport) = &self.transport {
+            overrides.flag("--transport", "server.transport", transport.as_str());
+        }
+        if let Some(host) = &self.host {
+            overrides.flag("--host", "server.host", host.as_str());
+        }
+        if let Some(port) = self.port {
+            overrides.flag("--port", "server.port", i64::from(port));
+        }
+        if let Some(token) = &self.auth_token {
+            overrides.flag("--auth-token", "server.auth_token", token.as_str());
+        }
+        if let Some(hosts) = &self.allowed_hosts {
+            overrides.flag("--allowed-hosts", "server.allowed_hosts", strings(hosts));
+        }
+        if let Some(origins) = &self.allowed_origins {
+            overrides.flag(
+                "--allowed-origins",
+                "server.allowed_origins",
+                strings(origins),
+            );
+        }
+    }
 }
 
 /// `decision-matrix backends ...`

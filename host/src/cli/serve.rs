@@ -5,10 +5,8 @@
 //! finished, and lets open HTTP requests complete.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
@@ -16,17 +14,14 @@ use crate::evaluation::{Backend, Backends, Evaluator};
 use crate::plugins::grants::GrantsConfig;
 use crate::plugins::{PluginCatalog, PluginHost};
 use crate::providers::BuiltinBackend;
-use crate::server::transport::{self, HttpSettings};
-use crate::server::{BedrockTarget, Decisions, SessionManager};
-
-use super::ServeArgs;
+use crate::server::transport;
+use crate::server::{BedrockTarget, Decisions, SessionManager, Transport};
 
 /// Runs the server; returns the exit code.
 pub async fn serve(
     config: &Config,
     grants: GrantsConfig,
     builtins: &[BuiltinBackend],
-    args: ServeArgs,
 ) -> anyhow::Result<i32> {
     let settings = config
         .evaluation
@@ -67,24 +62,10 @@ pub async fn serve(
 
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
-    let result = match args.transport.as_str() {
-        "stdio" => transport::serve_stdio(decisions, shutdown).await,
-        _ => {
-            let ip: IpAddr = args.host.parse().with_context(|| {
-                format!(
-                    "MCP_HTTP_HOST / --host '{}' is not an IP address",
-                    args.host
-                )
-            })?;
-            let mut http = HttpSettings {
-                addr: SocketAddr::new(ip, args.port),
-                bearer_token: args.auth_token,
-                allowed_origins: args.allowed_origins,
-                ..HttpSettings::default()
-            };
-            if !args.allowed_hosts.is_empty() {
-                http.allowed_hosts = args.allowed_hosts;
-            }
+    let result = match config.server.transport {
+        Transport::Stdio => transport::serve_stdio(decisions, shutdown).await,
+        Transport::Http => {
+            let http = config.server.http_settings().map_err(anyhow::Error::msg)?;
             transport::serve_http(decisions, http, shutdown).await
         }
     };

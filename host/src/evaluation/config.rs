@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::resilience::breaker::BreakerConfig;
 use super::resilience::retry::RetryPolicy;
@@ -13,7 +13,7 @@ use super::settings::{EvaluationSettings, Fallback};
 
 /// `[evaluation]`. Every key is optional; absent keys keep the defaults of
 /// [`EvaluationSettings::default`].
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluationConfig {
     /// Options scored per backend call; 1 disables batching.
@@ -142,6 +142,36 @@ impl EvaluationConfig {
         s.fallback = self.fallback.clone();
         s.validate()?;
         Ok(s)
+    }
+}
+
+impl From<&EvaluationSettings> for EvaluationConfig {
+    /// Every key set to the value in force, as `config show` prints it. `timeout_seconds`
+    /// stays absent when timeouts are computed.
+    fn from(s: &EvaluationSettings) -> EvaluationConfig {
+        EvaluationConfig {
+            batch_size: Some(s.batch_size),
+            max_concurrent_calls: Some(s.max_concurrent_calls),
+            max_concurrent_per_session: Some(s.max_concurrent_per_session),
+            max_concurrent_per_backend: s.max_concurrent_per_backend.clone(),
+            requests_per_minute: s.requests_per_minute.clone(),
+            retry_attempts: Some(s.retry.max_attempts),
+            retry_delay_seconds: Some(s.retry.base_delay.as_secs_f64()),
+            max_retry_delay_seconds: Some(s.retry.max_delay.as_secs_f64()),
+            circuit_breaker: Some(s.breaker.enabled),
+            circuit_breaker_threshold: Some(s.breaker.failure_threshold),
+            circuit_breaker_open_seconds: Some(s.breaker.open_for.as_secs_f64()),
+            timeout_seconds: s.timeouts.override_timeout.map(|t| t.as_secs_f64()),
+            timeout_base_seconds: s
+                .timeouts
+                .backend_bases
+                .iter()
+                .map(|(backend, base)| (backend.clone(), base.as_secs_f64()))
+                .collect(),
+            max_tokens_per_option: Some(s.max_tokens_per_option),
+            cache_entries: Some(s.cache_entries),
+            fallback: s.fallback.clone(),
+        }
     }
 }
 

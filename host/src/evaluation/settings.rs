@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::resilience::breaker::BreakerConfig;
 use super::resilience::retry::RetryPolicy;
 use super::resilience::timeout::TimeoutConfig;
 
 /// A fallback used when a cell's own backend fails for good.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fallback {
     /// Backend plugin id.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::manifest::RequestedLimits;
 
@@ -12,7 +12,7 @@ use super::manifest::RequestedLimits;
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// The operator's limits for plugin calls (`[plugins.limits]` in the configuration).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitSettings {
     /// Linear memory a plugin gets when its manifest does not say, in MiB.

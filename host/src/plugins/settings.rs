@@ -4,13 +4,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::limits::LimitSettings;
 use super::net::HttpLimits;
 
 /// `[plugins]` in the configuration file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PluginSettings {
     /// Directory scanned for third-party plugins (`<dir>/<id>/plugin.toml`); default: the
@@ -43,7 +43,7 @@ impl Default for PluginSettings {
 }
 
 /// `[plugins.http]`: time and size bounds of outbound plugin requests.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpSettings {
     /// TCP + TLS connect timeout, ms.

@@ -1,14 +1,17 @@
-//! The `[sessions]` table of the configuration file: the session store's limit, expiry and
-//! sweep, in the units people write.
+//! The server's tables of the configuration file: `[sessions]` (the session store's limit,
+//! expiry, sweep and memory pressure, in the units people write) and `[server]` (transport
+//! and address).
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::sessions::{SessionSettings, WhenFull};
+use super::transport::HttpSettings;
 
 /// `[sessions]`. Absent keys keep [`SessionSettings::default`].
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionsConfig {
     /// Most sessions alive at once (1–100000).
@@ -19,6 +22,11 @@ pub struct SessionsConfig {
     pub cleanup_interval_seconds: Option<u64>,
     /// `evict-least-recent` (default) or `refuse`.
     pub when_full: Option<WhenFull>,
+    /// Memory use (percent of the machine's or the container's limit) above which a sweep
+    /// also removes the least recently used sessions (10–100; 100 never triggers).
+    pub memory_threshold_percent: Option<u64>,
+    /// Share of the sessions such a sweep removes, in percent (1–100).
+    pub memory_evict_percent: Option<u64>,
 }
 
 fn within(key: &str, value: u64, min: u64, max: u64, unit: &str) -> Result<u64, String> {
@@ -35,28 +43,126 @@ impl SessionsConfig {
     /// The settings, or a message naming the key, the value and what is allowed.
     pub fn settings(&self) -> Result<SessionSettings, String> {
         let defaults = SessionSettings::default();
+        let seconds = |key, value: Option<u64>, min, max, default| match value {
+            Some(value) => within(key, value, min, max, " seconds").map(Duration::from_secs),
+            None => Ok(default),
+        };
+        let percent = |key, value: Option<u64>, min, default: u8| match value {
+            Some(value) => within(key, value, min, 100, " percent").map(|v| v as u8),
+            None => Ok(default),
+        };
         Ok(SessionSettings {
             max_sessions: match self.max_sessions {
                 Some(max) => within("max_sessions", max as u64, 1, 100_000, "")? as usize,
                 None => defaults.max_sessions,
             },
-            ttl: match self.ttl_seconds {
-                Some(ttl) => {
-                    Duration::from_secs(within("ttl_seconds", ttl, 60, 7 * 86_400, " seconds")?)
-                }
-                None => defaults.ttl,
-            },
-            cleanup_interval: match self.cleanup_interval_seconds {
-                Some(every) => Duration::from_secs(within(
-                    "cleanup_interval_seconds",
-                    every,
-                    1,
-                    86_400,
-                    " seconds",
-                )?),
-                None => defaults.cleanup_interval,
-            },
+            ttl: seconds(
+                "ttl_seconds",
+                self.ttl_seconds,
+                60,
+                7 * 86_400,
+                defaults.ttl,
+            )?,
+            cleanup_interval: seconds(
+                "cleanup_interval_seconds",
+                self.cleanup_interval_seconds,
+                1,
+                86_400,
+                defaults.cleanup_interval,
+            )?,
             when_full: self.when_full.unwrap_or(defaults.when_full),
+            memory_threshold_percent: percent(
+                "memory_threshold_percent",
+                self.memory_threshold_percent,
+                10,
+                defaults.memory_threshold_percent,
+            )?,
+            memory_evict_percent: percent(
+                "memory_evict_percent",
+                self.memory_evict_percent,
+                1,
+                defaults.memory_evict_percent,
+            )?,
+        })
+    }
+}
+
+impl From<&SessionSettings> for SessionsConfig {
+    /// Every key set, as `config show` prints the effective values.
+    fn from(settings: &SessionSettings) -> SessionsConfig {
+        SessionsConfig {
+            max_sessions: Some(settings.max_sessions),
+            ttl_seconds: Some(settings.ttl.as_secs()),
+            cleanup_interval_seconds: Some(settings.cleanup_interval.as_secs()),
+            when_full: Some(settings.when_full),
+            memory_threshold_percent: Some(settings.memory_threshold_percent.into()),
+            memory_evict_percent: Some(settings.memory_evict_percent.into()),
+        }
+    }
+}
+
+/// How MCP clients reach the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    /// JSON-RPC on stdin/stdout: what MCP clients launch.
+    #[default]
+    Stdio,
+    /// Streamable HTTP at `/mcp`.
+    #[serde(alias = "streamable-http")]
+    Http,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// `stdio` or `http` (`MCP_TRANSPORT`).
+    pub transport: Transport,
+    /// HTTP: IP address to listen on (`MCP_HTTP_HOST`).
+    pub host: String,
+    /// HTTP: port; 0 picks a free one and prints it (`MCP_HTTP_PORT`).
+    pub port: u16,
+    /// HTTP: bearer token required on `/mcp` (`MCP_AUTH_TOKEN`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_token: Option<String>,
+    /// HTTP: accepted `Host` header values (`MCP_ALLOWED_HOSTS`).
+    pub allowed_hosts: Vec<String>,
+    /// HTTP: accepted `Origin` values; empty accepts any (`MCP_ALLOWED_ORIGINS`).
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        let http = HttpSettings::default();
+        ServerConfig {
+            transport: Transport::Stdio,
+            host: http.addr.ip().to_string(),
+            port: http.addr.port(),
+            auth_token: None,
+            allowed_hosts: http.allowed_hosts,
+            allowed_origins: http.allowed_origins,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The HTTP transport's settings, or a message naming the key that is wrong.
+    pub fn http_settings(&self) -> Result<HttpSettings, String> {
+        let ip: IpAddr = self.host.parse().map_err(|_| {
+            format!(
+                "server.host = '{}' is not an IP address; allowed: an IPv4 or IPv6 address such as 127.0.0.1 or 0.0.0.0",
+                self.host
+            )
+        })?;
+        if self.auth_token.as_deref().is_some_and(str::is_empty) {
+            return Err("server.auth_token is empty; allowed: a non-empty token".to_owned());
+        }
+        Ok(HttpSettings {
+            addr: SocketAddr::new(ip, self.port),
+            allowed_hosts: self.allowed_hosts.clone(),
+            allowed_origins: self.allowed_origins.clone(),
+            bearer_token: self.auth_token.clone(),
         })
     }
 }
@@ -70,6 +176,12 @@ mod tests {
         assert_eq!(
             SessionsConfig::default().settings(),
             Ok(SessionSettings::default())
+        );
+        let settings = SessionSettings::default();
+        assert_eq!(
+            SessionsConfig::from(&settings).settings(),
+            Ok(settings),
+            "effective values round-trip"
         );
     }
 
@@ -90,6 +202,33 @@ mod tests {
             too_short.settings().unwrap_err(),
             "sessions.ttl_seconds = 5 is out of range; allowed: 60 to 604800 seconds"
         );
+        let too_eager = SessionsConfig {
+            memory_threshold_percent: Some(5),
+            ..SessionsConfig::default()
+        };
+        assert_eq!(
+            too_eager.settings().unwrap_err(),
+            "sessions.memory_threshold_percent = 5 is out of range; allowed: 10 to 100 percent"
+        );
         assert!(toml::from_str::<SessionsConfig>("when_full = \"panic\"").is_err());
+    }
+
+    #[test]
+    fn server_defaults_are_the_reference_address_and_bad_hosts_are_named() {
+        let config = ServerConfig::default();
+        assert_eq!(config.http_settings(), Ok(HttpSettings::default()));
+        let parsed: ServerConfig =
+            toml::from_str("transport = \"streamable-http\"").expect("alias");
+        assert_eq!(parsed.transport, Transport::Http);
+        let named = ServerConfig {
+            host: "localhost".into(),
+            ..ServerConfig::default()
+        };
+        assert!(
+            named
+                .http_settings()
+                .unwrap_err()
+                .starts_with("server.host = 'localhost' is not an IP address")
+        );
     }
 }

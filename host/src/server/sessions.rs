@@ -9,6 +9,9 @@
 //!   refused with a message saying so, as configured;
 //! - expired sessions are removed by a background task at the cleanup interval (and are never
 //!   returned in between, whether or not the task has run);
+//! - when memory use passes the configured threshold (the performance guide's 80 %), a sweep
+//!   also removes the least recently used share of the sessions (its 25 %), so a server near
+//!   its memory limit sheds old work instead of being killed with all of it;
 //! - statistics count what actually happened (created, expired, evicted, removed).
 //!
 //! Each session sits behind its own lock, held only for quick reads and mutations. An
@@ -24,6 +27,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
+use super::memory::{MemoryProbe, SystemMemory};
 use crate::domain::Session;
 
 /// What to do when a new session would exceed the limit.
@@ -48,16 +52,24 @@ pub struct SessionSettings {
     pub cleanup_interval: Duration,
     /// Eviction or refusal at the limit.
     pub when_full: WhenFull,
+    /// Memory use, in percent, above which a sweep also evicts sessions.
+    pub memory_threshold_percent: u8,
+    /// Share of the sessions, in percent, that such a sweep evicts (least recently used
+    /// first, at least one).
+    pub memory_evict_percent: u8,
 }
 
 impl Default for SessionSettings {
-    /// The performance guide's defaults: 100 sessions, one hour, swept every five minutes.
+    /// The performance guide's defaults: 100 sessions, one hour, swept every five minutes;
+    /// above 80 % memory a quarter of the sessions go.
     fn default() -> SessionSettings {
         SessionSettings {
             max_sessions: 100,
             ttl: Duration::from_secs(3600),
             cleanup_interval: Duration::from_secs(300),
             when_full: WhenFull::EvictLeastRecent,
+            memory_threshold_percent: 80,
+            memory_evict_percent: 25,
         }
     }
 }
@@ -96,8 +108,10 @@ pub struct SessionStats {
     pub sessions_created: u64,
     /// Sessions removed because their TTL ran out.
     pub sessions_expired: u64,
-    /// Sessions removed to make room for a new one.
+    /// Sessions removed to make room for a new one or because memory ran short.
     pub sessions_evicted: u64,
+    /// Of those, sessions removed because memory use passed the threshold.
+    pub sessions_evicted_for_memory: u64,
     /// Sessions removed for any reason (expired, evicted, cleared).
     pub sessions_cleaned: u64,
     /// Most sessions alive at once.
@@ -125,17 +139,36 @@ struct State {
 pub struct SessionManager {
     settings: SessionSettings,
     state: Mutex<State>,
+    memory: Box<dyn MemoryProbe>,
+}
+
+/// What a cleanup removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cleanup {
+    /// Sessions whose TTL ran out.
+    pub expired: usize,
+    /// Sessions evicted because memory use was above the threshold.
+    pub evicted_for_memory: usize,
 }
 
 impl SessionManager {
-    /// An empty store.
+    /// An empty store watching this machine's (or container's) memory.
     pub fn new(settings: SessionSettings) -> SessionManager {
+        SessionManager::with_memory_probe(settings, Box::new(SystemMemory))
+    }
+
+    /// An empty store watching memory through `memory`.
+    pub fn with_memory_probe(
+        settings: SessionSettings,
+        memory: Box<dyn MemoryProbe>,
+    ) -> SessionManager {
         SessionManager {
             settings,
             state: Mutex::new(State {
                 sessions: HashMap::new(),
                 stats: SessionStats::default(),
             }),
+            memory,
         }
     }
 
@@ -163,18 +196,12 @@ impl SessionManager {
                     max: self.settings.max_sessions,
                 });
             }
-            let Some(oldest) = state
-                .sessions
-                .iter()
-                .min_by_key(|(_, entry)| (entry.last_used, entry.created))
-                .map(|(id, _)| id.clone())
-            else {
+            let oldest = least_recent(&state, 1);
+            if oldest.is_empty() {
                 break;
-            };
-            state.sessions.remove(&oldest);
-            state.stats.sessions_evicted += 1;
-            state.stats.sessions_cleaned += 1;
-            evicted.push(oldest);
+            }
+            evict(&mut state, &oldest);
+            evicted.extend(oldest);
         }
         let id = session.id.clone();
         state.sessions.insert(
@@ -239,15 +266,39 @@ impl SessionManager {
         }
     }
 
-    /// Removes expired sessions now; returns how many.
-    pub fn cleanup(&self) -> usize {
+    /// Removes expired sessions now and, when memory use is above the threshold, the least
+    /// recently used share of the rest.
+    pub fn cleanup(&self) -> Cleanup {
         let now = Instant::now();
+        let used = self.memory.used_percent();
         let mut state = self.state();
-        let removed = self.sweep(&mut state, now);
+        let expired = self.sweep(&mut state, now);
+        let mut evicted_for_memory = 0;
+        if let Some(used) = used
+            && used > f64::from(self.settings.memory_threshold_percent)
+            && !state.sessions.is_empty()
+        {
+            let share = usize::from(self.settings.memory_evict_percent);
+            let count = (state.sessions.len() * share).div_ceil(100).max(1);
+            let oldest = least_recent(&state, count);
+            evict(&mut state, &oldest);
+            state.stats.sessions_evicted_for_memory += oldest.len() as u64;
+            evicted_for_memory = oldest.len();
+            tracing::warn!(
+                used_percent = used,
+                threshold_percent = self.settings.memory_threshold_percent,
+                evicted = evicted_for_memory,
+                remaining = state.sessions.len(),
+                "memory use above the threshold: least recently used sessions evicted"
+            );
+        }
         state.stats.last_cleanup = OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .ok();
-        removed
+        Cleanup {
+            expired,
+            evicted_for_memory,
+        }
     }
 
     /// Sweeps at the cleanup interval until the returned task is aborted or the manager is
@@ -268,8 +319,8 @@ impl SessionManager {
                     return;
                 };
                 let removed = manager.cleanup();
-                if removed > 0 {
-                    tracing::info!(removed, "expired sessions removed");
+                if removed.expired > 0 {
+                    tracing::info!(removed = removed.expired, "expired sessions removed");
                 }
             }
         })
@@ -300,6 +351,26 @@ impl SessionManager {
     }
 }
 
+/// The ids of the `count` least recently used sessions, least recent first.
+fn least_recent(state: &State, count: usize) -> Vec<String> {
+    let mut entries: Vec<(&String, &Entry)> = state.sessions.iter().collect();
+    entries.sort_by_key(|(_, entry)| (entry.last_used, entry.created));
+    entries
+        .into_iter()
+        .take(count)
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
+fn evict(state: &mut State, ids: &[String]) {
+    for id in ids {
+        if state.sessions.remove(id).is_some() {
+            state.stats.sessions_evicted += 1;
+            state.stats.sessions_cleaned += 1;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,7 +395,61 @@ mod tests {
             ttl: Duration::from_secs(60),
             cleanup_interval: Duration::from_secs(10),
             when_full,
+            ..SessionSettings::default()
         })
+    }
+
+    /// Memory use set by the test.
+    struct FakeMemory(Arc<Mutex<Option<f64>>>);
+
+    impl MemoryProbe for FakeMemory {
+        fn used_percent(&self) -> Option<f64> {
+            *self.0.lock().expect("lock")
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn memory_pressure_evicts_the_least_recently_used_quarter() {
+        let used = Arc::new(Mutex::new(Some(50.0)));
+        let sessions = SessionManager::with_memory_probe(
+            SessionSettings {
+                max_sessions: 100,
+                ttl: Duration::from_secs(600),
+                ..SessionSettings::default()
+            },
+            Box::new(FakeMemory(used.clone())),
+        );
+        for n in 0..10 {
+            sessions.insert(session(&format!("s{n}"))).expect("room");
+            tokio::time::advance(Duration::from_secs(1)).await;
+        }
+        // Using s0 makes s1..s3 the least recently used.
+        assert!(sessions.get("s0").is_some());
+        assert_eq!(sessions.cleanup(), Cleanup::default(), "50 % is below 80 %");
+
+        *used.lock().expect("lock") = Some(85.0);
+        let removed = sessions.cleanup();
+        assert_eq!(removed.evicted_for_memory, 3, "a quarter of 10, rounded up");
+        for gone in ["s1", "s2", "s3"] {
+            assert!(sessions.get(gone).is_none(), "{gone} evicted");
+        }
+        assert!(sessions.get("s0").is_some());
+        let stats = sessions.stats();
+        assert_eq!(
+            (
+                stats.sessions_evicted,
+                stats.sessions_evicted_for_memory,
+                stats.active_sessions
+            ),
+            (3, 3, 7)
+        );
+
+        *used.lock().expect("lock") = None;
+        assert_eq!(
+            sessions.cleanup(),
+            Cleanup::default(),
+            "unknown use evicts nothing"
+        );
     }
 
     #[tokio::test(start_paused = true)]

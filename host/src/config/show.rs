@@ -1,0 +1,129 @@
+//! Every value in force and where it came from: what `decision-matrix config show` prints.
+
+use serde::Serialize;
+use toml::{Table, Value};
+
+use super::layers::join;
+use super::{Config, Loaded, Source};
+use crate::providers::BuiltinBackend;
+
+/// One effective value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entry {
+    /// Dotted key, as `--set` takes it.
+    pub key: String,
+    /// The value in force (secrets shown as `"<set>"`).
+    pub value: Value,
+    /// Where it came from.
+    pub source: Source,
+}
+
+/// Keys whose values are never printed.
+const SECRET_KEYS: [&str; 1] = ["server.auth_token"];
+
+impl Config {
+    /// This configuration with the sections that keep their defaults implicit (evaluation,
+    /// sessions, directories) written out with the values in force.
+    pub fn effective(&self) -> Result<Config, String> {
+        let mut plugins = self.plugins.clone();
+        plugins.dir = plugins.plugins_dir();
+        plugins.cache_dir = plugins.cache_dir();
+        Ok(Config {
+            plugins,
+            evaluation: (&self.evaluation.settings()?).into(),
+            sessions: (&self.sessions.settings()?).into(),
+            ..self.clone()
+        })
+    }
+}
+
+/// Every effective value of `loaded`, then the built-in backends' settings (which the
+/// backends read from their own environment variables).
+pub fn entries(loaded: &Loaded, builtins: &[BuiltinBackend]) -> Result<Vec<Entry>, String> {
+    let effective = loaded.config.effective()?;
+    let table = Table::try_from(&effective).map_err(|e| e.to_string())?;
+    let mut entries = Vec::new();
+    flatten(&table, "", &mut |key, value| {
+        let value = if SECRET_KEYS.contains(&key.as_str()) {
+            Value::from("<set>")
+        } else {
+            value.clone()
+        };
+        entries.push(Entry {
+            source: loaded.layered.source_of(&key),
+            key,
+            value,
+        });
+    });
+    for backend in builtins {
+        for (setting, value) in &backend.grant.config {
+            let source = backend
+                .sources
+                .iter()
+                .find(|(name, _)| name == setting)
+                .map_or(Source::Default, |(_, var)| Source::Env(var.clone()));
+            entries.push(Entry {
+                key: join(&join("backends", backend.id), setting),
+                value: Value::from(value.as_str()),
+                source,
+            });
+        }
+    }
+    Ok(entries)
+}
+
+/// Calls `leaf` with the dotted path of every value that is not a table (empty tables
+/// included, so a map that is empty by default still shows its key).
+fn flatten(table: &Table, prefix: &str, leaf: &mut dyn FnMut(String, &Value)) {
+    for (key, value) in table {
+        let path = join(prefix, key);
+        match value {
+            Value::Table(inner) if !inner.is_empty() => flatten(inner, &path, leaf),
+            _ => leaf(path, value),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Overrides;
+    use crate::providers::Environment;
+
+    #[test]
+    fn every_section_is_listed_with_its_source_and_secrets_are_hidden() {
+        let mut overrides = Overrides::default();
+        overrides.flag("--auth-token", "server.auth_token", "s3cret-token");
+        let env =
+            Environment::from_pairs([("DMM_MAX_RETRIES", "2"), ("DMM_PROFILE", "production")]);
+        let loaded = crate::config::Config::resolve(&overrides, &env).expect("valid");
+        let entries = entries(&loaded, &[]).expect("effective");
+        let find = |key: &str| {
+            entries
+                .iter()
+                .find(|entry| entry.key == key)
+                .unwrap_or_else(|| panic!("{key} listed"))
+        };
+        assert_eq!(find("evaluation.retry_attempts").value, Value::Integer(2));
+        assert_eq!(
+            find("evaluation.retry_attempts").source,
+            Source::Env("DMM_MAX_RETRIES".into())
+        );
+        assert_eq!(find("sessions.max_sessions").value, Value::Integer(500));
+        assert_eq!(
+            find("sessions.max_sessions").source,
+            Source::Profile(crate::config::Profile::Production)
+        );
+        assert_eq!(find("evaluation.batch_size").source, Source::Default);
+        assert_eq!(find("limits.max_options_allowed").value, Value::Integer(20));
+        assert_eq!(find("server.transport").value, Value::from("stdio"));
+        assert_eq!(find("logging.level").value, Value::from("warn"));
+        assert_eq!(
+            find("evaluation.requests_per_minute").value,
+            Value::Table(Table::new())
+        );
+        assert_eq!(find("server.auth_token").value, Value::from("<set>"));
+        let printed = serde_json::to_string(&entries).expect("serializes");
+        assert!(!printed.contains("s3cret-token"));
+    }
+}
