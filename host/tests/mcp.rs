@@ -3,12 +3,15 @@
 //! plugin against a loopback OpenAI-compatible mock that judges fairly
 //! (`decision_matrix_testkit::judge`), so every score in a matrix can be checked.
 
+mod common;
+
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Json;
 use axum::routing::post;
+use common::server::{REFERENCE_TOOLS, http_server, llm, server_env};
 use decision_matrix_testkit::{MockServer, judge};
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation,
@@ -18,15 +21,6 @@ use rmcp::service::{NotificationContext, RunningService};
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::{Map, Value, json};
-
-/// An OpenAI-compatible chat completions endpoint answering every scoring prompt correctly.
-async fn openai_judge(Json(body): Json<Value>) -> Json<Value> {
-    Json(judge::openai_answer(&body))
-}
-
-async fn llm() -> MockServer {
-    MockServer::start(axum::Router::new().route("/v1/chat/completions", post(openai_judge))).await
-}
 
 /// Records the progress notifications the server sends.
 #[derive(Clone, Default)]
@@ -51,23 +45,6 @@ impl ClientHandler for Client {
     }
 }
 
-/// The environment the server runs with: the litellm backend pointed at `llm`, nothing read
-/// from this machine's AWS profile, plugin compile cache shared by these tests.
-fn server_env(command: &mut tokio::process::Command, llm: &MockServer) {
-    command
-        .env("LITELLM_BASE_URL", format!("{}/v1", llm.base_url()))
-        .env("LITELLM_API_KEY", "test-key")
-        .env("AWS_REGION", "us-east-1")
-        .env(
-            "DMM_PLUGIN_CACHE_DIR",
-            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-plugin-cache"),
-        )
-        .env("LOG_LEVEL", "warn")
-        .env_remove("DMM_CONFIG")
-        .env_remove("MCP_TRANSPORT")
-        .kill_on_drop(true);
-}
-
 async fn stdio_client(llm: &MockServer) -> (RunningService<RoleClient, Client>, Client) {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_decision-matrix"));
     command.arg("serve");
@@ -80,34 +57,6 @@ async fn stdio_client(llm: &MockServer) -> (RunningService<RoleClient, Client>, 
     let handler = Client::default();
     let client = handler.clone().serve(transport).await.expect("initialize");
     (client, handler)
-}
-
-/// A server on HTTP at a free port, and the child process (killed on drop).
-async fn http_server(llm: &MockServer, extra: &[&str]) -> (tokio::process::Child, String) {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_decision-matrix"));
-    command
-        .args(["serve", "--transport", "http", "--port", "0"])
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    server_env(&mut command, llm);
-    let mut child = command.spawn().expect("server starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stderr));
-    let url = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.expect("read stderr") {
-            if let Some(url) = line.strip_prefix("listening on ") {
-                return url.to_owned();
-            }
-        }
-        panic!("the server exited before listening");
-    })
-    .await
-    .expect("the server listens within a minute");
-    // Keep draining stderr so the server never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, url)
 }
 
 /// A `tools/call` request for `tool` with the object `args`.
@@ -276,17 +225,7 @@ async fn the_whole_workflow_over_stdio() {
 
     let tools = client.list_all_tools().await.expect("tools");
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
-    for tool in [
-        "start_decision_analysis",
-        "add_criterion",
-        "add_option",
-        "evaluate_options",
-        "get_decision_matrix",
-        "list_sessions",
-        "clear_all_sessions",
-        "current_session",
-        "test_aws_bedrock_connection",
-    ] {
+    for tool in REFERENCE_TOOLS {
         assert!(names.contains(&tool), "{tool} missing from {names:?}");
     }
     let start = tools

@@ -1,7 +1,10 @@
-//! Shared by the built-in backend tests: load the built-in plugins with the grants derived
-//! from a given environment, build requests, read errors, capture logs.
+//! Shared by the integration tests. Here, for the built-in backend tests: load the built-in
+//! plugins with the grants derived from a given environment, build requests, read errors,
+//! capture logs. In [`server`], for the MCP tests: the server binary and its judge.
 
 #![allow(dead_code)]
+
+pub mod server;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};

@@ -1,0 +1,79 @@
+//! The built `decision-matrix serve` binary as MCP clients reach it, scored by a loopback
+//! OpenAI-compatible judge: shared by the tests that drive it with rmcp's client and with the
+//! official Python SDK's.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use axum::Json;
+use axum::routing::post;
+use decision_matrix_testkit::{MockServer, judge};
+use serde_json::Value;
+
+/// The nine tools of the Python reference server, which every client of it may call.
+pub const REFERENCE_TOOLS: [&str; 9] = [
+    "start_decision_analysis",
+    "add_criterion",
+    "add_option",
+    "evaluate_options",
+    "get_decision_matrix",
+    "list_sessions",
+    "clear_all_sessions",
+    "current_session",
+    "test_aws_bedrock_connection",
+];
+
+/// An OpenAI-compatible chat completions endpoint answering every scoring prompt correctly.
+async fn openai_judge(Json(body): Json<Value>) -> Json<Value> {
+    Json(judge::openai_answer(&body))
+}
+
+/// The judge on a free loopback port.
+pub async fn llm() -> MockServer {
+    MockServer::start(axum::Router::new().route("/v1/chat/completions", post(openai_judge))).await
+}
+
+/// The environment the server runs with: the litellm backend pointed at `llm`, nothing read
+/// from this machine's AWS profile, plugin compile cache shared by these tests.
+pub fn server_env(command: &mut tokio::process::Command, llm: &MockServer) {
+    command
+        .env("LITELLM_BASE_URL", format!("{}/v1", llm.base_url()))
+        .env("LITELLM_API_KEY", "test-key")
+        .env("AWS_REGION", "us-east-1")
+        .env(
+            "DMM_PLUGIN_CACHE_DIR",
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-plugin-cache"),
+        )
+        .env("LOG_LEVEL", "warn")
+        .env_remove("DMM_CONFIG")
+        .env_remove("MCP_TRANSPORT")
+        .kill_on_drop(true);
+}
+
+/// A server on HTTP at a free port, and the child process (killed on drop).
+pub async fn http_server(llm: &MockServer, extra: &[&str]) -> (tokio::process::Child, String) {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_decision-matrix"));
+    command
+        .args(["serve", "--transport", "http", "--port", "0"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    server_env(&mut command, llm);
+    let mut child = command.spawn().expect("server starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stderr));
+    let url = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.expect("read stderr") {
+            if let Some(url) = line.strip_prefix("listening on ") {
+                return url.to_owned();
+            }
+        }
+        panic!("the server exited before listening");
+    })
+    .await
+    .expect("the server listens within a minute");
+    // Keep draining stderr so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, url)
+}

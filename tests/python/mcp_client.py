@@ -1,0 +1,268 @@
+"""Drives a `decision-matrix` MCP server with the official MCP Python SDK client.
+
+The Rust integration test `host/tests/mcp_python.rs` runs this script over stdio and over
+streamable HTTP, so the server is checked against a client that shares no code with rmcp.
+
+    python mcp_client.py --stdio PATH/TO/decision-matrix [--mode legacy] [--expect-tool NAME ...]
+    python mcp_client.py --http http://127.0.0.1:PORT/mcp [--mode legacy] [--expect-tool NAME ...]
+
+With --stdio the script launches `decision-matrix serve` itself. It runs the reference
+workflow, checks what a client of the Python `decision-matrix-mcp` server relies on, and
+prints ONE JSON object on stdout with what it saw; the Rust test checks the scores against
+its judge. Anything unexpected ends the script with a message on stderr and a non-zero exit
+status, so a partial run can never pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from typing import Any
+
+import anyio
+from mcp import Client, StdioServerParameters
+
+TOPIC = "Pick a database"
+OPTIONS = ["Postgres", "SQLite", "DynamoDB"]
+ADDED_OPTION = "Redis"
+CRITERIA = [
+    {"name": "cost", "description": "Total cost of ownership", "weight": 2.0},
+    {"name": "latency", "description": "Read latency", "weight": 1.5},
+]
+WEIGHT_ERROR = "Invalid weight: must be between 0.1 and 10.0"
+
+# A whole run takes a few seconds; the bounds only keep a hung server from hanging the test.
+CALL_TIMEOUT_SECONDS = 60
+RUN_TIMEOUT_SECONDS = 240
+PROGRESS_GRACE_SECONDS = 5
+
+
+class Unexpected(Exception):
+    """Something the server did that a client could not rely on."""
+
+
+def expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise Unexpected(message)
+
+
+def text_of(result: Any) -> str:
+    texts = [block.text for block in result.content if getattr(block, "type", None) == "text"]
+    expect(len(texts) == 1, f"expected one text block, got {result.content!r}")
+    return texts[0]
+
+
+async def call(client: Client, tool: str, args: dict[str, Any], **kwargs: Any) -> Any:
+    return await client.call_tool(tool, args, read_timeout_seconds=CALL_TIMEOUT_SECONDS, **kwargs)
+
+
+async def ok(client: Client, tool: str, args: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """The structured result of a call that must succeed."""
+    result = await call(client, tool, args, **kwargs)
+    expect(not result.is_error, f"{tool}({args}) failed: {result!r}")
+    content = result.structured_content
+    expect(isinstance(content, dict), f"{tool}: no structured content: {result!r}")
+    # Clients that read only text content see the same JSON.
+    expect(json.loads(text_of(result)) == content, f"{tool}: text and structured content differ")
+    expect(isinstance(content.get("formatted_output"), str), f"{tool}: no formatted_output")
+    return content
+
+
+async def err(client: Client, tool: str, args: dict[str, Any]) -> str:
+    """The error message of a call that must fail as a tool error (not a protocol error)."""
+    result = await call(client, tool, args)
+    expect(result.is_error, f"{tool}({args}) should fail: {result!r}")
+    content = result.structured_content
+    expect(isinstance(content, dict), f"{tool}: error without structured content: {result!r}")
+    for key in ("error", "context", "formatted_output"):
+        expect(isinstance(content.get(key), str), f"{tool}: error dict lacks {key}: {content}")
+    return content["error"]
+
+
+async def check_tools(client: Client, expected: list[str]) -> tuple[list[str], dict[str, Any]]:
+    """Every tool name, and the weight schema of `add_criterion`."""
+    listed = await client.list_tools()
+    expect(listed.next_cursor is None, "the server paginates its tool list")
+    names = [tool.name for tool in listed.tools]
+    for name in expected:
+        expect(name in names, f"{name} missing from {names}")
+    expect(len(set(names)) == len(names), f"duplicate tool names: {names}")
+    by_name = {tool.name: tool for tool in listed.tools}
+    weight = by_name["add_criterion"].input_schema.get("properties", {}).get("weight", {})
+    expect(
+        (weight.get("minimum"), weight.get("maximum")) == (0.1, 10.0),
+        f"add_criterion weight bounds: {weight}",
+    )
+    expect(isinstance(weight.get("description"), str), f"weight has no description: {weight}")
+    temperature = by_name["add_criterion"].input_schema.get("properties", {}).get("temperature", {})
+    expect(
+        (temperature.get("minimum"), temperature.get("maximum")) == (0.0, 2.0),
+        f"add_criterion temperature bounds: {temperature}",
+    )
+    return names, weight
+
+
+async def workflow(client: Client, expected_tools: list[str]) -> dict[str, Any]:
+    tools, weight_schema = await check_tools(client, expected_tools)
+
+    started = await ok(
+        client,
+        "start_decision_analysis",
+        {"topic": TOPIC, "options": OPTIONS, "model_backend": "litellm"},
+    )
+    session_id = started.get("session_id")
+    expect(isinstance(session_id, str) and session_id != "", f"no session id: {started}")
+    expect(started.get("options") == OPTIONS, f"options: {started}")
+    expect(started.get("criteria_added") == [], f"criteria_added: {started}")
+    expect(started.get("model_backend") == "litellm", f"model_backend: {started}")
+
+    added = []
+    for criterion in CRITERIA:
+        result = await ok(client, "add_criterion", {"session_id": session_id, **criterion})
+        expect(result.get("criterion_added") == criterion["name"], f"add_criterion: {result}")
+        expect(result.get("weight") == criterion["weight"], f"add_criterion weight: {result}")
+        added.append(result)
+    expect(
+        added[-1].get("all_criteria") == [c["name"] for c in CRITERIA],
+        f"all_criteria: {added[-1]}",
+    )
+
+    option = await ok(
+        client,
+        "add_option",
+        {"session_id": session_id, "option_name": ADDED_OPTION, "description": "In-memory"},
+    )
+    expect(option.get("total_options") == len(OPTIONS) + 1, f"add_option: {option}")
+
+    progress: list[list[float | None]] = []
+
+    async def on_progress(done: float, total: float | None, _message: str | None) -> None:
+        progress.append([done, total])
+
+    evaluated = await ok(client, "evaluate_options", {"session_id": session_id}, progress_callback=on_progress)
+    expect(evaluated.get("evaluation_complete") is True, f"evaluation incomplete: {evaluated}")
+    expect(evaluated.get("errors") is None, f"evaluation errors: {evaluated}")
+    cells = (len(OPTIONS) + 1) * len(CRITERIA)
+    expect(evaluated.get("summary", {}).get("successful_scores") == cells, f"summary: {evaluated}")
+    # The SDK runs each progress callback as a task of its own, so the last ones may still
+    # be pending when the result is already in.
+    with anyio.move_on_after(PROGRESS_GRACE_SECONDS):
+        while not progress or progress[-1][0] < cells:
+            await anyio.sleep(0.01)
+    expect(progress != [], "no progress notification arrived")
+    done = [p[0] for p in progress]
+    expect(done == sorted(done), f"progress went backwards: {progress}")
+    expect(all(p[1] == cells for p in progress), f"progress total is not {cells}: {progress}")
+    expect(progress[-1][0] == cells, f"progress did not end at the total: {progress}")
+
+    matrix = await ok(client, "get_decision_matrix", {"session_id": session_id})
+    expect(matrix.get("session_id") == session_id, f"matrix of another session: {matrix}")
+    rankings = matrix.get("rankings")
+    expect(isinstance(rankings, list) and len(rankings) == len(OPTIONS) + 1, f"rankings: {rankings}")
+    totals = [r.get("weighted_total") for r in rankings]
+    expect(
+        all(isinstance(t, float | int) and math.isfinite(t) for t in totals),
+        f"weighted totals: {totals}",
+    )
+    expect(totals == sorted(totals, reverse=True), f"rankings are not best first: {rankings}")
+
+    sessions = await ok(client, "list_sessions", {})
+    expect(sessions.get("total_active") == 1, f"list_sessions: {sessions}")
+    listed = sessions.get("sessions") or [{}]
+    expect(listed[0].get("session_id") == session_id, f"list_sessions: {sessions}")
+    expect(listed[0].get("status") == "evaluated", f"list_sessions status: {sessions}")
+
+    error = await err(
+        client,
+        "add_criterion",
+        {"session_id": session_id, "name": "risk", "description": "Operational risk", "weight": 11},
+    )
+    expect(error == WEIGHT_ERROR, f"weight error says {error!r}")
+    # A failed call changes nothing.
+    after = await ok(client, "get_decision_matrix", {"session_id": session_id})
+    expect(
+        sorted(after.get("criteria_weights", {})) == sorted(c["name"] for c in CRITERIA),
+        f"the failed add_criterion changed the session: {after.get('criteria_weights')}",
+    )
+
+    return {
+        "tools": tools,
+        "weight_schema": weight_schema,
+        "started": started,
+        "criteria_added": added,
+        "option_added": option,
+        "evaluated": evaluated,
+        "progress": progress,
+        "matrix": matrix,
+        "sessions": sessions,
+        "error": error,
+    }
+
+
+def leaves(error: BaseException) -> list[BaseException]:
+    if not isinstance(error, BaseExceptionGroup):
+        return [error]
+    return [leaf for inner in error.exceptions for leaf in leaves(inner)]
+
+
+def connect(args: argparse.Namespace) -> Client:
+    server: str | StdioServerParameters = args.http
+    if args.stdio:
+        # The SDK passes only a few safe variables to the server by default; the server needs
+        # the caller's backend settings (LITELLM_BASE_URL and the like), so all are passed.
+        server = StdioServerParameters(command=args.stdio, args=["serve"], env=dict(os.environ))
+    return Client(server, mode=args.mode, read_timeout_seconds=CALL_TIMEOUT_SECONDS)
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    with anyio.fail_after(RUN_TIMEOUT_SECONDS):
+        async with connect(args) as client:
+            info = client.server_info
+            expect(info is not None and info.name != "", f"server did not identify itself: {info!r}")
+            saw = await workflow(client, args.expect_tool)
+            saw["protocol_version"] = client.protocol_version
+            saw["server_name"] = info.name
+            return saw
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    transport = parser.add_argument_group("transport").add_mutually_exclusive_group(required=True)
+    transport.add_argument("--stdio", metavar="BINARY", help="launch BINARY serve and talk over its stdio")
+    transport.add_argument("--http", metavar="URL", help="connect to a streamable HTTP endpoint")
+    parser.add_argument(
+        "--mode",
+        choices=["auto", "legacy"],
+        default="auto",
+        help="auto: the SDK probes server/discover (2026 protocol) and falls back to the "
+        "initialize handshake; legacy: the initialize handshake only, as older clients do",
+    )
+    parser.add_argument(
+        "--expect-tool",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="fail unless the server lists this tool (repeatable; add_criterion is always needed)",
+    )
+    args = parser.parse_args()
+    try:
+        saw = anyio.run(run, args)
+    except Exception as error:
+        # The SDK's task groups wrap what the workflow raised; its message is what matters,
+        # and anything else keeps its traceback.
+        unexpected = [e for e in leaves(error) if isinstance(e, Unexpected)]
+        if not unexpected:
+            raise
+        for e in unexpected:
+            print(f"mcp_client.py: unexpected: {e}", file=sys.stderr)
+        return 1
+    json.dump(saw, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
