@@ -5,110 +5,29 @@
 
 mod common;
 
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Json;
-use axum::routing::post;
-use common::server::{REFERENCE_TOOLS, http_server, llm, server_env};
-use decision_matrix_testkit::{MockServer, judge};
-use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation,
-    ProgressNotificationParam,
-};
-use rmcp::service::{NotificationContext, RunningService};
-use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
-use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use common::client::{Client, err, http_client, ok, request, stdio_client};
+use common::server::{REFERENCE_TOOLS, hanging_llm, http_server, llm};
+use decision_matrix_testkit::judge;
+use rmcp::RoleClient;
+use rmcp::service::RunningService;
 use serde_json::{Map, Value, json};
 
-/// Records the progress notifications the server sends.
-#[derive(Clone, Default)]
-struct Client {
-    progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
-}
-
-impl ClientHandler for Client {
-    async fn on_progress(
-        &self,
-        params: ProgressNotificationParam,
-        _context: NotificationContext<RoleClient>,
-    ) {
-        self.progress.lock().expect("lock").push(params);
-    }
-
-    fn get_info(&self) -> ClientConfig {
-        ClientConfig::new(
-            ClientCapabilities::default(),
-            Implementation::new("decision-matrix-tests", "0"),
-        )
-    }
-}
-
-async fn stdio_client(llm: &MockServer) -> (RunningService<RoleClient, Client>, Client) {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_decision-matrix"));
-    command.arg("serve");
-    server_env(&mut command, llm);
-    let transport = TokioChildProcess::builder(command)
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("server starts")
-        .0;
-    let handler = Client::default();
-    let client = handler.clone().serve(transport).await.expect("initialize");
-    (client, handler)
-}
-
-/// A `tools/call` request for `tool` with the object `args`.
-fn request(tool: &str, args: Value) -> CallToolRequestParams {
-    let params = CallToolRequestParams::new(tool.to_owned());
-    match args {
-        Value::Object(map) => params.with_arguments(map),
-        _ => params,
-    }
-}
-
-async fn call(
-    client: &RunningService<RoleClient, Client>,
-    tool: &str,
-    args: Value,
-) -> CallToolResult {
-    client
-        .call_tool(request(tool, args))
-        .await
-        .expect("the call reaches the server")
-}
-
-/// The structured result of a successful call.
-async fn ok(
-    client: &RunningService<RoleClient, Client>,
-    tool: &str,
-    args: Value,
-) -> Map<String, Value> {
-    let result = call(client, tool, args.clone()).await;
-    assert_ne!(
-        result.is_error,
-        Some(true),
-        "{tool}({args}) failed: {result:?}"
-    );
-    match result.structured_content {
-        Some(Value::Object(map)) => map,
-        other => panic!("{tool}: no structured content: {other:?}"),
-    }
-}
-
-/// The error message of a call that must fail.
-async fn err(client: &RunningService<RoleClient, Client>, tool: &str, args: Value) -> String {
-    let result = call(client, tool, args.clone()).await;
-    assert_eq!(
-        result.is_error,
-        Some(true),
-        "{tool}({args}) should fail: {result:?}"
-    );
-    let content = result.structured_content.expect("error dict");
-    assert!(content["context"].is_string(), "{content}");
-    assert!(content["formatted_output"].is_string(), "{content}");
-    content["error"].as_str().expect("error message").to_owned()
+/// Progress went out per cell of the first evaluation, in order, up to every cell done; the
+/// second evaluation had nothing to do and said nothing.
+fn assert_progress_to(handler: &Client, cells: u32) {
+    let progress: Vec<(f64, Option<f64>)> = handler
+        .progress
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|p| (p.progress, p.total))
+        .collect();
+    let expected: Vec<(f64, Option<f64>)> = (0..=cells)
+        .map(|done| (f64::from(done), Some(f64::from(cells))))
+        .collect();
+    assert_eq!(progress, expected);
 }
 
 const OPTIONS: [&str; 3] = ["Postgres", "SQLite", "DynamoDB"];
@@ -242,18 +161,7 @@ async fn the_whole_workflow_over_stdio() {
     let matrix = workflow(&client).await;
     let id = matrix["session_id"].as_str().expect("id");
 
-    // Progress went out per cell of the first evaluation, in order, up to every cell done;
-    // the second evaluation had nothing to do and said nothing.
-    let progress: Vec<(f64, Option<f64>)> = handler
-        .progress
-        .lock()
-        .expect("lock")
-        .iter()
-        .map(|p| (p.progress, p.total))
-        .collect();
-    let expected: Vec<(f64, Option<f64>)> =
-        (0..=8).map(|done| (f64::from(done), Some(8.0))).collect();
-    assert_eq!(progress, expected);
+    assert_progress_to(&handler, 8);
 
     let listed = ok(&client, "list_sessions", json!({})).await;
     assert_eq!(listed["total_active"], 1);
@@ -389,13 +297,10 @@ async fn bad_input_is_an_error_that_says_what_is_allowed() {
 async fn http_gives_the_same_results_as_stdio() {
     let llm = llm().await;
     let (mut child, url) = http_server(&llm, &[]).await;
-    let transport = StreamableHttpClientTransport::from_uri(url.clone());
-    let client = Client::default()
-        .serve(transport)
-        .await
-        .expect("initialize");
+    let (client, handler) = http_client(&url).await;
     let matrix = workflow(&client).await;
     assert_eq!(matrix["rankings"].as_array().map(Vec::len), Some(4));
+    assert_progress_to(&handler, 8);
     client.cancel().await.expect("close");
 
     let health = reqwest::get(url.replace("/mcp", "/healthz"))
@@ -589,27 +494,9 @@ async fn editing_manual_scores_strategies_sensitivity_and_export() {
     client.cancel().await.expect("close");
 }
 
-/// A judge that never answers prompts about the criterion `slow` while `hang` is set.
-async fn hanging_judge(
-    axum::extract::State(hang): axum::extract::State<Arc<std::sync::atomic::AtomicBool>>,
-    Json(body): Json<Value>,
-) -> Json<Value> {
-    let (system, _) = judge::openai_prompt(&body);
-    if judge::criterion_of(&system) == "slow" && hang.load(std::sync::atomic::Ordering::SeqCst) {
-        tokio::time::sleep(Duration::from_secs(600)).await;
-    }
-    Json(judge::openai_answer(&body))
-}
-
 #[tokio::test]
 async fn cancelling_an_evaluation_keeps_the_finished_cells() {
-    let hang = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let llm = MockServer::start(
-        axum::Router::new()
-            .route("/v1/chat/completions", post(hanging_judge))
-            .with_state(hang.clone()),
-    )
-    .await;
+    let (llm, hang) = hanging_llm().await;
     let (client, _) = stdio_client(&llm).await;
     let id = start_on_options(
         &client,
@@ -661,14 +548,23 @@ async fn cancelling_an_evaluation_keeps_the_finished_cells() {
 }
 
 #[tokio::test]
-async fn http_refuses_missing_tokens_and_foreign_hosts() {
+async fn http_refuses_missing_tokens_foreign_hosts_and_foreign_origins() {
     let llm = llm().await;
-    let (mut child, url) = http_server(&llm, &["--auth-token", "s3cret-token"]).await;
+    let (mut child, url) = http_server(
+        &llm,
+        &[
+            "--auth-token",
+            "s3cret-token",
+            "--allowed-origins",
+            "http://localhost:*",
+        ],
+    )
+    .await;
     let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {},
         "clientInfo": {"name": "raw", "version": "0"}}});
     let http = reqwest::Client::new();
-    let post = |token: Option<&str>, host: Option<&str>| {
+    let status = async |token: Option<&str>, header: Option<(&str, &str)>| {
         let mut request = http
             .post(&url)
             .header("content-type", "application/json")
@@ -677,29 +573,24 @@ async fn http_refuses_missing_tokens_and_foreign_hosts() {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        if let Some(host) = host {
-            request = request.header("host", host);
+        if let Some((name, value)) = header {
+            request = request.header(name, value);
         }
-        request.send()
+        request.send().await.expect("sent").status().as_u16()
     };
-    let status = |response: reqwest::Response| response.status().as_u16();
-    assert_eq!(status(post(None, None).await.expect("sent")), 401);
+    let token = Some("s3cret-token");
+    assert_eq!(status(None, None).await, 401);
+    assert_eq!(status(Some("wrong-token!"), None).await, 401);
+    assert_eq!(status(token, Some(("host", "evil.example"))).await, 403);
     assert_eq!(
-        status(post(Some("wrong-token!"), None).await.expect("sent")),
-        401
-    );
-    assert_eq!(
-        status(
-            post(Some("s3cret-token"), Some("evil.example"))
-                .await
-                .expect("sent")
-        ),
+        status(token, Some(("origin", "http://evil.example"))).await,
         403
     );
     assert_eq!(
-        status(post(Some("s3cret-token"), None).await.expect("sent")),
+        status(token, Some(("origin", "http://localhost:5173"))).await,
         200
     );
+    assert_eq!(status(token, None).await, 200);
     // Health needs no token.
     let health = http
         .get(url.replace("/mcp", "/healthz"))

@@ -2,10 +2,11 @@
 //! store, and serves MCP until the client leaves or the process is asked to stop.
 //!
 //! Stopping (Ctrl-C, SIGTERM) cancels in-flight evaluations, which keep the cells they
-//! finished, and lets open HTTP requests complete.
+//! finished and answer their clients, then closes the transports.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -61,7 +62,7 @@ pub async fn serve(
     );
 
     let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
+    tokio::spawn(stop_on_signal(decisions.clone(), shutdown.clone()));
     let result = match config.server.transport {
         Transport::Stdio => transport::serve_stdio(decisions, shutdown).await,
         Transport::Http => {
@@ -86,7 +87,39 @@ fn bedrock_target(builtins: &[BuiltinBackend]) -> BedrockTarget {
     }
 }
 
-async fn stop_on_signal(shutdown: CancellationToken) {
+/// How long a stop waits for cancelled evaluations to answer their clients.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+/// Time for answers handed to the transport to reach the wire: rmcp has no "flushed"
+/// signal, and closing the transport at once loses a response queued a moment before.
+const FLUSH_GRACE: Duration = Duration::from_millis(250);
+
+/// On Ctrl-C or SIGTERM: cancels the evaluations in flight, lets them answer their clients
+/// (they keep the cells they finished), then closes the transports.
+async fn stop_on_signal(decisions: Arc<Decisions>, transports: CancellationToken) {
+    signalled().await;
+    let stopping = decisions.stopping();
+    tracing::info!(
+        running = stopping.running(),
+        "stopping: cancelling evaluations in flight"
+    );
+    let had_running = stopping.running() > 0;
+    stopping.stop();
+    if tokio::time::timeout(STOP_GRACE, stopping.drained())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            running = stopping.running(),
+            "evaluations still running after {STOP_GRACE:?}; closing anyway"
+        );
+    }
+    if had_running {
+        tokio::time::sleep(FLUSH_GRACE).await;
+    }
+    transports.cancel();
+}
+
+async fn signalled() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -95,10 +128,8 @@ async fn stop_on_signal(shutdown: CancellationToken) {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
             }
-            shutdown.cancel();
             return;
         }
     }
     let _ = tokio::signal::ctrl_c().await;
-    shutdown.cancel();
 }

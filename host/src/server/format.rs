@@ -102,7 +102,7 @@ pub fn evaluation_complete(session: &Session, report: &EvaluationReport) -> Stri
         "{title}\n\n- **Options**: {}\n- **Criteria**: {}\n- **Cells computed**: {}\n- **LLM calls**: {} ({} answered from cache)\n\n### 🎯 Results Breakdown\n- ✅ Scored: {}\n- 🤔 Abstained: {}\n- ❌ Failed: {}\n",
         session.options().len(),
         session.criteria().len(),
-        report.planned,
+        report.scored + report.abstained + report.failures.len(),
         report.calls,
         report.cache_hits,
         report.scored,

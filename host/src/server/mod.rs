@@ -6,7 +6,10 @@
 //!   [`memory`]: how full memory is; [`config`]: the `[sessions]` and `[server]` tables.
 //! - [`params`], [`error`], [`format`], [`export`]: arguments, the error envelope, the
 //!   markdown output, CSV export.
-//! - [`transport`]: stdio and streamable HTTP.
+//! - [`resources`]: each session's matrix as MCP resources; [`prompts`]: the guided
+//!   decision prompt.
+//! - [`transport`]: stdio and streamable HTTP; [`stopping`]: shutting down without losing
+//!   finished cells.
 
 pub mod config;
 pub mod error;
@@ -15,8 +18,11 @@ pub mod format;
 pub mod mcp;
 pub mod memory;
 pub mod params;
+pub mod prompts;
+pub mod resources;
 pub mod service;
 pub mod sessions;
+pub mod stopping;
 pub mod transport;
 
 pub use config::{ServerConfig, SessionsConfig, Transport};

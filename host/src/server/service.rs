@@ -35,6 +35,7 @@ use super::params::{
     UpdateCriterionArgs, UpdateOptionArgs,
 };
 use super::sessions::{SessionHandle, SessionManager};
+use super::stopping::Stopping;
 
 /// A tool's result dict.
 pub type ToolResult = Result<Map<String, Value>, ToolError>;
@@ -50,6 +51,7 @@ pub struct Decisions {
     limits: Limits,
     default_backend: String,
     bedrock: BedrockTarget,
+    stopping: Stopping,
 }
 
 /// Where `test_aws_bedrock_connection` reports it tested: the Bedrock backend's region and
@@ -84,6 +86,7 @@ impl Decisions {
             limits,
             default_backend: SessionDefaults::default().backend,
             bedrock: BedrockTarget::default(),
+            stopping: Stopping::default(),
         }
     }
 
@@ -96,6 +99,11 @@ impl Decisions {
     /// The session store.
     pub fn sessions(&self) -> &Arc<SessionManager> {
         &self.sessions
+    }
+
+    /// The switch that cancels evaluations when the server stops.
+    pub fn stopping(&self) -> &Stopping {
+        &self.stopping
     }
 
     fn session(&self, id: &str) -> Result<Arc<SessionHandle>, ToolError> {
@@ -289,6 +297,7 @@ impl Decisions {
                 ));
             }
         }
+        let (cancel, _running) = self.stopping.evaluation(cancel);
         // One evaluation of a session at a time: a second waits, then finds the cells the
         // first computed and bills nothing for them.
         let _turn = handle.evaluation_turn().await;
@@ -321,6 +330,8 @@ impl Decisions {
         };
         let errors = report.failures.clone();
         let computed = report.scored + report.abstained;
+        // Cells this run settled; fewer than planned when it was cancelled.
+        let settled = computed + errors.len();
         if planned > 0 && computed == 0 && !errors.is_empty() && !report.cancelled {
             let mut error = ToolError::new(
                 "Evaluation error",
@@ -336,8 +347,7 @@ impl Decisions {
         let (options, criteria) = (session.options().len(), session.criteria().len());
         let message = if report.cancelled {
             format!(
-                "Evaluation cancelled after {} of {planned} cells; finished cells are kept",
-                computed + errors.len()
+                "Evaluation cancelled after {settled} of {planned} cells; finished cells are kept"
             )
         } else {
             format!("Evaluated {options} options across {criteria} criteria")
@@ -349,7 +359,7 @@ impl Decisions {
             "successful_scores": report.scored,
             "abstentions": report.abstained,
             "errors": errors.len(),
-            "cells_computed": planned,
+            "cells_computed": settled,
             "cells_reused": cells_total.saturating_sub(planned),
             "llm_calls": report.calls,
             "cache_hits": report.cache_hits,

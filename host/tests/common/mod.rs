@@ -1,9 +1,11 @@
 //! Shared by the integration tests. Here, for the built-in backend tests: load the built-in
 //! plugins with the grants derived from a given environment, build requests, read errors,
-//! capture logs. In [`server`], for the MCP tests: the server binary and its judge.
+//! capture logs. In [`server`], for the MCP tests: the server binary and its judge; in
+//! [`client`], rmcp's client and tool-call helpers.
 
 #![allow(dead_code)]
 
+pub mod client;
 pub mod server;
 
 use std::io::Write;

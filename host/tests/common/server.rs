@@ -3,9 +3,12 @@
 //! official Python SDK's.
 
 use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Json;
+use axum::extract::State;
 use axum::routing::post;
 use decision_matrix_testkit::{MockServer, judge};
 use serde_json::Value;
@@ -33,9 +36,41 @@ pub async fn llm() -> MockServer {
     MockServer::start(axum::Router::new().route("/v1/chat/completions", post(openai_judge))).await
 }
 
+/// A judge that never answers prompts about the criterion `slow` while `hang` is set.
+async fn hanging_judge(
+    State(hang): State<Arc<AtomicBool>>,
+    Json(body): Json<Value>,
+) -> Json<Value> {
+    let (system, _) = judge::openai_prompt(&body);
+    if judge::criterion_of(&system) == "slow" && hang.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_secs(600)).await;
+    }
+    Json(judge::openai_answer(&body))
+}
+
+/// The judge, except that it hangs on the criterion `slow` until the returned flag is
+/// cleared.
+pub async fn hanging_llm() -> (MockServer, Arc<AtomicBool>) {
+    let hang = Arc::new(AtomicBool::new(true));
+    let llm = MockServer::start(
+        axum::Router::new()
+            .route("/v1/chat/completions", post(hanging_judge))
+            .with_state(hang.clone()),
+    )
+    .await;
+    (llm, hang)
+}
+
 /// The environment the server runs with: the litellm backend pointed at `llm`, nothing read
 /// from this machine's AWS profile, plugin compile cache shared by these tests.
 pub fn server_env(command: &mut tokio::process::Command, llm: &MockServer) {
+    // Nothing of the developer's own configuration may leak into the server under test.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("DMM_") || name.starts_with("MCP_") {
+            command.env_remove(name.as_ref());
+        }
+    }
     command
         .env("LITELLM_BASE_URL", format!("{}/v1", llm.base_url()))
         .env("LITELLM_API_KEY", "test-key")
@@ -45,8 +80,6 @@ pub fn server_env(command: &mut tokio::process::Command, llm: &MockServer) {
             std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-plugin-cache"),
         )
         .env("LOG_LEVEL", "warn")
-        .env_remove("DMM_CONFIG")
-        .env_remove("MCP_TRANSPORT")
         .kill_on_drop(true);
 }
 

@@ -1,0 +1,151 @@
+//! Each session's decision matrix as MCP resources, so a client can attach a matrix to a
+//! conversation or show it beside one without calling a tool.
+//!
+//! `decision-matrix://sessions/{session_id}/matrix.json` is the matrix `get_decision_matrix`
+//! returns (without its markdown rendering); `.../matrix.md` is that rendering. A session
+//! that has no criteria yet reads as the same error dict the tool gives, so a listed resource
+//! is always readable.
+
+use rmcp::ErrorData;
+use rmcp::model::{ReadResourceResult, Resource, ResourceContents, ResourceTemplate};
+
+use super::params::ExportArgs;
+use super::service::Decisions;
+
+const PREFIX: &str = "decision-matrix://sessions/";
+
+/// A representation of a session's matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Markdown,
+}
+
+impl Format {
+    const ALL: [Format; 2] = [Format::Json, Format::Markdown];
+
+    fn file(self) -> &'static str {
+        match self {
+            Format::Json => "matrix.json",
+            Format::Markdown => "matrix.md",
+        }
+    }
+
+    fn mime_type(self) -> &'static str {
+        match self {
+            Format::Json => "application/json",
+            Format::Markdown => "text/markdown",
+        }
+    }
+
+    /// The `export_matrix` format that produces this representation.
+    fn export_format(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Markdown => "markdown",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Format::Json => "JSON",
+            Format::Markdown => "markdown",
+        }
+    }
+}
+
+fn uri(session_id: &str, format: Format) -> String {
+    format!("{PREFIX}{session_id}/{}", format.file())
+}
+
+/// The session id and format a URI names, if it is one of ours.
+fn parse(uri: &str) -> Option<(&str, Format)> {
+    let (session_id, file) = uri.strip_prefix(PREFIX)?.split_once('/')?;
+    let format = Format::ALL.into_iter().find(|f| f.file() == file)?;
+    (!session_id.is_empty()).then_some((session_id, format))
+}
+
+/// Two resources per live session.
+pub fn list(decisions: &Decisions) -> Vec<Resource> {
+    decisions
+        .sessions()
+        .list()
+        .iter()
+        .flat_map(|handle| {
+            let (id, topic) = {
+                let session = handle.lock();
+                (session.id.clone(), session.topic.clone())
+            };
+            Format::ALL.map(|format| {
+                Resource::new(uri(&id, format), format!("{id}/{}", format.file()))
+                    .with_title(format!("Decision matrix ({}): {topic}", format.label()))
+                    .with_description(format!(
+                        "The ranked decision matrix of session {id}, as {}",
+                        format.label()
+                    ))
+                    .with_mime_type(format.mime_type())
+            })
+        })
+        .collect()
+}
+
+/// The URI templates, for sessions a client knows by id.
+pub fn templates() -> Vec<ResourceTemplate> {
+    Format::ALL
+        .map(|format| {
+            ResourceTemplate::new(
+                format!("{PREFIX}{{session_id}}/{}", format.file()),
+                format!("session-matrix-{}", format.export_format()),
+            )
+            .with_title(format!("A session's decision matrix ({})", format.label()))
+            .with_mime_type(format.mime_type())
+        })
+        .into()
+}
+
+/// The contents of `uri`.
+pub async fn read(decisions: &Decisions, uri: &str) -> Result<ReadResourceResult, ErrorData> {
+    let Some((session_id, format)) = parse(uri) else {
+        return Err(ErrorData::resource_not_found(
+            format!(
+                "unknown resource '{uri}'; resources are {PREFIX}{{session_id}}/matrix.json and {PREFIX}{{session_id}}/matrix.md"
+            ),
+            None,
+        ));
+    };
+    if decisions.sessions().get(session_id).is_none() {
+        return Err(ErrorData::resource_not_found(
+            format!("Session {session_id} not found or expired"),
+            None,
+        ));
+    }
+    let exported = decisions
+        .export(ExportArgs {
+            session_id: session_id.to_owned(),
+            format: Some(format.export_format().to_owned()),
+        })
+        .await;
+    let text = match (exported, format) {
+        (Ok(result), _) => result["content"].as_str().unwrap_or_default().to_owned(),
+        (Err(error), Format::Json) => serde_json::to_string_pretty(&error).unwrap_or_default(),
+        (Err(error), Format::Markdown) => error.formatted_output,
+    };
+    Ok(ReadResourceResult::new(vec![
+        ResourceContents::text(text, uri).with_mime_type(format.mime_type()),
+    ]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_round_trip_and_foreign_ones_are_not_ours() {
+        for format in Format::ALL {
+            assert_eq!(parse(&uri("abc-123", format)), Some(("abc-123", format)));
+        }
+        assert_eq!(parse("decision-matrix://sessions//matrix.json"), None);
+        assert_eq!(parse("decision-matrix://sessions/abc/matrix.csv"), None);
+        assert_eq!(parse("file:///etc/passwd"), None);
+    }
+}

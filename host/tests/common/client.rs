@@ -1,0 +1,124 @@
+//! rmcp's client for the MCP tests: a handler that records progress notifications, and
+//! helpers that make a tool call and check its outcome.
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use decision_matrix_testkit::MockServer;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation,
+    ProgressNotificationParam,
+};
+use rmcp::service::{NotificationContext, RunningService};
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use serde_json::{Map, Value};
+
+use super::server::server_env;
+
+/// Records the progress notifications the server sends.
+#[derive(Clone, Default)]
+pub struct Client {
+    /// Progress notifications received, in order.
+    pub progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+}
+
+impl ClientHandler for Client {
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.progress.lock().expect("lock").push(params);
+    }
+
+    fn get_info(&self) -> ClientConfig {
+        ClientConfig::new(
+            ClientCapabilities::default(),
+            Implementation::new("decision-matrix-tests", "0"),
+        )
+    }
+}
+
+/// A server on stdio started with `serve` and `args`, and the connected client.
+pub async fn stdio_client_with(
+    llm: &MockServer,
+    args: &[&str],
+) -> (RunningService<RoleClient, Client>, Client) {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_decision-matrix"));
+    command.arg("serve").args(args);
+    server_env(&mut command, llm);
+    let transport = TokioChildProcess::builder(command)
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("server starts")
+        .0;
+    let handler = Client::default();
+    let client = handler.clone().serve(transport).await.expect("initialize");
+    (client, handler)
+}
+
+/// A server on stdio with the default settings.
+pub async fn stdio_client(llm: &MockServer) -> (RunningService<RoleClient, Client>, Client) {
+    stdio_client_with(llm, &[]).await
+}
+
+/// A client connected to the streamable HTTP endpoint `url`.
+pub async fn http_client(url: &str) -> (RunningService<RoleClient, Client>, Client) {
+    let handler = Client::default();
+    let transport = StreamableHttpClientTransport::from_uri(url.to_owned());
+    let client = handler.clone().serve(transport).await.expect("initialize");
+    (client, handler)
+}
+
+/// A `tools/call` request for `tool` with the object `args`.
+pub fn request(tool: &str, args: Value) -> CallToolRequestParams {
+    let params = CallToolRequestParams::new(tool.to_owned());
+    match args {
+        Value::Object(map) => params.with_arguments(map),
+        _ => params,
+    }
+}
+
+pub async fn call(
+    client: &RunningService<RoleClient, Client>,
+    tool: &str,
+    args: Value,
+) -> CallToolResult {
+    client
+        .call_tool(request(tool, args))
+        .await
+        .expect("the call reaches the server")
+}
+
+/// The structured result of a successful call.
+pub async fn ok(
+    client: &RunningService<RoleClient, Client>,
+    tool: &str,
+    args: Value,
+) -> Map<String, Value> {
+    let result = call(client, tool, args.clone()).await;
+    assert_ne!(
+        result.is_error,
+        Some(true),
+        "{tool}({args}) failed: {result:?}"
+    );
+    match result.structured_content {
+        Some(Value::Object(map)) => map,
+        other => panic!("{tool}: no structured content: {other:?}"),
+    }
+}
+
+/// The error message of a call that must fail.
+pub async fn err(client: &RunningService<RoleClient, Client>, tool: &str, args: Value) -> String {
+    let result = call(client, tool, args.clone()).await;
+    assert_eq!(
+        result.is_error,
+        Some(true),
+        "{tool}({args}) should fail: {result:?}"
+    );
+    let content = result.structured_content.expect("error dict");
+    assert!(content["context"].is_string(), "{content}");
+    assert!(content["formatted_output"].is_string(), "{content}");
+    content["error"].as_str().expect("error message").to_owned()
+}

@@ -1,0 +1,260 @@
+//! The server's lifecycle as MCP clients see it, against the built binary: session limits
+//! (eviction and refusal), idle sessions expiring, the matrices as resources, the guided
+//! decision prompt, and a shutdown while an evaluation is in flight.
+
+mod common;
+
+use std::time::Duration;
+
+use common::client::{err, http_client, ok, stdio_client, stdio_client_with};
+use common::server::{hanging_llm, http_server, llm};
+use rmcp::model::{GetPromptRequestParams, ReadResourceRequestParams, ResourceContents};
+use serde_json::{Value, json};
+
+fn start_args(topic: &str) -> Value {
+    json!({"topic": topic, "options": ["A", "B"], "model_backend": "litellm"})
+}
+
+#[tokio::test]
+async fn the_least_recent_session_is_evicted_or_a_new_one_refused_and_idle_ones_expire() {
+    let llm = llm().await;
+    let settings = [
+        "--set",
+        "sessions.max_sessions=2",
+        "--set",
+        "sessions.ttl_seconds=60",
+        "--set",
+        "sessions.cleanup_interval_seconds=1",
+    ];
+    let (client, _) = stdio_client_with(&llm, &settings).await;
+    let id = |result: serde_json::Map<String, Value>| {
+        result["session_id"].as_str().expect("id").to_owned()
+    };
+    let first = id(ok(&client, "start_decision_analysis", start_args("first")).await);
+    let second = id(ok(&client, "start_decision_analysis", start_args("second")).await);
+    // Using the first makes the second the least recently used.
+    ok(
+        &client,
+        "add_criterion",
+        json!({"session_id": first, "name": "cost", "description": "Cost", "weight": 2.0}),
+    )
+    .await;
+    let third = id(ok(&client, "start_decision_analysis", start_args("third")).await);
+    let gone = err(
+        &client,
+        "add_option",
+        json!({"session_id": second, "option_name": "C"}),
+    )
+    .await;
+    assert_eq!(gone, "Session not found or expired");
+    let listed = ok(&client, "list_sessions", json!({})).await;
+    let mut live: Vec<&str> = listed["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .filter_map(|s| s["session_id"].as_str())
+        .collect();
+    live.sort_unstable();
+    let mut expected = vec![first.as_str(), third.as_str()];
+    expected.sort_unstable();
+    assert_eq!(live, expected);
+    assert_eq!(listed["stats"]["sessions_evicted"], 1);
+
+    let (refusing, _) = stdio_client_with(
+        &llm,
+        &[
+            "--set",
+            "sessions.max_sessions=1",
+            "--set",
+            "sessions.when_full=refuse",
+        ],
+    )
+    .await;
+    ok(&refusing, "start_decision_analysis", start_args("kept")).await;
+    let refused = err(&refusing, "start_decision_analysis", start_args("refused")).await;
+    assert_eq!(
+        refused,
+        "Maximum number of active sessions (1) reached. Please try again later."
+    );
+    assert_eq!(
+        ok(&refusing, "list_sessions", json!({})).await["total_active"],
+        1
+    );
+    refusing.cancel().await.expect("close");
+
+    // Untouched for longer than the 60 s TTL, both sessions are swept (the sweep runs every
+    // second) and counted as expired.
+    tokio::time::sleep(Duration::from_secs(62)).await;
+    let listed = ok(&client, "list_sessions", json!({})).await;
+    assert_eq!(listed["total_active"], 0, "{listed:?}");
+    assert_eq!(listed["stats"]["sessions_expired"], 2);
+    assert!(listed["stats"]["last_cleanup"].is_string());
+    client.cancel().await.expect("close");
+}
+
+#[tokio::test]
+async fn each_matrix_is_a_resource_and_the_guided_prompt_is_offered() {
+    let llm = llm().await;
+    let (client, _) = stdio_client(&llm).await;
+    let started = ok(
+        &client,
+        "start_decision_analysis",
+        json!({
+            "topic": "Pick a queue",
+            "options": ["Kafka", "RabbitMQ", "SQS"],
+            "model_backend": "litellm",
+            "initial_criteria": [
+                {"name": "throughput", "description": "Messages per second", "weight": 3.0},
+                {"name": "operations", "description": "Effort to run it", "weight": 1.0},
+            ],
+        }),
+    )
+    .await;
+    let id = started["session_id"].as_str().expect("id").to_owned();
+    let pending = ok(
+        &client,
+        "start_decision_analysis",
+        start_args("no criteria yet"),
+    )
+    .await;
+    let pending = pending["session_id"].as_str().expect("id").to_owned();
+    ok(&client, "evaluate_options", json!({"session_id": id})).await;
+    let matrix = ok(&client, "get_decision_matrix", json!({"session_id": id})).await;
+
+    let resources = client.list_all_resources().await.expect("resources");
+    let uris: Vec<&str> = resources.iter().map(|r| r.uri.as_str()).collect();
+    let json_uri = format!("decision-matrix://sessions/{id}/matrix.json");
+    let markdown_uri = format!("decision-matrix://sessions/{id}/matrix.md");
+    assert!(uris.contains(&json_uri.as_str()), "{uris:?}");
+    assert!(uris.contains(&markdown_uri.as_str()), "{uris:?}");
+    assert_eq!(uris.len(), 4, "two per session: {uris:?}");
+    let templates = client
+        .list_all_resource_templates()
+        .await
+        .expect("templates");
+    assert_eq!(templates.len(), 2);
+
+    let read = async |uri: &str| {
+        let result = client
+            .read_resource(ReadResourceRequestParams::new(uri))
+            .await
+            .expect("readable");
+        match result.contents.into_iter().next() {
+            Some(ResourceContents::TextResourceContents {
+                text, mime_type, ..
+            }) => (text, mime_type.unwrap_or_default()),
+            other => panic!("text contents expected: {other:?}"),
+        }
+    };
+    let (text, mime) = read(&json_uri).await;
+    assert_eq!(mime, "application/json");
+    let document: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(document["rankings"], matrix["rankings"]);
+    assert_eq!(document["matrix"], matrix["matrix"]);
+    let (text, mime) = read(&markdown_uri).await;
+    assert_eq!(mime, "text/markdown");
+    assert_eq!(Some(text.as_str()), matrix["formatted_output"].as_str());
+    let (text, _) = read(&format!("decision-matrix://sessions/{pending}/matrix.json")).await;
+    let document: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(
+        document["error"],
+        "Need both options and criteria to generate matrix"
+    );
+    let unknown = client
+        .read_resource(ReadResourceRequestParams::new(
+            "decision-matrix://sessions/nope/matrix.json",
+        ))
+        .await
+        .expect_err("no such session");
+    assert!(unknown.to_string().contains("not found"), "{unknown}");
+
+    let prompts = client.list_all_prompts().await.expect("prompts");
+    assert_eq!(prompts.len(), 1);
+    assert_eq!(prompts[0].name, "guided_decision");
+    let arguments = json!({"decision": "Which queue for order events", "options": "Kafka, SQS"});
+    let prompt = client
+        .get_prompt(
+            GetPromptRequestParams::new("guided_decision")
+                .with_arguments(arguments.as_object().cloned().expect("object")),
+        )
+        .await
+        .expect("prompt");
+    let text = serde_json::to_string(&prompt.messages).expect("JSON");
+    assert!(
+        text.contains("Help me decide: Which queue for order events"),
+        "{text}"
+    );
+    assert!(text.contains("start_decision_analysis"), "{text}");
+    let missing = client
+        .get_prompt(GetPromptRequestParams::new("guided_decision"))
+        .await
+        .expect_err("decision is required");
+    assert!(
+        missing.to_string().contains("needs 'decision'"),
+        "{missing}"
+    );
+    client.cancel().await.expect("close");
+}
+
+#[tokio::test]
+async fn stopping_the_server_cancels_evaluations_in_flight_and_exits_cleanly() {
+    let (llm, _hang) = hanging_llm().await;
+    let (mut child, url) = http_server(&llm, &[]).await;
+    let (client, _) = http_client(&url).await;
+    let started = ok(
+        &client,
+        "start_decision_analysis",
+        json!({
+            "topic": "Pick a database",
+            "options": ["Postgres", "SQLite"],
+            "model_backend": "litellm",
+            "initial_criteria": [
+                {"name": "cost", "description": "Total cost"},
+                {"name": "slow", "description": "Never answered"},
+            ],
+        }),
+    )
+    .await;
+    let session = json!({"session_id": started["session_id"]});
+    let evaluation = tokio::spawn({
+        let client = client.clone();
+        async move {
+            client
+                .call_tool(common::client::request("evaluate_options", session))
+                .await
+        }
+    });
+    // Both criteria have been sent to the judge: one answered, one hanging.
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while llm.requests().len() < 2 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the evaluation reaches the judge");
+
+    let pid = child.id().expect("running").to_string();
+    let signalled = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(signalled.success());
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("the server stops promptly instead of waiting for the hanging call")
+        .expect("exit status");
+    assert_eq!(status.code(), Some(0), "a requested stop is a clean exit");
+    // The evaluation answered before the server went: cancelled, with the finished cells.
+    let result = tokio::time::timeout(Duration::from_secs(20), evaluation)
+        .await
+        .expect("the call ends with the server")
+        .expect("task")
+        .expect("the client got an answer");
+    let content = result.structured_content.expect("result dict");
+    assert_eq!(content["cancelled"], true, "{content}");
+    assert_eq!(content["summary"]["cells_computed"], 2, "{content}");
+    assert_eq!(
+        content["message"],
+        "Evaluation cancelled after 2 of 4 cells; finished cells are kept"
+    );
+}
