@@ -2,6 +2,9 @@
 
 pub mod backends;
 pub mod config;
+pub mod decision_file;
+pub mod engine;
+pub mod evaluate;
 pub mod plugins;
 pub mod serve;
 
@@ -66,6 +69,16 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Run a decision described in a TOML, YAML or JSON file and print the ranked options
+    /// (exit 1 if some cells could not be scored).
+    Evaluate {
+        /// The decision: topic, options and criteria (see docs/cli.md).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Print the evaluation summary and the matrix as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `decision-matrix config ...`

@@ -4,19 +4,16 @@
 //! Stopping (Ctrl-C, SIGTERM) cancels in-flight evaluations, which keep the cells they
 //! finished and answer their clients, then closes the transports.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::engine::Engine;
 use crate::config::Config;
-use crate::evaluation::{Backend, Backends, Evaluator};
 use crate::plugins::grants::GrantsConfig;
-use crate::plugins::{PluginCatalog, PluginHost};
 use crate::providers::BuiltinBackend;
-use crate::server::transport;
-use crate::server::{BedrockTarget, Decisions, SessionManager, Transport};
+use crate::server::{Decisions, Transport, transport};
 
 /// Runs the server; returns the exit code.
 pub async fn serve(
@@ -24,42 +21,9 @@ pub async fn serve(
     grants: GrantsConfig,
     builtins: &[BuiltinBackend],
 ) -> anyhow::Result<i32> {
-    let settings = config
-        .evaluation
-        .settings()
-        .map_err(|e| anyhow::anyhow!("in [evaluation]: {e}"))?;
-    config
-        .limits
-        .validate()
-        .map_err(|e| anyhow::anyhow!("in [limits]: {e}"))?;
-    let host = PluginHost::new(config.plugins.clone(), grants)?;
-    let catalog = Arc::new(PluginCatalog::load(
-        &host,
-        host.settings().plugins_dir().as_deref(),
-    ));
-    for failure in catalog.failures() {
-        tracing::warn!("plugin not loaded: {failure}");
-    }
-    let backends: Backends = catalog
-        .backends()
-        .map(|b| {
-            (
-                b.descriptor().manifest.id.clone(),
-                Arc::new(b.clone()) as Arc<dyn Backend>,
-            )
-        })
-        .collect::<BTreeMap<_, _>>();
-    let evaluator = Evaluator::new(backends, settings);
-    let session_settings = config
-        .sessions
-        .settings()
-        .map_err(|e| anyhow::anyhow!("in [sessions]: {e}"))?;
-    let sessions = Arc::new(SessionManager::new(session_settings));
-    let cleanup = sessions.spawn_cleanup();
-    let decisions = Arc::new(
-        Decisions::new(sessions, evaluator, catalog, config.limits.clone())
-            .with_bedrock(bedrock_target(builtins)),
-    );
+    let engine = Engine::start(config, grants, builtins)?;
+    let decisions = engine.decisions.clone();
+    let cleanup = decisions.sessions().spawn_cleanup();
 
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(decisions.clone(), shutdown.clone()));
@@ -71,20 +35,8 @@ pub async fn serve(
         }
     };
     cleanup.abort();
-    drop(host);
+    drop(engine);
     result.map(|()| 0)
-}
-
-fn bedrock_target(builtins: &[BuiltinBackend]) -> BedrockTarget {
-    let config = builtins
-        .iter()
-        .find(|b| b.id == "bedrock")
-        .map(|b| &b.grant.config);
-    let get = |key: &str| config.and_then(|c| c.get(key)).cloned().unwrap_or_default();
-    BedrockTarget {
-        region: get("region"),
-        model: get("default-model"),
-    }
 }
 
 /// How long a stop waits for cancelled evaluations to answer their clients.

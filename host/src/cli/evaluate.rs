@@ -1,0 +1,231 @@
+//! `decision-matrix evaluate FILE`: runs a decision described in a file through the same
+//! tools an MCP client uses, with a progress bar on a terminal, and prints the ranked table
+//! (or JSON with `--json`).
+//!
+//! Exit codes: 0 when every cell was scored, 1 when some failed or the run was interrupted
+//! (the table still shows what was scored, and the failures are listed), 2 when the file or
+//! the configuration is invalid.
+
+use std::io::{IsTerminal as _, Write};
+use std::path::Path;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::decision_file::DecisionFile;
+use super::engine::Engine;
+use crate::config::Config;
+use crate::plugins::grants::GrantsConfig;
+use crate::providers::BuiltinBackend;
+use crate::server::Decisions;
+use crate::server::error::ToolError;
+use crate::server::params::{
+    AddCriterionArgs, EvaluateArgs, SessionArgs, StartArgs, UpdateOptionArgs,
+};
+
+/// Runs the decision in `file`; returns the exit code.
+pub async fn evaluate(
+    config: &Config,
+    grants: GrantsConfig,
+    builtins: &[BuiltinBackend],
+    file: &Path,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<i32> {
+    let decision = DecisionFile::read(file)?;
+    let engine = Engine::start(config, grants, builtins)?;
+    let decisions = &engine.decisions;
+    let session_id = match set_up(decisions, &decision) {
+        Ok(id) => id,
+        Err(error) => {
+            eprintln!("error: in {}: {}", file.display(), error.error);
+            return Ok(2);
+        }
+    };
+
+    let bar = progress_bar(json);
+    let interrupted = CancellationToken::new();
+    let on_interrupt = tokio::spawn({
+        let interrupted = interrupted.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                interrupted.cancel();
+            }
+        }
+    });
+    let mut progress = |done: usize, total: usize| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    };
+    let evaluation = decisions
+        .evaluate(
+            EvaluateArgs {
+                session_id: session_id.clone(),
+                force: false,
+            },
+            interrupted,
+            &mut progress,
+        )
+        .await;
+    on_interrupt.abort();
+    bar.finish_and_clear();
+    let evaluation = match evaluation {
+        Ok(evaluation) => evaluation,
+        Err(error) => {
+            eprintln!("error: {}", error.error);
+            return Ok(1);
+        }
+    };
+    let matrix = decisions
+        .matrix(SessionArgs {
+            session_id: session_id.clone(),
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.error))?;
+
+    if json {
+        let document = json!({
+            "evaluation": without_markdown(evaluation.clone()),
+            "matrix": without_markdown(matrix),
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
+    } else {
+        write_table(&decision, &evaluation, &matrix, out)?;
+    }
+    let complete = evaluation["evaluation_complete"].as_bool() == Some(true);
+    Ok(if complete { 0 } else { 1 })
+}
+
+/// Creates the session, describes its options and adds its criteria; returns its id.
+fn set_up(decisions: &Decisions, decision: &DecisionFile) -> Result<String, ToolError> {
+    let started = decisions.start(StartArgs {
+        topic: decision.topic.clone(),
+        options: decision
+            .options
+            .iter()
+            .map(|o| o.name().to_owned())
+            .collect(),
+        initial_criteria: None,
+        model_backend: decision.backend.clone(),
+        model_name: decision.model.clone(),
+        temperature: decision.temperature.unwrap_or(0.1),
+        strategy: decision.strategy.clone(),
+    })?;
+    let session_id = started["session_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    for option in &decision.options {
+        if let Some(description) = option.description() {
+            decisions.update_option(UpdateOptionArgs {
+                session_id: session_id.clone(),
+                option_name: option.name().to_owned(),
+                new_name: None,
+                description: Some(description.to_owned()),
+            })?;
+        }
+    }
+    for criterion in &decision.criteria {
+        decisions.add_criterion(AddCriterionArgs {
+            session_id: session_id.clone(),
+            name: criterion.name.clone(),
+            description: criterion.description.clone(),
+            weight: criterion.weight,
+            custom_prompt: criterion.custom_prompt.clone(),
+            model_backend: criterion.backend.clone(),
+            model_name: criterion.model.clone(),
+            temperature: criterion.temperature,
+        })?;
+    }
+    Ok(session_id)
+}
+
+/// A bar on stderr when it is a terminal and stdout is not taken by JSON; hidden otherwise.
+fn progress_bar(json: bool) -> ProgressBar {
+    if json || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} scoring {bar:30} {pos}/{len} cells {elapsed}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn without_markdown(mut result: Map<String, Value>) -> Value {
+    result.remove("formatted_output");
+    Value::Object(result)
+}
+
+/// The ranked options with each criterion's score, the recommendation and any failures.
+fn write_table(
+    decision: &DecisionFile,
+    evaluation: &Map<String, Value>,
+    matrix: &Map<String, Value>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let criteria: Vec<String> = decision
+        .criteria
+        .iter()
+        .map(|c| format!("{} ×{}", c.name, c.weight))
+        .collect();
+    let mut rows = vec![
+        ["#".to_owned(), "option".to_owned(), "total".to_owned()]
+            .into_iter()
+            .chain(criteria.iter().cloned())
+            .collect::<Vec<_>>(),
+    ];
+    for ranked in matrix["rankings"].as_array().into_iter().flatten() {
+        let option = ranked["option"].as_str().unwrap_or_default();
+        let mut row = vec![
+            ranked["rank"].to_string(),
+            option.to_owned(),
+            ranked["weighted_total"]
+                .as_f64()
+                .map_or_else(|| "-".to_owned(), |total| format!("{total:.2}")),
+        ];
+        for criterion in &decision.criteria {
+            let cell = &matrix["matrix"][option][&criterion.name];
+            row.push(
+                match (cell["raw_score"].as_f64(), cell["status"].as_str()) {
+                    (Some(score), _) => format!("{score}"),
+                    (None, Some(status)) => status.to_owned(),
+                    (None, None) => "-".to_owned(),
+                },
+            );
+        }
+        rows.push(row);
+    }
+    writeln!(out, "{}\n", decision.topic)?;
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|column| {
+            rows.iter()
+                .map(|row| row[column].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in &rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect();
+        writeln!(out, "{}", line.join("  ").trim_end())?;
+    }
+    if let Some(recommendation) = matrix["recommendation"].as_str() {
+        writeln!(out, "\n{recommendation}")?;
+    }
+    if let Some(message) = evaluation["message"].as_str()
+        && evaluation["evaluation_complete"].as_bool() != Some(true)
+    {
+        writeln!(out, "\n{message}")?;
+    }
+    for error in evaluation["errors"].as_array().into_iter().flatten() {
+        writeln!(out, "  failed: {}", error.as_str().unwrap_or_default())?;
+    }
+    Ok(())
+}
