@@ -157,6 +157,15 @@ async fn the_whole_workflow_over_stdio() {
         (Some(0.1), Some(10.0))
     );
     assert!(weight["description"].is_string());
+    let start = tools
+        .iter()
+        .find(|t| t.name == "start_decision_analysis")
+        .expect("start_decision_analysis");
+    let options = &start.input_schema["properties"]["options"];
+    assert_eq!(
+        (options["minItems"].as_u64(), options["maxItems"].as_u64()),
+        (Some(2), Some(20))
+    );
 
     let matrix = workflow(&client).await;
     let id = matrix["session_id"].as_str().expect("id");

@@ -41,6 +41,7 @@ pub struct StartArgs {
     /// What is being decided, 1–500 characters.
     pub topic: String,
     /// The options to compare: 2–20 names, each 1–200 characters and unique.
+    #[schemars(length(min = 2, max = 20))]
     pub options: Vec<String>,
     /// Criteria to add at once; each needs a name and description, weight defaults to 1.0.
     #[serde(default)]
