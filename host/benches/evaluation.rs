@@ -15,9 +15,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Json;
-use axum::extract::State;
-use axum::routing::post;
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use decision_matrix::domain::{CriterionSpec, Limits, Session, SessionDefaults, Tokens};
 use decision_matrix::evaluation::{
@@ -30,7 +27,6 @@ use decision_matrix::plugins::{PluginCatalog, PluginHost, PluginSettings};
 use decision_matrix::providers::{self, Environment};
 use decision_matrix_testkit::{MockServer, judge};
 use futures_util::future::BoxFuture;
-use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 /// The allocator the `decision-matrix` binary ships with, so the figures are the server's.
@@ -198,25 +194,13 @@ fn in_process_on(c: &mut Criterion, name: &str, rt: &tokio::runtime::Runtime) {
     group.finish();
 }
 
-/// An OpenAI-compatible mock judge answering after `latency`.
-async fn completions(State(latency): State<Duration>, Json(body): Json<Value>) -> Json<Value> {
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    Json(judge::openai_answer(&body))
-}
-
 fn through_plugin(c: &mut Criterion) {
     let rt = runtime();
     for (name, latency) in [
         ("plugin", Duration::ZERO),
         ("50ms", Duration::from_millis(50)),
     ] {
-        let server = rt.block_on(MockServer::start_unrecorded(
-            axum::Router::new()
-                .route("/v1/chat/completions", post(completions))
-                .with_state(latency),
-        ));
+        let server = rt.block_on(MockServer::start_unrecorded(judge::openai_router(latency)));
         let builtins = providers::derive(
             &Environment::from_pairs([("LITELLM_BASE_URL", format!("{}/v1", server.base_url()))]),
             None,

@@ -2,6 +2,12 @@
 //! engine writes and answers them correctly, with a score that differs for every
 //! (criterion, option) pair, so a cell filled from the wrong option's answer is caught.
 
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+
 /// The score the judge gives `option` on `criterion` (1 to 10).
 pub fn expected_score(criterion: &str, option: &str) -> f64 {
     let first = option.bytes().next().map_or(0, usize::from);
@@ -92,4 +98,22 @@ pub fn openai_response(content: &str) -> serde_json::Value {
 pub fn openai_answer(body: &serde_json::Value) -> serde_json::Value {
     let (system, user) = openai_prompt(body);
     openai_response(&answer(&system, &user, &[]))
+}
+
+/// An OpenAI-compatible chat completions endpoint (`/v1/chat/completions`) giving the judge's
+/// correct answer to every request after `latency`, as a provider's round trip would.
+pub fn openai_router(latency: Duration) -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(openai_handler))
+        .with_state(latency)
+}
+
+async fn openai_handler(
+    State(latency): State<Duration>,
+    Json(body): Json<serde_json::Value>,
+) -> Json<serde_json::Value> {
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    Json(openai_answer(&body))
 }

@@ -40,11 +40,12 @@ impl ClientHandler for Client {
     }
 }
 
-/// A server on stdio started with `serve` and `args`, and the connected client.
-pub async fn stdio_client_with(
+/// A server on stdio started with `serve` and `args`, the connected client, and the
+/// server's process id.
+pub async fn stdio_server(
     llm: &MockServer,
     args: &[&str],
-) -> (RunningService<RoleClient, Client>, Client) {
+) -> (RunningService<RoleClient, Client>, Client, u32) {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_decision-matrix"));
     command.arg("serve").args(args);
     server_env(&mut command, llm);
@@ -53,8 +54,18 @@ pub async fn stdio_client_with(
         .spawn()
         .expect("server starts")
         .0;
+    let pid = transport.id().expect("the server is running");
     let handler = Client::default();
     let client = handler.clone().serve(transport).await.expect("initialize");
+    (client, handler, pid)
+}
+
+/// A server on stdio started with `serve` and `args`, and the connected client.
+pub async fn stdio_client_with(
+    llm: &MockServer,
+    args: &[&str],
+) -> (RunningService<RoleClient, Client>, Client) {
+    let (client, handler, _) = stdio_server(llm, args).await;
     (client, handler)
 }
 
