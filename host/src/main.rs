@@ -11,7 +11,9 @@ use decision_matrix::providers;
 
 /// mimalloc rather than the system allocator: the engine makes many small, short-lived
 /// allocations per backend call (prompts, answers, cells) on every worker thread, which
-/// glibc's allocator serves markedly slower (BENCHMARKS.md, "Evaluation engine").
+/// glibc's allocator serves markedly slower (BENCHMARKS.md, "Evaluation engine"). Built
+/// without transparent huge pages: with them one touched byte of its arena brings in 2 MiB,
+/// which put about 13 MB on the server's peak (BENCHMARKS.md, "MCP server").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
