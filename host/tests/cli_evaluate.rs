@@ -135,6 +135,7 @@ async fn failed_cells_exit_1_and_bad_files_exit_2_saying_why() {
         "the scored cells are still shown: {table}"
     );
 
+    let calls_before_bad_files = llm.requests().len();
     let bad_weight = DECISION.replace("weight = 3.0", "weight = 30.0");
     let out = run(&llm, dir.path(), "heavy.toml", &bad_weight, &[]).await;
     assert_eq!(out.status.code(), Some(2));
@@ -153,8 +154,9 @@ async fn failed_cells_exit_1_and_bad_files_exit_2_saying_why() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("unknown field `topc`"), "{stderr}");
-    assert!(
-        llm.requests().len() <= 4,
+    assert_eq!(
+        llm.requests().len(),
+        calls_before_bad_files,
         "bad files are refused before any call"
     );
 }

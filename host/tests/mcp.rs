@@ -147,21 +147,20 @@ async fn the_whole_workflow_over_stdio() {
     for tool in REFERENCE_TOOLS {
         assert!(names.contains(&tool), "{tool} missing from {names:?}");
     }
-    let start = tools
-        .iter()
-        .find(|t| t.name == "add_criterion")
-        .expect("add_criterion");
-    let weight = &start.input_schema["properties"]["weight"];
+    let property = |tool: &str, name: &str| {
+        let tool = tools
+            .iter()
+            .find(|t| t.name == tool)
+            .unwrap_or_else(|| panic!("{tool} listed"));
+        tool.input_schema["properties"][name].clone()
+    };
+    let weight = property("add_criterion", "weight");
     assert_eq!(
         (weight["minimum"].as_f64(), weight["maximum"].as_f64()),
         (Some(0.1), Some(10.0))
     );
     assert!(weight["description"].is_string());
-    let start = tools
-        .iter()
-        .find(|t| t.name == "start_decision_analysis")
-        .expect("start_decision_analysis");
-    let options = &start.input_schema["properties"]["options"];
+    let options = property("start_decision_analysis", "options");
     assert_eq!(
         (options["minItems"].as_u64(), options["maxItems"].as_u64()),
         (Some(2), Some(20))

@@ -63,12 +63,7 @@ impl Layered {
 
     /// Sets one value at a dotted `path` (each segment a bare key).
     pub fn set(&mut self, path: &str, value: Value, source: &Source) {
-        let nested = path.rsplit('.').fold(value, |inner, segment| {
-            Value::Table(Table::from_iter([(segment.to_owned(), inner)]))
-        });
-        if let Value::Table(layer) = nested {
-            self.merge(layer, source);
-        }
+        self.merge(nested(path, value), source);
     }
 
     /// The merged tree.
@@ -95,6 +90,16 @@ impl Layered {
             }
         }
     }
+}
+
+/// A table holding `value` at the dotted `path` (each segment a bare key).
+pub fn nested(path: &str, value: Value) -> Table {
+    let mut segments = path.rsplit('.');
+    let leaf = segments.next().unwrap_or(path);
+    segments.fold(
+        Table::from_iter([(leaf.to_owned(), value)]),
+        |inner, segment| Table::from_iter([(segment.to_owned(), Value::Table(inner))]),
+    )
 }
 
 /// `parent.key`, quoting the key when it is not a bare TOML key.

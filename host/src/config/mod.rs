@@ -91,10 +91,10 @@ impl Overrides {
 
     /// Adds the value of a dedicated flag (such as `--port`) for `key`.
     pub fn flag(&mut self, flag: &str, key: &str, value: impl Into<Value>) {
-        let mut layered = Layered::default();
-        let source = Source::Flag(flag.to_owned());
-        layered.set(key, value.into(), &source);
-        self.layers.push((source, layered.tree().clone()));
+        self.layers.push((
+            Source::Flag(flag.to_owned()),
+            layers::nested(key, value.into()),
+        ));
     }
 }
 
