@@ -152,6 +152,24 @@ impl Server {
         kib * 1024
     }
 
+    /// CPU time the server process has used so far (user and system), from
+    /// `/proc/<pid>/stat`.
+    fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))
+            .expect("the server's /proc stat");
+        // Fields after the command name, which is in parentheses and may contain spaces;
+        // utime and stime are the 14th and 15th fields of the line.
+        let after_name = stat.rsplit_once(')').expect("stat has a command name").1;
+        let ticks: u64 = after_name
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .map(|field| field.parse::<u64>().expect("utime and stime are numbers"))
+            .sum();
+        // The kernel reports in clock ticks, 100 per second on Linux.
+        Duration::from_millis(ticks * 10)
+    }
+
     /// Disconnects the clients (which ends a stdio server) and stops an HTTP server.
     async fn stop(self) {
         for client in self.clients {
@@ -386,18 +404,31 @@ async fn time_case(client: &Client, case: &Case) -> Samples {
 }
 
 /// Latency of every tool over `transport`, in [`cases`] order.
-async fn tool_latencies(transport: Transport, llm: &MockServer) -> Vec<(&'static str, Samples)> {
+/// `only`, when not empty, restricts the tools measured.
+async fn tool_latencies(
+    transport: Transport,
+    llm: &MockServer,
+    only: &[String],
+) -> Vec<(&'static str, Samples)> {
     let server = Server::start(transport, 1, llm).await;
     let client = &server.clients[0];
     let mut latencies = Vec::new();
-    for case in cases() {
+    let selected = cases()
+        .into_iter()
+        .filter(|case| only.is_empty() || only.iter().any(|tool| tool == case.timed.tool));
+    for case in selected {
+        let cpu_before = server.cpu_time();
         let samples = time_case(client, &case).await;
+        // Server CPU per timed call, the untimed set-up and undo calls included: a figure
+        // that does not depend on how busy the machine is.
+        let cpu = (server.cpu_time() - cpu_before) / (WARM_UP_CALLS + TIMED_CALLS) as u32;
         eprintln!(
-            "{:>5} {:<24} p50 {:>9}  p99 {:>9}",
+            "{:>5} {:<24} p50 {:>9}  p99 {:>9}  server CPU {:>9} per call",
             transport.name(),
             case.timed.tool,
             time(samples.p50()),
-            time(samples.p99())
+            time(samples.p99()),
+            time(cpu)
         );
         latencies.push((case.timed.tool, samples));
     }
@@ -649,9 +680,22 @@ fn print_summary(latencies: &[&(&str, Samples)], runs: &[Throughput], startup: &
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let llm = MockServer::start_unrecorded(judge::openai_router(LLM_LATENCY)).await;
+    // `cargo bench --bench server -- latency` measures the tool latencies alone, for
+    // profiling the server under a steady stream of calls; `-- latency TOOL...` measures
+    // those tools only.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with("--"))
+        .collect();
+    if let Some((_, only)) = args.split_first().filter(|(mode, _)| *mode == "latency") {
+        let stdio = tool_latencies(Transport::Stdio, &llm, only).await;
+        let http = tool_latencies(Transport::Http, &llm, only).await;
+        print_latencies(&stdio, &http);
+        return;
+    }
     let startup = startups(&llm).await;
-    let stdio = tool_latencies(Transport::Stdio, &llm).await;
-    let http = tool_latencies(Transport::Http, &llm).await;
+    let stdio = tool_latencies(Transport::Stdio, &llm, &[]).await;
+    let http = tool_latencies(Transport::Http, &llm, &[]).await;
     let mut runs = Vec::new();
     for (transport, clients) in [
         (Transport::Stdio, 1),

@@ -608,3 +608,50 @@ async fn http_refuses_missing_tokens_foreign_hosts_and_foreign_origins() {
     assert_eq!(health.status().as_u16(), 200);
     child.kill().await.expect("stop the server");
 }
+
+/// Standard input and output that are files, not pipes (a script feeding requests from a
+/// file, say): the server reads every request, answers each on its own line and exits at the
+/// end of its input.
+#[tokio::test]
+async fn stdio_works_on_files_as_well_as_pipes() {
+    let llm = llm().await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let requests = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "file", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "start_decision_analysis",
+            "arguments": {"topic": "Pick a tool", "options": ["saw", "drill"]}}}),
+    ];
+    let input = dir.path().join("requests.jsonl");
+    let lines: Vec<String> = requests.iter().map(Value::to_string).collect();
+    std::fs::write(&input, lines.join("\n") + "\n").expect("write the requests");
+    let output = dir.path().join("answers.jsonl");
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_decision-matrix"));
+    command
+        .arg("serve")
+        .stdin(std::fs::File::open(&input).expect("open the requests"))
+        .stdout(std::fs::File::create(&output).expect("create the answers"));
+    common::server::server_env(&mut command, &llm);
+    let status = tokio::time::timeout(Duration::from_secs(30), command.status())
+        .await
+        .expect("the server exits at the end of its input")
+        .expect("the server runs");
+    assert!(status.success(), "{status}");
+    let answers: Vec<Value> = std::fs::read_to_string(&output)
+        .expect("read the answers")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("every line is one JSON-RPC message"))
+        .collect();
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert_eq!(answers[0]["id"], 1);
+    assert_eq!(
+        answers[0]["result"]["serverInfo"]["name"],
+        "decision-matrix"
+    );
+    assert_eq!(answers[1]["id"], 2);
+    let started = &answers[1]["result"]["structuredContent"];
+    assert_eq!(started["options"], json!(["saw", "drill"]), "{started}");
+}

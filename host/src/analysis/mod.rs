@@ -6,7 +6,12 @@
 //! for the weighted average ([`crate::domain::sensitivity`]) and a numeric search through the
 //! strategy itself otherwise ([`numeric`]).
 
+mod cache;
 pub mod numeric;
+
+use std::sync::Arc;
+
+pub use cache::{AnalysisCache, AnalysisInput};
 
 use crate::domain::ranking::{Ranked, recommendation};
 use crate::domain::sensitivity::{CriticalChange, weighted_average_sensitivity};
@@ -128,13 +133,49 @@ pub async fn rank_with(
         .collect())
 }
 
+/// What ranking `session` with its strategy feeds the plugin.
+pub fn input(session: &Session) -> AnalysisInput {
+    let weights: Vec<f64> = session.criteria().iter().map(|c| c.weight).collect();
+    AnalysisInput {
+        strategy: session.strategy.clone(),
+        matrix: plugin_matrix(session, &weights),
+    }
+}
+
 /// Ranks `session` with its strategy and computes the sensitivity.
 pub async fn analyse(
     catalog: &PluginCatalog,
     session: &Session,
     limits: &Limits,
 ) -> Result<Analysis, AnalysisError> {
-    let strategy = session.strategy.as_str();
+    analyse_input(catalog, session, input(session), limits).await
+}
+
+/// [`analyse`], answered from `cache` when session `session.id` was last analysed from the
+/// same input.
+pub async fn analyse_cached(
+    cache: &AnalysisCache,
+    catalog: &PluginCatalog,
+    session: &Session,
+    limits: &Limits,
+) -> Result<Arc<Analysis>, AnalysisError> {
+    let input = input(session);
+    if let Some(analysis) = cache.get(&session.id, &input) {
+        return Ok(analysis);
+    }
+    let analysis = Arc::new(analyse_input(catalog, session, input.clone(), limits).await?);
+    cache.put(&session.id, input, analysis.clone());
+    Ok(analysis)
+}
+
+/// Ranks `session`, whose plugin view is `input`, and computes the sensitivity.
+async fn analyse_input(
+    catalog: &PluginCatalog,
+    session: &Session,
+    input: AnalysisInput,
+    limits: &Limits,
+) -> Result<Analysis, AnalysisError> {
+    let strategy = input.strategy.as_str();
     let plugin = catalog
         .scorer(strategy)
         .ok_or_else(|| AnalysisError::UnknownStrategy {
@@ -145,8 +186,8 @@ pub async fn analyse(
                 .collect::<Vec<_>>()
                 .join(", "),
         })?;
-    let weights: Vec<f64> = session.criteria().iter().map(|c| c.weight).collect();
-    let ranking = rank_with(plugin, plugin_matrix(session, &weights)).await?;
+    let weights: Vec<f64> = input.matrix.criteria.iter().map(|c| c.weight).collect();
+    let ranking = rank_with(plugin, input.matrix).await?;
     let scores = session.score_matrix();
     let names: Vec<&str> = session.options().iter().map(|o| o.name.as_str()).collect();
     let sentence = recommendation(&ranking, &names, scores.any_scored());
@@ -162,7 +203,7 @@ pub async fn analyse(
         numeric::sensitivity(plugin, session, &weights, &ranking, limits).await?
     };
     Ok(Analysis {
-        strategy: strategy.to_owned(),
+        strategy: input.strategy,
         ranking,
         recommendation: sentence,
         sensitivity,

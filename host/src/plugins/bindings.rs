@@ -25,6 +25,8 @@ pub mod scoring {
         path: "../wit",
         world: "scoring-plugin",
         exports: { default: async },
+        // The analysis cache compares a session's matrix with the one last ranked.
+        additional_derives: [PartialEq],
         with: {
             "decision-matrix:plugin/types": super::backend::decision_matrix::plugin::types,
             "decision-matrix:plugin/log": super::backend::decision_matrix::plugin::log,

@@ -1,33 +1,31 @@
 //! `export_matrix` as CSV: one row per option in ranking order, its rank and total, then each
 //! criterion's score (empty when the cell has none). RFC 4180 quoting.
 
-use serde_json::{Map, Value};
-
+use crate::analysis::Analysis;
 use crate::domain::Session;
 
-/// The matrix result (`get_decision_matrix`'s dict) of `session` as CSV.
-pub fn csv(session: &Session, matrix: &Map<String, Value>) -> String {
-    let criteria: Vec<&str> = session.criteria().iter().map(|c| c.name.as_str()).collect();
+/// `session`, ranked by `analysis`, as CSV.
+pub fn csv(session: &Session, analysis: &Analysis) -> String {
     let mut out = String::new();
     let header: Vec<String> = ["option", "rank", "total"]
         .into_iter()
-        .chain(criteria.iter().copied())
+        .chain(session.criteria().iter().map(|c| c.name.as_str()))
         .map(field)
         .collect();
     out.push_str(&header.join(","));
     out.push_str("\r\n");
-    for ranked in matrix["rankings"].as_array().into_iter().flatten() {
-        let option = ranked["option"].as_str().unwrap_or_default();
+    for ranked in &analysis.ranking {
+        let option = &session.options()[ranked.option];
         let mut row = vec![
-            field(option),
-            ranked["rank"].to_string(),
-            ranked["weighted_total"]
-                .as_f64()
-                .map_or_else(String::new, |t| format!("{t:.4}")),
+            field(&option.name),
+            ranked.rank.to_string(),
+            format!("{:.4}", ranked.total),
         ];
-        for criterion in &criteria {
-            let score = &matrix["matrix"][option][*criterion]["raw_score"];
-            row.push(score.as_f64().map_or_else(String::new, |s| s.to_string()));
+        for criterion in session.criteria() {
+            let score = session
+                .cell(option.id, criterion.id)
+                .and_then(|cell| cell.status.score());
+            row.push(score.map_or_else(String::new, |s| s.get().to_string()));
         }
         out.push_str(&row.join(","));
         out.push_str("\r\n");

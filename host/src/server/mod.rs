@@ -8,8 +8,8 @@
 //!   markdown output, CSV export.
 //! - [`resources`]: each session's matrix as MCP resources; [`prompts`]: the guided
 //!   decision prompt.
-//! - [`transport`]: stdio and streamable HTTP; [`stopping`]: shutting down without losing
-//!   finished cells.
+//! - [`transport`]: stdio and streamable HTTP; [`stdio`]: standard input and output as
+//!   streams; [`stopping`]: shutting down without losing finished cells.
 
 pub mod config;
 pub mod error;
@@ -22,6 +22,7 @@ pub mod prompts;
 pub mod resources;
 pub mod service;
 pub mod sessions;
+pub mod stdio;
 pub mod stopping;
 pub mod transport;
 

@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
-use crate::analysis::{self, Analysis};
+use crate::analysis::{self, Analysis, AnalysisCache};
 use crate::domain::{
     CellState, CellStatus, CriterionSpec, CriterionUpdate, Limits, Score, Session, SessionDefaults,
 };
@@ -48,6 +48,7 @@ pub struct Decisions {
     sessions: Arc<SessionManager>,
     evaluator: Evaluator,
     catalog: Arc<PluginCatalog>,
+    analyses: AnalysisCache,
     limits: Limits,
     default_backend: String,
     bedrock: BedrockTarget,
@@ -80,6 +81,7 @@ impl Decisions {
         limits: Limits,
     ) -> Decisions {
         Decisions {
+            analyses: AnalysisCache::new(sessions.settings().max_sessions),
             sessions,
             evaluator,
             catalog,
@@ -389,16 +391,17 @@ impl Decisions {
         Ok(self.session(id)?.lock().clone())
     }
 
-    /// `session` ranked by its strategy, errors filed under `context`.
-    async fn analyse(&self, session: &Session, context: &str) -> Result<Analysis, ToolError> {
-        analysis::analyse(&self.catalog, session, &self.limits)
+    /// `session` ranked by its strategy (from the cache while its input is unchanged),
+    /// errors filed under `context`.
+    async fn analyse(&self, session: &Session, context: &str) -> Result<Arc<Analysis>, ToolError> {
+        analysis::analyse_cached(&self.analyses, &self.catalog, session, &self.limits)
             .await
             .map_err(|e| ToolError::new(context, e.to_string()))
     }
 
     /// Session `id` and its analysis, for the matrix and its export: both need options and
     /// criteria.
-    async fn ranked_matrix(&self, id: &str) -> Result<(Session, Analysis), ToolError> {
+    async fn ranked_matrix(&self, id: &str) -> Result<(Session, Arc<Analysis>), ToolError> {
         let session = self.snapshot(id)?;
         if session.options().is_empty() || session.criteria().is_empty() {
             let mut error = ToolError::new(
@@ -435,6 +438,7 @@ impl Decisions {
     /// `clear_all_sessions`.
     pub fn clear_all_sessions(&self) -> ToolResult {
         let cleared = self.sessions.clear();
+        self.analyses.clear();
         Ok(object(json!({
             "cleared": cleared,
             "message": format!("Cleared {cleared} active sessions"),
@@ -545,9 +549,40 @@ const ABSTAINED: &str = "Abstained - criterion not applicable";
 
 /// The `get_decision_matrix` dict.
 fn matrix_result(session: &Session, analysis: &Analysis) -> Map<String, Value> {
+    let cells = session.options().len() * session.criteria().len();
+    let scored = session
+        .options()
+        .iter()
+        .flat_map(|o| session.criteria().iter().map(move |c| (o.id, c.id)))
+        .filter(|&(o, c)| matches!(session.cell_state(o, c), CellState::Fresh(cell) if cell.status.score().is_some()))
+        .count();
+    let formatted_output = format::decision_matrix(session, analysis);
+    object(json!({
+        "session_id": session.id,
+        "topic": session.topic,
+        "strategy": analysis.strategy,
+        "matrix": cell_table(session),
+        "rankings": rankings(session, analysis),
+        "recommendation": analysis.recommendation,
+        "criteria_weights": criteria_weights(session),
+        "sensitivity": sensitivity_list(session, analysis),
+        "evaluation_timestamp": now_rfc3339(),
+        "session_info": {
+            "created_at": rfc3339(session.created_at),
+            "evaluations_run": session.evaluations_run,
+            "total_options": session.options().len(),
+            "total_criteria": session.criteria().len(),
+            "cells": cells,
+            "cells_scored": scored,
+        },
+        "formatted_output": formatted_output,
+    }))
+}
+
+/// The matrix's `matrix`: option → criterion → the cell's score, status and justification.
+fn cell_table(session: &Session) -> Map<String, Value> {
     let mut matrix = Map::new();
-    let mut breakdowns: Vec<Vec<Value>> = vec![Vec::new(); session.options().len()];
-    for (o, option) in session.options().iter().enumerate() {
+    for option in session.options() {
         let mut row = Map::new();
         for criterion in session.criteria() {
             let (cell, stale) = match session.cell_state(option.id, criterion.id) {
@@ -556,8 +591,6 @@ fn matrix_result(session: &Session, analysis: &Analysis) -> Map<String, Value> {
                 CellState::Missing => (None, false),
             };
             let score = cell.and_then(|c| c.status.score()).map(|s| s.get());
-            let weighted = score.map(|s| s * criterion.weight);
-            let status = cell.map_or("missing", |c| c.status.name());
             let justification = match cell.map(|c| &c.status) {
                 None => NOT_AVAILABLE.to_owned(),
                 Some(CellStatus::Abstained) => ABSTAINED.to_owned(),
@@ -568,45 +601,67 @@ fn matrix_result(session: &Session, analysis: &Analysis) -> Map<String, Value> {
                 criterion.name.clone(),
                 json!({
                     "raw_score": score,
-                    "weighted_score": weighted,
+                    "weighted_score": score.map(|s| s * criterion.weight),
                     "justification": justification,
-                    "status": status,
+                    "status": cell.map_or("missing", |c| c.status.name()),
                     "stale": stale,
                 }),
             );
-            if let Some(cell) = cell
-                && !matches!(cell.status, CellStatus::Failed { .. })
-            {
-                breakdowns[o].push(json!({
-                    "criterion": criterion.name,
-                    "weight": criterion.weight,
-                    "raw_score": score,
-                    "weighted_score": weighted,
-                    "justification": cell.justification,
-                    "abstained": matches!(cell.status, CellStatus::Abstained),
-                }));
-            }
         }
         matrix.insert(option.name.clone(), Value::Object(row));
     }
-    let rankings: Vec<Value> = analysis
+    matrix
+}
+
+/// The matrix's `rankings`: best first, each with its per-criterion breakdown (failed and
+/// missing cells left out).
+fn rankings(session: &Session, analysis: &Analysis) -> Vec<Value> {
+    analysis
         .ranking
         .iter()
         .map(|r| {
+            let option = &session.options()[r.option];
+            let breakdown: Vec<Value> = session
+                .criteria()
+                .iter()
+                .filter_map(|criterion| {
+                    let cell = session.cell(option.id, criterion.id)?;
+                    if matches!(cell.status, CellStatus::Failed { .. }) {
+                        return None;
+                    }
+                    let score = cell.status.score().map(|s| s.get());
+                    Some(json!({
+                        "criterion": criterion.name,
+                        "weight": criterion.weight,
+                        "raw_score": score,
+                        "weighted_score": score.map(|s| s * criterion.weight),
+                        "justification": cell.justification,
+                        "abstained": matches!(cell.status, CellStatus::Abstained),
+                    }))
+                })
+                .collect();
             json!({
-                "option": session.options()[r.option].name,
+                "option": option.name,
                 "weighted_total": r.total,
                 "rank": r.rank,
-                "breakdown": breakdowns[r.option],
+                "breakdown": breakdown,
             })
         })
-        .collect();
-    let criteria_weights: BTreeMap<&str, f64> = session
+        .collect()
+}
+
+/// The matrix's `criteria_weights`: criterion → weight.
+fn criteria_weights(session: &Session) -> BTreeMap<&str, f64> {
+    session
         .criteria()
         .iter()
         .map(|c| (c.name.as_str(), c.weight))
-        .collect();
-    let sensitivity: Vec<Value> = session
+        .collect()
+}
+
+/// The matrix's `sensitivity`: per criterion, the weight at which the winner changes.
+fn sensitivity_list(session: &Session, analysis: &Analysis) -> Vec<Value> {
+    session
         .criteria()
         .iter()
         .zip(&analysis.sensitivity)
@@ -621,35 +676,7 @@ fn matrix_result(session: &Session, analysis: &Analysis) -> Map<String, Value> {
             }),
             None => json!({"criterion": criterion.name, "threshold_weight": null}),
         })
-        .collect();
-    let cells = session.options().len() * session.criteria().len();
-    let scored = session
-        .options()
-        .iter()
-        .flat_map(|o| session.criteria().iter().map(move |c| (o.id, c.id)))
-        .filter(|&(o, c)| matches!(session.cell_state(o, c), CellState::Fresh(cell) if cell.status.score().is_some()))
-        .count();
-    let formatted_output = format::decision_matrix(session, analysis);
-    object(json!({
-        "session_id": session.id,
-        "topic": session.topic,
-        "strategy": analysis.strategy,
-        "matrix": matrix,
-        "rankings": rankings,
-        "recommendation": analysis.recommendation,
-        "criteria_weights": criteria_weights,
-        "sensitivity": sensitivity,
-        "evaluation_timestamp": now_rfc3339(),
-        "session_info": {
-            "created_at": rfc3339(session.created_at),
-            "evaluations_run": session.evaluations_run,
-            "total_options": session.options().len(),
-            "total_criteria": session.criteria().len(),
-            "cells": cells,
-            "cells_scored": scored,
-        },
-        "formatted_output": formatted_output,
-    }))
+        .collect()
 }
 
 /// Tools the reference server lacks: editing, manual scores, sensitivity, strategies, export.
@@ -815,16 +842,14 @@ impl Decisions {
     pub async fn sensitivity(&self, args: SensitivityArgs) -> ToolResult {
         let session = self.snapshot(&args.session_id)?;
         let current = self.analyse(&session, "Sensitivity analysis").await?;
-        let mut result = matrix_result(&session, &current);
-        let keep = [
-            "session_id",
-            "strategy",
-            "rankings",
-            "recommendation",
-            "sensitivity",
-            "criteria_weights",
-        ];
-        result.retain(|key, _| keep.contains(&key.as_str()));
+        let mut result = object(json!({
+            "session_id": session.id,
+            "strategy": current.strategy,
+            "rankings": rankings(&session, &current),
+            "recommendation": current.recommendation,
+            "sensitivity": sensitivity_list(&session, &current),
+            "criteria_weights": criteria_weights(&session),
+        }));
         if let Some(weights) = args.weights {
             let mut what_if = session.clone();
             for (name, weight) in &weights {
@@ -837,16 +862,18 @@ impl Decisions {
                     &self.limits,
                 )?;
             }
-            let analysis = self.analyse(&what_if, "Sensitivity analysis").await?;
-            let alternative = matrix_result(&what_if, &analysis);
-            let winner = |m: &Map<String, Value>| m["rankings"][0]["option"].clone();
+            // Not cached: the what-if is not the session's state.
+            let analysis = analysis::analyse(&self.catalog, &what_if, &self.limits)
+                .await
+                .map_err(|e| ToolError::new("Sensitivity analysis", e.to_string()))?;
+            let winner = |analysis: &Analysis| analysis.ranking.first().map(|r| r.option);
             result.insert(
                 "what_if".into(),
                 json!({
                     "weights": weights,
-                    "rankings": alternative["rankings"],
-                    "recommendation": alternative["recommendation"],
-                    "winner_changes": winner(&alternative) != winner(&result),
+                    "rankings": rankings(&what_if, &analysis),
+                    "recommendation": analysis.recommendation,
+                    "winner_changes": winner(&analysis) != winner(&current),
                 }),
             );
         }
@@ -869,15 +896,11 @@ impl Decisions {
             ));
         }
         let (session, analysis) = self.ranked_matrix(&args.session_id).await?;
-        let matrix = matrix_result(&session, &analysis);
         let content = match format_name.as_str() {
-            "csv" => export::csv(&session, &matrix),
-            "markdown" => matrix["formatted_output"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
+            "csv" => export::csv(&session, &analysis),
+            "markdown" => format::decision_matrix(&session, &analysis),
             _ => {
-                let mut data = matrix.clone();
+                let mut data = matrix_result(&session, &analysis);
                 data.remove("formatted_output");
                 serde_json::to_string_pretty(&data).unwrap_or_default()
             }

@@ -28,7 +28,7 @@ pub async fn serve_stdio(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let running = McpServer::new(decisions)
-        .serve(rmcp::transport::stdio())
+        .serve(super::stdio::streams())
         .await
         .context("starting the stdio transport")?;
     let cancel = running.cancellation_token();
@@ -72,7 +72,11 @@ pub fn http_app(
     settings: &HttpSettings,
     shutdown: CancellationToken,
 ) -> Router {
+    // A plain JSON answer where the call sends nothing before its result: no event stream to
+    // open, frame and close per call. A call that reports progress is still answered as an
+    // event stream, so its notifications arrive before the result.
     let mut config = StreamableHttpServerConfig::default()
+        .with_json_response(true)
         .with_allowed_hosts(settings.allowed_hosts.clone())
         .with_cancellation_token(shutdown.child_token());
     if !settings.allowed_origins.is_empty() {
