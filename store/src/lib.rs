@@ -17,6 +17,8 @@
 //! Dispatch is an enum rather than a trait object: three known backends, async methods, no
 //! boxing.
 
+#![warn(missing_docs)]
+
 mod clock;
 mod error;
 mod memory;

@@ -86,7 +86,7 @@ impl Scripts {
 pub struct RedisStore {
     conn: ConnectionManager,
     options: StoreOptions,
-    /// `host:port/db`.
+    /// `host:port/db`, with ` (TLS)` for `rediss://`.
     address: String,
     /// The URL without user information.
     shown: String,
@@ -132,7 +132,12 @@ impl RedisStore {
         if matches!(info.addr(), ConnectionAddr::TcpTls { .. }) {
             ensure_crypto_provider();
         }
-        let address = format!("{}/{}", info.addr(), info.redis_settings().db());
+        let tls = if matches!(info.addr(), ConnectionAddr::TcpTls { .. }) {
+            " (TLS)"
+        } else {
+            ""
+        };
+        let address = format!("{}/{}{tls}", info.addr(), info.redis_settings().db());
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.connect_timeout))
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
@@ -169,7 +174,8 @@ impl RedisStore {
         &self.options
     }
 
-    /// `redis host:port/db namespace ns`.
+    /// `redis host:port/db namespace ns` (`redis host:port/db (TLS) namespace ns` for
+    /// `rediss://`).
     pub fn describe(&self) -> String {
         format!(
             "redis {} namespace {}",

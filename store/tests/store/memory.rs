@@ -24,3 +24,24 @@ async fn describes_itself() {
     let store = Memory::open(StoreOptions::default()).await;
     assert_eq!(store.describe(), "memory");
 }
+
+#[tokio::test]
+async fn the_cache_drops_the_least_recently_used_beyond_its_capacity() {
+    let store = Memory::open(StoreOptions {
+        cache_capacity: 2,
+        ..StoreOptions::default()
+    })
+    .await;
+    let ttl = std::time::Duration::from_secs(60);
+    store.cache_put(&[1; 32], b"one", ttl).await.expect("put");
+    store.cache_put(&[2; 32], b"two", ttl).await.expect("put");
+    store
+        .cache_get(&[1; 32])
+        .await
+        .expect("get")
+        .expect("present");
+    store.cache_put(&[3; 32], b"three", ttl).await.expect("put");
+    assert!(store.cache_get(&[2; 32]).await.expect("get").is_none());
+    assert!(store.cache_get(&[1; 32]).await.expect("get").is_some());
+    assert!(store.cache_get(&[3; 32]).await.expect("get").is_some());
+}

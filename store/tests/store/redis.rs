@@ -296,3 +296,85 @@ async fn passwords_never_show() {
         Ok(_) => panic!("an invalid database number was accepted"),
     }
 }
+
+#[tokio::test]
+async fn a_tls_handshake_failure_is_unavailable() {
+    // A plain server does not speak TLS: the rediss:// handshake fails, and says so.
+    let server = RedisServer::shared();
+    let url = format!("rediss://:tls-Pa55@127.0.0.1:{}", server.port());
+    // The plain server waits for the end of a line that never comes, so the handshake
+    // ends at the connect timeout.
+    let options = StoreOptions {
+        connect_timeout: Duration::from_secs(1),
+        ..StoreOptions::default()
+    };
+    let started = Instant::now();
+    match Store::open(&url, options).await {
+        Err(error @ StoreError::Unavailable { .. }) => {
+            let message = format!("{error} {error:?}");
+            assert!(!message.contains("tls-Pa55"), "password leaked: {message}");
+            assert!(
+                message.contains("(TLS)") || message.contains("rediss://"),
+                "{message}"
+            );
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_lost_mid_use_is_unavailable_then_recovered() {
+    let server = RedisServer::start(None);
+    let port = server.port();
+    let store = Store::open(
+        &server.url(),
+        StoreOptions {
+            namespace: namespace("lost"),
+            ..StoreOptions::default()
+        },
+    )
+    .await
+    .expect("open");
+    store.create("s", b"body").await.expect("create");
+    drop(server);
+
+    let started = Instant::now();
+    match store.load("s").await {
+        Err(StoreError::Unavailable { url, .. }) => {
+            assert!(url.contains(&format!("127.0.0.1:{port}")), "{url}");
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    match store.count().await {
+        Err(StoreError::Unavailable { .. }) => {}
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+
+    // A server back on the same address is reconnected to (its data is gone: no
+    // persistence in the tests).
+    let _back = RedisServer::start_on(port);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match store.create("t", b"after").await {
+            Ok(_) => break,
+            Err(StoreError::Unavailable { .. }) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => panic!("no reconnection: {other:?}"),
+        }
+    }
+    assert_eq!(
+        store.load("t").await.expect("load").expect("present").body,
+        b"after"
+    );
+}

@@ -39,6 +39,15 @@ impl RedisServer {
 
     /// A server of its own, requiring `password` when given.
     pub fn start(password: Option<&str>) -> RedisServer {
+        RedisServer::launch(password, None)
+    }
+
+    /// A server on `port` (to stand in for one that went away).
+    pub fn start_on(port: u16) -> RedisServer {
+        RedisServer::launch(None, Some(port))
+    }
+
+    fn launch(password: Option<&str>, fixed_port: Option<u16>) -> RedisServer {
         let binary = binary();
         match Command::new(&binary).arg("--version").output() {
             Ok(output) if output.status.success() => {}
@@ -57,7 +66,7 @@ impl RedisServer {
         let mut failures = Vec::new();
         // A port found free can be taken before the server binds it: try a few.
         for _ in 0..5 {
-            let port = free_port();
+            let port = fixed_port.unwrap_or_else(free_port);
             let dir = tempfile::tempdir().expect("a directory for redis-server");
             let mut command = Command::new(&binary);
             command

@@ -340,3 +340,36 @@ async fn wal_mode_private_files_and_default_path() {
         Err(StoreError::InvalidUrl { .. })
     ));
 }
+
+#[tokio::test]
+async fn a_sweep_bounds_the_cache() {
+    let store = Sqlite::open(StoreOptions {
+        cache_capacity: 2,
+        ..StoreOptions::default()
+    })
+    .await;
+    let ttl = Duration::from_secs(60);
+    for key in 1..=3u8 {
+        store.cache_put(&[key; 32], &[key], ttl).await.expect("put");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    store
+        .cache_put(&[4; 32], b"short", Duration::from_millis(1))
+        .await
+        .expect("put");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(store.sweep_expired().await.expect("sweep").is_empty());
+    // The expired entry went, then the oldest beyond the capacity.
+    assert!(store.cache_get(&[1; 32]).await.expect("get").is_none());
+    assert_eq!(store.cache_get(&[2; 32]).await.expect("get"), Some(vec![2]));
+    assert_eq!(store.cache_get(&[3; 32]).await.expect("get"), Some(vec![3]));
+    let rows: i64 = {
+        let Store::Sqlite(sqlite) = &store.store else {
+            panic!("an SQLite store");
+        };
+        raw(sqlite.path())
+            .query_row("SELECT count(*) FROM cache", [], |row| row.get(0))
+            .expect("count")
+    };
+    assert_eq!(rows, 2);
+}
