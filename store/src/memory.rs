@@ -138,17 +138,23 @@ impl MemoryStore {
         let now = now_ms();
         let ttl = self.ttl();
         let mut state = self.state();
-        let expired = state.remove_expired(now, ttl);
-        if state.sessions.contains_key(id) {
+        if state.live(id, now, ttl).is_some() {
             return Err(StoreError::Exists { id: id.to_owned() });
         }
         let max = self.options.max_sessions;
+        let live = state
+            .sessions
+            .values()
+            .filter(|entry| is_live(entry, now, ttl))
+            .count();
+        if live >= max && (self.options.when_full == WhenFull::Refuse || max == 0) {
+            // Nothing changes, so expired sessions stay for the sweep to report.
+            return Err(StoreError::Full { max });
+        }
+        let expired = state.remove_expired(now, ttl);
         let mut evicted = Vec::new();
-        if state.sessions.len() >= max {
-            if self.options.when_full == WhenFull::Refuse || max == 0 {
-                return Err(StoreError::Full { max });
-            }
-            let excess = state.sessions.len() + 1 - max;
+        if live >= max {
+            let excess = live + 1 - max;
             for victim in state.least_recent(now, ttl).into_iter().take(excess) {
                 state.sessions.remove(&victim);
                 state.leases.remove(&victim);

@@ -39,7 +39,8 @@ pub struct StoreOptions {
     /// Eviction or refusal at the limit.
     pub when_full: WhenFull,
     /// A session unused for this long expires. Sliding: every load, update and cell write
-    /// renews it. Millisecond precision; must be at least 1 ms.
+    /// renews it. Millisecond precision; between 1 ms and ten years. (Lease and cache
+    /// TTLs given to the store's methods are held to the same range.)
     pub ttl: Duration,
     /// Prefix of every Redis key, so several deployments (or tests) can share one Redis.
     /// Letters, digits, `_`, `-` and `.` only. Ignored by the other backends.
@@ -77,9 +78,13 @@ impl Default for StoreOptions {
 impl StoreOptions {
     /// Checks the options every backend relies on.
     pub(crate) fn validate(&self) -> Result<(), StoreError> {
-        if self.ttl < Duration::from_millis(1) {
+        if self.ttl < Duration::from_millis(1) || self.ttl > LONGEST {
             return Err(StoreError::InvalidOptions {
-                reason: "the session TTL must be at least 1 ms".to_owned(),
+                reason: format!(
+                    "the session TTL must be between 1 ms and {} days, not {:?}",
+                    LONGEST.as_secs() / 86_400,
+                    self.ttl
+                ),
             });
         }
         let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
@@ -103,9 +108,40 @@ impl StoreOptions {
     }
 }
 
-/// `duration` in whole milliseconds, at least 1, saturating.
+/// The longest TTL of anything stored (ten years): far beyond any use, and small enough
+/// that expiry times stay exact in Redis's Lua numbers and in SQLite's integers.
+const LONGEST: Duration = Duration::from_secs(10 * 365 * 86_400);
+
+/// `duration` in whole milliseconds, between 1 and ten years.
 pub(crate) fn duration_ms(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis())
+    u64::try_from(duration.min(LONGEST).as_millis())
         .unwrap_or(u64::MAX)
         .max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation() {
+        assert!(StoreOptions::default().validate().is_ok());
+        for namespace in ["", "a:b", "a*", "has space", &"x".repeat(65)] {
+            let options = StoreOptions {
+                namespace: namespace.to_owned(),
+                ..StoreOptions::default()
+            };
+            assert!(options.validate().is_err(), "{namespace:?} was accepted");
+        }
+        for ttl in [Duration::ZERO, Duration::from_micros(999), Duration::MAX] {
+            let options = StoreOptions {
+                ttl,
+                ..StoreOptions::default()
+            };
+            assert!(options.validate().is_err(), "{ttl:?} was accepted");
+        }
+        assert_eq!(duration_ms(Duration::ZERO), 1);
+        assert_eq!(duration_ms(Duration::from_millis(1500)), 1500);
+        assert_eq!(duration_ms(Duration::MAX), duration_ms(LONGEST));
+    }
 }

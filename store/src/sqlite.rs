@@ -283,26 +283,25 @@ impl SqliteStore {
         let refuse = self.options.when_full == WhenFull::Refuse;
         self.run("create a session", move |conn, clock| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let expired = remove_expired(&tx, clock.threshold())?;
             let exists = tx
-                .prepare_cached("SELECT 1 FROM sessions WHERE id = ?1")?
-                .query_row([&id], |_| Ok(()))
+                .prepare_cached("SELECT 1 FROM sessions WHERE id = ?1 AND last_used > ?2")?
+                .query_row(params![id, clock.threshold()], |_| Ok(()))
                 .optional()?
                 .is_some();
             if exists {
                 return Err(StoreError::Exists { id }.into());
             }
             let live: i64 = tx
-                .prepare_cached("SELECT count(*) FROM sessions")?
-                .query_row([], |row| row.get(0))?;
+                .prepare_cached("SELECT count(*) FROM sessions WHERE last_used > ?1")?
+                .query_row([clock.threshold()], |row| row.get(0))?;
             let live = usize::try_from(live).unwrap_or(usize::MAX);
+            if live >= max && (refuse || max == 0) {
+                // Nothing changes, so expired sessions stay for the sweep to report.
+                return Err(StoreError::Full { max }.into());
+            }
+            let expired = remove_expired(&tx, clock.threshold())?;
             let mut evicted = Vec::new();
             if live >= max {
-                if refuse || max == 0 {
-                    // Expired sessions removed on the way stay removed.
-                    tx.commit()?;
-                    return Err(StoreError::Full { max }.into());
-                }
                 let excess = i64::try_from(live + 1 - max).unwrap_or(i64::MAX);
                 evicted = least_recent(&tx, clock.threshold(), excess)?;
                 remove_sessions(&tx, &evicted)?;

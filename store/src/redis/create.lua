@@ -5,29 +5,30 @@ local session_key, cells_key, index_key, clock_key = KEYS[1], KEYS[2], KEYS[3], 
 local ns, id, body, ttl_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local max, refuse = tonumber(ARGV[5]), ARGV[6] == '1'
 
-local now = stamp(clock_key)
-local expired = remove_expired(ns, index_key, threshold(now, ttl_ms))
 if redis.call('EXISTS', session_key) == 1 then
   return {'exists'}
 end
+local limit = threshold(now_us(), ttl_ms)
+local live = redis.call('ZCOUNT', index_key, '(' .. fmt(limit), '+inf')
+if live >= max and (refuse or max == 0) then
+  -- Nothing changes, so expired sessions stay for a sweep to report.
+  return {'full'}
+end
 
+local now = stamp(clock_key)
+local expired = remove_expired(ns, index_key, limit)
 local evicted = {}
-local live = redis.call('ZCARD', index_key)
-if live >= max then
-  if refuse or max == 0 then
-    return {'full'}
+live = redis.call('ZCARD', index_key)
+while live >= max do
+  local oldest = redis.call('ZRANGE', index_key, 0, 0)
+  if #oldest == 0 then
+    break
   end
-  while live >= max do
-    local oldest = redis.call('ZRANGE', index_key, 0, 0)
-    if #oldest == 0 then
-      break
-    end
-    -- A member whose key is already gone (removed behind our back) is dropped unreported.
-    if remove_session(ns, index_key, oldest[1]) == 1 then
-      table.insert(evicted, oldest[1])
-    end
-    live = live - 1
+  -- A member whose key is already gone (removed behind our back) is dropped unreported.
+  if remove_session(ns, index_key, oldest[1]) == 1 then
+    table.insert(evicted, oldest[1])
   end
+  live = live - 1
 end
 
 local now_ms = fmt(math.floor(now / 1000))
