@@ -31,12 +31,12 @@ mod url;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use error::StoreError;
-pub use memory::MemoryStore;
-pub use options::{Durability, StoreOptions, WhenFull};
-pub use record::{Created, Loaded, Summary};
-pub use redis::RedisStore;
-pub use sqlite::SqliteStore;
+pub use crate::error::StoreError;
+pub use crate::memory::MemoryStore;
+pub use crate::options::{Durability, StoreOptions, WhenFull};
+pub use crate::record::{Created, Loaded, Summary};
+pub use crate::redis::RedisStore;
+pub use crate::sqlite::SqliteStore;
 
 /// A session store: one of the backends, chosen by URL at [`Store::open`].
 #[derive(Debug)]

@@ -104,7 +104,7 @@ fn is_live(entry: &Entry, now: u64, ttl: u64) -> bool {
 
 impl MemoryStore {
     /// An empty store.
-    pub fn new(options: StoreOptions) -> MemoryStore {
+    pub(crate) fn new(options: StoreOptions) -> MemoryStore {
         let cache = NonZeroUsize::new(options.cache_capacity).map(LruCache::new);
         MemoryStore {
             options,
@@ -134,7 +134,7 @@ impl MemoryStore {
     }
 
     /// See [`crate::Store::create`].
-    pub fn create(&self, id: &str, body: &[u8]) -> Result<Created, StoreError> {
+    pub(crate) fn create(&self, id: &str, body: &[u8]) -> Result<Created, StoreError> {
         let now = now_ms();
         let ttl = self.ttl();
         let mut state = self.state();
@@ -177,7 +177,7 @@ impl MemoryStore {
     }
 
     /// See [`crate::Store::load`] (`renew`) and [`crate::Store::peek`].
-    pub fn load(&self, id: &str, renew: bool) -> Option<Loaded> {
+    pub(crate) fn load(&self, id: &str, renew: bool) -> Option<Loaded> {
         let now = now_ms();
         let ttl = self.ttl();
         let mut state = self.state();
@@ -201,7 +201,12 @@ impl MemoryStore {
     }
 
     /// See [`crate::Store::update`].
-    pub fn update(&self, id: &str, expected_version: u64, body: &[u8]) -> Result<u64, StoreError> {
+    pub(crate) fn update(
+        &self,
+        id: &str,
+        expected_version: u64,
+        body: &[u8],
+    ) -> Result<u64, StoreError> {
         let now = now_ms();
         let ttl = self.ttl();
         let mut state = self.state();
@@ -223,7 +228,11 @@ impl MemoryStore {
     }
 
     /// See [`crate::Store::put_cells`].
-    pub fn put_cells(&self, id: &str, cells: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+    pub(crate) fn put_cells(
+        &self,
+        id: &str,
+        cells: &[(String, Vec<u8>)],
+    ) -> Result<(), StoreError> {
         let now = now_ms();
         let ttl = self.ttl();
         let mut state = self.state();
@@ -240,7 +249,7 @@ impl MemoryStore {
     }
 
     /// See [`crate::Store::remove_cells`].
-    pub fn remove_cells(&self, id: &str, keys: &[String]) -> usize {
+    pub(crate) fn remove_cells(&self, id: &str, keys: &[String]) -> usize {
         let now = now_ms();
         let ttl = self.ttl();
         let mut state = self.state();
@@ -253,7 +262,7 @@ impl MemoryStore {
     }
 
     /// See [`crate::Store::delete`].
-    pub fn delete(&self, id: &str) -> bool {
+    pub(crate) fn delete(&self, id: &str) -> bool {
         let now = now_ms();
         let ttl = self.ttl();
         let mut state = self.state();
@@ -265,7 +274,7 @@ impl MemoryStore {
     }
 
     /// See [`crate::Store::list`].
-    pub fn list(&self) -> Vec<Summary> {
+    pub(crate) fn list(&self) -> Vec<Summary> {
         let now = now_ms();
         let ttl = self.ttl();
         let state = self.state();
@@ -287,7 +296,7 @@ impl MemoryStore {
     }
 
     /// See [`crate::Store::count`].
-    pub fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         let now = now_ms();
         let ttl = self.ttl();
         self.state()
@@ -298,7 +307,7 @@ impl MemoryStore {
     }
 
     /// See [`crate::Store::clear`].
-    pub fn clear(&self) -> usize {
+    pub(crate) fn clear(&self) -> usize {
         let now = now_ms();
         let ttl = self.ttl();
         let mut state = self.state();
@@ -313,7 +322,7 @@ impl MemoryStore {
     }
 
     /// See [`crate::Store::sweep_expired`].
-    pub fn sweep_expired(&self) -> Vec<String> {
+    pub(crate) fn sweep_expired(&self) -> Vec<String> {
         let now = now_ms();
         let ttl = self.ttl();
         let mut state = self.state();
@@ -332,7 +341,7 @@ impl MemoryStore {
     }
 
     /// See [`crate::Store::evict_least_recent`].
-    pub fn evict_least_recent(&self, count: usize) -> Vec<String> {
+    pub(crate) fn evict_least_recent(&self, count: usize) -> Vec<String> {
         let now = now_ms();
         let ttl = self.ttl();
         let mut state = self.state();
@@ -349,7 +358,7 @@ impl MemoryStore {
     }
 
     /// See [`crate::Store::try_lease`].
-    pub fn try_lease(&self, id: &str, owner: &str, ttl: Duration) -> bool {
+    pub(crate) fn try_lease(&self, id: &str, owner: &str, ttl: Duration) -> bool {
         let now = now_ms();
         let mut state = self.state();
         if state
@@ -370,7 +379,7 @@ impl MemoryStore {
     }
 
     /// See [`crate::Store::renew_lease`].
-    pub fn renew_lease(&self, id: &str, owner: &str, ttl: Duration) -> bool {
+    pub(crate) fn renew_lease(&self, id: &str, owner: &str, ttl: Duration) -> bool {
         let now = now_ms();
         let mut state = self.state();
         match state.leases.get_mut(id) {
@@ -383,7 +392,7 @@ impl MemoryStore {
     }
 
     /// See [`crate::Store::release_lease`].
-    pub fn release_lease(&self, id: &str, owner: &str) -> bool {
+    pub(crate) fn release_lease(&self, id: &str, owner: &str) -> bool {
         let now = now_ms();
         let mut state = self.state();
         match state.leases.get(id) {
@@ -397,7 +406,7 @@ impl MemoryStore {
     }
 
     /// See [`crate::Store::cache_get`].
-    pub fn cache_get(&self, key: &[u8; 32]) -> Option<Vec<u8>> {
+    pub(crate) fn cache_get(&self, key: &[u8; 32]) -> Option<Vec<u8>> {
         let now = now_ms();
         let mut state = self.state();
         let cache = state.cache.as_mut()?;
@@ -412,7 +421,7 @@ impl MemoryStore {
     }
 
     /// See [`crate::Store::cache_put`].
-    pub fn cache_put(&self, key: &[u8; 32], body: &[u8], ttl: Duration) {
+    pub(crate) fn cache_put(&self, key: &[u8; 32], body: &[u8], ttl: Duration) {
         let expires_at = now_ms().saturating_add(duration_ms(ttl));
         if let Some(cache) = self.state().cache.as_mut() {
             cache.put(
@@ -426,14 +435,14 @@ impl MemoryStore {
     }
 
     /// See [`crate::Store::add_counter`].
-    pub fn add_counter(&self, name: &str, delta: u64) {
+    pub(crate) fn add_counter(&self, name: &str, delta: u64) {
         let mut state = self.state();
         let value = state.counters.entry(name.to_owned()).or_insert(0);
         *value = value.saturating_add(delta);
     }
 
     /// See [`crate::Store::counters`].
-    pub fn counters(&self) -> BTreeMap<String, u64> {
+    pub(crate) fn counters(&self) -> BTreeMap<String, u64> {
         self.state().counters.clone()
     }
 }
