@@ -506,8 +506,28 @@ async fn editing_manual_scores_strategies_sensitivity_and_export() {
 async fn cancelling_an_evaluation_keeps_the_finished_cells() {
     let (llm, hang) = hanging_llm().await;
     let (client, _) = stdio_client(&llm).await;
+    cancel_and_resume(&client, &hang).await;
+    client.cancel().await.expect("close");
+}
+
+#[tokio::test]
+async fn cancelling_an_evaluation_over_http_keeps_the_finished_cells() {
+    let (llm, hang) = hanging_llm().await;
+    let (_server, url) = http_server(&llm, &[]).await;
+    let (client, _) = http_client(&url).await;
+    cancel_and_resume(&client, &hang).await;
+    client.cancel().await.expect("close");
+}
+
+/// An evaluation the client gives up on stops, keeps its finished cells and lets go of the
+/// session; the next one computes only what is missing. `hang` holds the model's answers on
+/// the second criterion until it is cleared.
+async fn cancel_and_resume(
+    client: &RunningService<RoleClient, Client>,
+    hang: &std::sync::atomic::AtomicBool,
+) {
     let id = start_on_options(
-        &client,
+        client,
         json!([
             {"name": "cost", "description": "Total cost of ownership"},
             {"name": "slow", "description": "A criterion the model never answers"},
@@ -528,7 +548,7 @@ async fn cancelling_an_evaluation_keeps_the_finished_cells() {
     );
 
     // The cells that finished are kept; the hanging ones are still to do.
-    let matrix = ok(&client, "get_decision_matrix", session.clone()).await;
+    let matrix = ok(client, "get_decision_matrix", session.clone()).await;
     for option in OPTIONS {
         assert_eq!(
             matrix["matrix"][option]["cost"]["status"], "scored",
@@ -546,13 +566,12 @@ async fn cancelling_an_evaluation_keeps_the_finished_cells() {
     hang.store(false, std::sync::atomic::Ordering::SeqCst);
     let next = tokio::time::timeout(
         Duration::from_secs(30),
-        ok(&client, "evaluate_options", session.clone()),
+        ok(client, "evaluate_options", session.clone()),
     )
     .await
     .expect("the cancelled evaluation no longer holds the session");
     assert_eq!(next["summary"]["cells_computed"], 3);
     assert_eq!(next["evaluation_complete"], true);
-    client.cancel().await.expect("close");
 }
 
 #[tokio::test]

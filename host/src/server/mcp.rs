@@ -31,15 +31,20 @@ use super::{prompts, resources};
 #[derive(Clone)]
 pub struct McpServer {
     decisions: Arc<Decisions>,
-    tool_router: ToolRouter<McpServer>,
+    tool_router: Arc<ToolRouter<McpServer>>,
 }
 
 impl McpServer {
     /// A handler over `decisions`.
     pub fn new(decisions: Arc<Decisions>) -> McpServer {
+        // The stateless HTTP transport makes a handler per request; the tool table (17 tools
+        // with their generated schemas) is built once and shared.
+        static TOOLS: std::sync::OnceLock<Arc<ToolRouter<McpServer>>> = std::sync::OnceLock::new();
         McpServer {
             decisions,
-            tool_router: McpServer::tool_router(),
+            tool_router: TOOLS
+                .get_or_init(|| Arc::new(McpServer::tool_router()))
+                .clone(),
         }
     }
 }

@@ -72,10 +72,13 @@ pub fn http_app(
     settings: &HttpSettings,
     shutdown: CancellationToken,
 ) -> Router {
-    // A plain JSON answer where the call sends nothing before its result: no event stream to
-    // open, frame and close per call. A call that reports progress is still answered as an
-    // event stream, so its notifications arrive before the result.
+    // Stateless: the server never speaks to a client outside a call, so an MCP session per
+    // client would only add a worker and an event stream per request, and would pin each
+    // client to one instance behind a load balancer. Every request stands alone; a call that
+    // reports progress answers with an event stream (its notifications, then its result),
+    // any other with plain JSON. A client that cancels or goes away stops its call.
     let mut config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
         .with_json_response(true)
         .with_allowed_hosts(settings.allowed_hosts.clone())
         .with_cancellation_token(shutdown.child_token());
