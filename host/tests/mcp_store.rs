@@ -33,10 +33,15 @@ fn id(result: &Map<String, Value>) -> String {
 
 /// Starts a session with `options` and the criteria `criteria` (weight 1).
 async fn decision(client: &Mcp, options: &[&str], criteria: &[&str]) -> String {
+    decision_on(client, "Which one?", options, criteria).await
+}
+
+/// Starts a session on `topic` with `options` and the criteria `criteria` (weight 1).
+async fn decision_on(client: &Mcp, topic: &str, options: &[&str], criteria: &[&str]) -> String {
     let session = id(&ok(
         client,
         "start_decision_analysis",
-        json!({"topic": "Which one?", "options": options, "model_backend": "litellm"}),
+        json!({"topic": topic, "options": options, "model_backend": "litellm"}),
     )
     .await);
     for criterion in criteria {
@@ -183,17 +188,13 @@ async fn two_instances_share_sessions_through_redis() {
     let (a, _) = http_client(&a_url).await;
     let (b, _) = http_client(&b_url).await;
 
-    let session = id(&ok(
-        &a,
-        "start_decision_analysis",
-        json!({"topic": "Shared", "options": ["A", "B"], "model_backend": "litellm"}),
-    )
-    .await);
+    // Started on A, its criteria added on B.
+    let session = decision_on(&a, "Shared", &["A", "B"], &[]).await;
     for criterion in ["cost", "speed"] {
         ok(
             &b,
             "add_criterion",
-            json!({"session_id": session, "name": criterion, "description": criterion, "weight": 1.0}),
+            json!({"session_id": session, "name": criterion, "description": format!("How good is the {criterion}"), "weight": 1.0}),
         )
         .await;
     }
@@ -203,6 +204,19 @@ async fn two_instances_share_sessions_through_redis() {
     let listed = ok(&b, "list_sessions", json!({})).await;
     assert_eq!(listed["total_active"], 1);
     assert_eq!(listed["sessions"][0]["session_id"], session.as_str());
+
+    // The same decision started on B is answered from the answers A bought (shared through
+    // Redis; B's own cache has never seen them): no call, nothing billed.
+    let calls = llm.requests().len();
+    let again = decision_on(&b, "Shared", &["A", "B"], &["cost", "speed"]).await;
+    let replayed = ok(&b, "evaluate_options", json!({"session_id": again})).await;
+    assert_eq!(replayed["summary"]["cache_hits"], 2, "{replayed:?}");
+    assert_eq!(replayed["summary"]["llm_calls"], 0, "{replayed:?}");
+    assert_eq!(llm.requests().len(), calls, "nothing sent to the model");
+    assert_eq!(answered_cells(&b, &again).await, 4);
+    ok(&b, "clear_all_sessions", json!({})).await;
+    let session = decision_on(&a, "Shared", &["A", "B"], &["cost", "speed"]).await;
+    ok(&b, "evaluate_options", json!({"session_id": session})).await;
 
     // Ten writers at once, split between the instances: every option is kept.
     let adds = (0..10).map(|n| {

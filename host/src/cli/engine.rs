@@ -4,13 +4,21 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::config::Config;
+use decision_matrix_store::Store;
+
+use crate::evaluation::cache::SharedCache;
 use crate::evaluation::{Backend, Backends, Evaluator};
 use crate::plugins::grants::GrantsConfig;
 use crate::plugins::{PluginCatalog, PluginHost};
 use crate::providers::BuiltinBackend;
 use crate::server::{BedrockTarget, Decisions, SessionManager};
+
+/// How long an answer stays in the shared (Redis) answer cache: a day covers re-runs of a
+/// decision being worked on, without keeping every answer ever bought.
+const SHARED_ANSWER_TTL: Duration = Duration::from_secs(86_400);
 
 /// The tools and the plugin host they run on (which must outlive them).
 pub struct Engine {
@@ -52,7 +60,13 @@ impl Engine {
                 )
             })
             .collect::<BTreeMap<_, _>>();
-        let evaluator = Evaluator::new(backends, settings);
+        // With Redis, answers are shared like sessions: an instance replays what another paid
+        // for. Elsewhere only this process reads the store, and its own cache is faster.
+        let shared = matches!(**sessions.store(), Store::Redis(_)).then(|| SharedCache {
+            store: sessions.store().clone(),
+            ttl: SHARED_ANSWER_TTL,
+        });
+        let evaluator = Evaluator::with_shared_cache(backends, settings, shared);
         let sessions = Arc::new(sessions);
         let decisions = Decisions::new(sessions, evaluator, catalog, config.limits.clone())
             .with_bedrock(bedrock_target(builtins));

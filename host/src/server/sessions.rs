@@ -186,7 +186,7 @@ struct Local {
 /// The sessions, in their store. Share it behind an `Arc`.
 pub struct SessionManager {
     settings: SessionSettings,
-    store: Store,
+    store: Arc<Store>,
     memory: Box<dyn MemoryProbe>,
     local: Mutex<Local>,
     /// This process's lease owner prefix: no two processes share one.
@@ -218,7 +218,7 @@ impl SessionManager {
         settings: SessionSettings,
         memory: Box<dyn MemoryProbe>,
     ) -> Result<SessionManager, StoreError> {
-        let store = Store::open(&settings.store, settings.store_options()).await?;
+        let store = Arc::new(Store::open(&settings.store, settings.store_options()).await?);
         Ok(SessionManager {
             settings,
             store,
@@ -232,6 +232,11 @@ impl SessionManager {
     /// The settings in force.
     pub fn settings(&self) -> &SessionSettings {
         &self.settings
+    }
+
+    /// The store itself, for what else instances share through it (the answer cache).
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
     }
 
     /// Where sessions are kept, for people (never with a password).
@@ -524,7 +529,7 @@ impl SessionManager {
         self.count(EXPIRED, expired.len()).await;
         self.count(CLEANED, expired.len()).await;
         let mut evicted_for_memory = 0;
-        let used = match self.store {
+        let used = match *self.store {
             Store::Memory(_) => self.memory.used_percent(),
             _ => None,
         };
