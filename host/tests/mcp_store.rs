@@ -1,7 +1,7 @@
 //! The session store as operators rely on it, against the built binary: sessions survive a
 //! restart and a `kill -9` mid-evaluation (with the cells finished before it), two instances
-//! share one Redis without losing concurrent updates, and a store that cannot be used stops
-//! start-up with a message naming it.
+//! share one Redis (sessions and LLM answers) without losing concurrent updates, and a store
+//! that cannot be used stops start-up, or fails the call, with a message naming it.
 
 mod common;
 
@@ -305,4 +305,31 @@ async fn a_store_that_cannot_be_used_stops_start_up_naming_it() {
     assert!(!status.success(), "{stderr}");
     assert!(stderr.contains(&file.display().to_string()), "{stderr}");
     assert_eq!(std::fs::read(&file).expect("still there"), garbage);
+}
+
+#[tokio::test]
+async fn a_store_lost_mid_use_fails_the_call_naming_it() {
+    let llm = slow_llm(Duration::ZERO).await;
+    let redis = RedisServer::start(None);
+    let port = redis.port();
+    let (_server, url) = http_server(&llm, &["--store", &redis.url()]).await;
+    let (client, _) = http_client(&url).await;
+    let session = decision(&client, &["A", "B"], &["cost"]).await;
+    drop(redis);
+
+    let started = Instant::now();
+    let result = client
+        .call_tool(request(
+            "get_decision_matrix",
+            json!({"session_id": session}),
+        ))
+        .await
+        .expect("the call reaches the server");
+    assert_eq!(result.is_error, Some(true), "{result:?}");
+    let error = result.structured_content.expect("error dict");
+    assert_eq!(error["context"], "Session store", "{error}");
+    let message = error["error"].as_str().expect("message");
+    assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    client.cancel().await.expect("close");
 }

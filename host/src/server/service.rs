@@ -247,21 +247,21 @@ impl Decisions {
             temperature: args.temperature,
         };
         self.change(&args.session_id, |session| {
-        if let Some(backend) = &spec.backend {
-            self.check_backend(backend)?;
-        }
-        session.add_criterion(spec.clone(), &self.limits)?;
-        let all: Vec<&str> = session.criteria().iter().map(|c| c.name.as_str()).collect();
-        Ok(object(json!({
-            "session_id": session.id,
-            "criterion_added": args.name,
-            "description": args.description,
-            "weight": args.weight,
-            "total_criteria": all.len(),
-            "all_criteria": all,
-            "message": format!("Added criterion '{}' with weight {}x", args.name, format::py_float(args.weight)),
-            "formatted_output": format::criterion_added(session, &args.name),
-        })))
+            if let Some(backend) = &spec.backend {
+                self.check_backend(backend)?;
+            }
+            session.add_criterion(spec.clone(), &self.limits)?;
+            let all: Vec<&str> = session.criteria().iter().map(|c| c.name.as_str()).collect();
+            Ok(object(json!({
+                "session_id": session.id,
+                "criterion_added": args.name,
+                "description": args.description,
+                "weight": args.weight,
+                "total_criteria": all.len(),
+                "all_criteria": all,
+                "message": format!("Added criterion '{}' with weight {}x", args.name, format::py_float(args.weight)),
+                "formatted_output": format::criterion_added(session, &args.name),
+            })))
         })
         .await
     }
@@ -762,15 +762,15 @@ impl Decisions {
     /// `remove_option`.
     pub async fn remove_option(&self, args: RemoveOptionArgs) -> ToolResult {
         self.change(&args.session_id, |session| {
-        session.remove_option(&args.option_name, &self.limits)?;
-        Ok(object(json!({
-            "session_id": session.id,
-            "option_removed": args.option_name,
-            "total_options": session.options().len(),
-            "all_options": option_names(session),
-            "message": format!("Removed option '{}'", args.option_name),
-            "formatted_output": format!("## 🗑️ Removed Option: **{}**\n\n**Remaining**: {}\n", args.option_name, option_names(session).join(", ")),
-        })))
+            session.remove_option(&args.option_name, &self.limits)?;
+            Ok(object(json!({
+                "session_id": session.id,
+                "option_removed": args.option_name,
+                "total_options": session.options().len(),
+                "all_options": option_names(session),
+                "message": format!("Removed option '{}'", args.option_name),
+                "formatted_output": format!("## 🗑️ Removed Option: **{}**\n\n**Remaining**: {}\n", args.option_name, option_names(session).join(", ")),
+            })))
         })
         .await
     }
@@ -821,15 +821,15 @@ impl Decisions {
     /// `remove_criterion`.
     pub async fn remove_criterion(&self, args: RemoveCriterionArgs) -> ToolResult {
         self.change(&args.session_id, |session| {
-        session.remove_criterion(&args.name)?;
-        Ok(object(json!({
-            "session_id": session.id,
-            "criterion_removed": args.name,
-            "total_criteria": session.criteria().len(),
-            "all_criteria": criterion_names(session),
-            "message": format!("Removed criterion '{}'", args.name),
-            "formatted_output": format!("## 🗑️ Removed Criterion: **{}**\n\n**Remaining**: {}\n", args.name, criterion_names(session).join(", ")),
-        })))
+            session.remove_criterion(&args.name)?;
+            Ok(object(json!({
+                "session_id": session.id,
+                "criterion_removed": args.name,
+                "total_criteria": session.criteria().len(),
+                "all_criteria": criterion_names(session),
+                "message": format!("Removed criterion '{}'", args.name),
+                "formatted_output": format!("## 🗑️ Removed Criterion: **{}**\n\n**Remaining**: {}\n", args.name, criterion_names(session).join(", ")),
+            })))
         })
         .await
     }
@@ -887,14 +887,14 @@ impl Decisions {
     /// `set_strategy`: ranks the session with another scoring strategy from now on.
     pub async fn set_strategy(&self, args: StrategyArgs) -> ToolResult {
         self.change(&args.session_id, |session| {
-        self.check_strategy(&args.strategy)?;
-        session.strategy = args.strategy.clone();
-        Ok(object(json!({
-            "session_id": session.id,
-            "strategy": args.strategy,
-            "message": format!("Rankings now use the '{}' strategy; scores are unchanged", args.strategy),
-            "formatted_output": format!("## ⚙️ Strategy: **{}**\n", args.strategy),
-        })))
+            self.check_strategy(&args.strategy)?;
+            session.strategy = args.strategy.clone();
+            Ok(object(json!({
+                "session_id": session.id,
+                "strategy": args.strategy,
+                "message": format!("Rankings now use the '{}' strategy; scores are unchanged", args.strategy),
+                "formatted_output": format!("## ⚙️ Strategy: **{}**\n", args.strategy),
+            })))
         })
         .await
     }
