@@ -59,8 +59,11 @@ async fn run(command: Command, loaded: Loaded) -> anyhow::Result<i32> {
     let mut stdout = std::io::stdout();
     match command {
         Command::Serve(_) => serve::serve(config, grants, &builtins).await,
-        Command::Evaluate { file, json } => {
-            cli::evaluate::evaluate(config, grants, &builtins, &file, json, &mut stdout).await
+        Command::Evaluate {
+            file, json, store, ..
+        } => {
+            let config = cli::evaluate::with_default_store(config, store.is_some());
+            cli::evaluate::evaluate(&config, grants, &builtins, &file, json, &mut stdout).await
         }
         Command::Config(ConfigCommand::Show { json }) => {
             cli::config::show(&loaded, &builtins, json, &mut stdout)

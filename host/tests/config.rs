@@ -140,6 +140,16 @@ fn an_invalid_value_stops_start_up_naming_key_value_allowed_and_source() {
             "unknown profile 'staging'; allowed: development, production, high-scale (set by flag --profile)",
         ),
         (
+            vec!["serve", "--store", "postgres://db/sessions"],
+            vec![],
+            "sessions.store = 'postgres://db/sessions' is not valid (",
+        ),
+        (
+            vec!["serve"],
+            vec![("DMM_STORE_NAMESPACE", "a:b")],
+            "sessions.store_namespace = 'a:b' is not valid; allowed: 1 to 64 letters, digits, '_', '-' or '.' (sessions.store_namespace from env DMM_STORE_NAMESPACE)",
+        ),
+        (
             vec!["serve", "--set", "sessions.ttl_seconds=5"],
             vec![],
             "sessions.ttl_seconds = 5 is out of range; allowed: 60 to 604800 seconds",

@@ -15,10 +15,15 @@ fn start_args(topic: &str) -> Value {
     json!({"topic": topic, "options": ["A", "B"], "model_backend": "litellm"})
 }
 
-#[tokio::test]
-async fn the_least_recent_session_is_evicted_or_a_new_one_refused_and_idle_ones_expire() {
-    let llm = llm().await;
+/// On a server with `store` limited to two sessions: using the first of two sessions makes
+/// the second the least recently used, and a third evicts it. Returns the client.
+async fn the_least_recent_is_evicted(
+    llm: &decision_matrix_testkit::MockServer,
+    store: &str,
+) -> rmcp::service::RunningService<rmcp::RoleClient, common::client::Client> {
     let settings = [
+        "--store",
+        store,
         "--set",
         "sessions.max_sessions=2",
         "--set",
@@ -26,7 +31,7 @@ async fn the_least_recent_session_is_evicted_or_a_new_one_refused_and_idle_ones_
         "--set",
         "sessions.cleanup_interval_seconds=1",
     ];
-    let (client, _) = stdio_client_with(&llm, &settings).await;
+    let (client, _) = stdio_client_with(llm, &settings).await;
     let id = |result: serde_json::Map<String, Value>| {
         result["session_id"].as_str().expect("id").to_owned()
     };
@@ -46,7 +51,7 @@ async fn the_least_recent_session_is_evicted_or_a_new_one_refused_and_idle_ones_
         json!({"session_id": second, "option_name": "C"}),
     )
     .await;
-    assert_eq!(gone, "Session not found or expired");
+    assert_eq!(gone, "Session not found or expired", "{store}");
     let listed = ok(&client, "list_sessions", json!({})).await;
     let mut live: Vec<&str> = listed["sessions"]
         .as_array()
@@ -57,8 +62,22 @@ async fn the_least_recent_session_is_evicted_or_a_new_one_refused_and_idle_ones_
     live.sort_unstable();
     let mut expected = vec![first.as_str(), third.as_str()];
     expected.sort_unstable();
-    assert_eq!(live, expected);
-    assert_eq!(listed["stats"]["sessions_evicted"], 1);
+    assert_eq!(live, expected, "{store}");
+    assert_eq!(listed["stats"]["sessions_evicted"], 1, "{store}");
+    client
+}
+
+#[tokio::test]
+async fn the_least_recent_session_is_evicted_or_a_new_one_refused_and_idle_ones_expire() {
+    let llm = llm().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqlite = format!("sqlite://{}", dir.path().join("s.db").display());
+    the_least_recent_is_evicted(&llm, &sqlite)
+        .await
+        .cancel()
+        .await
+        .expect("close");
+    let client = the_least_recent_is_evicted(&llm, "memory").await;
 
     let (refusing, _) = stdio_client_with(
         &llm,

@@ -4,13 +4,21 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::config::Config;
+use decision_matrix_store::Store;
+
+use crate::evaluation::cache::SharedCache;
 use crate::evaluation::{Backend, Backends, Evaluator};
 use crate::plugins::grants::GrantsConfig;
 use crate::plugins::{PluginCatalog, PluginHost};
 use crate::providers::BuiltinBackend;
 use crate::server::{BedrockTarget, Decisions, SessionManager};
+
+/// How long an answer stays in the shared (Redis) answer cache: a day covers re-runs of a
+/// decision being worked on, without keeping every answer ever bought.
+const SHARED_ANSWER_TTL: Duration = Duration::from_secs(86_400);
 
 /// The tools and the plugin host they run on (which must outlive them).
 pub struct Engine {
@@ -20,14 +28,21 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Loads the plugins and builds the engine from a checked configuration.
-    pub fn start(
+    /// Opens the session store, loads the plugins and builds the engine from a checked
+    /// configuration. A store that cannot be opened stops start-up with an error naming it
+    /// and what to do: sessions are never silently kept somewhere else.
+    pub async fn start(
         config: &Config,
         grants: GrantsConfig,
         builtins: &[BuiltinBackend],
     ) -> anyhow::Result<Engine> {
         let settings = config.evaluation.settings().map_err(anyhow::Error::msg)?;
         let session_settings = config.sessions.settings().map_err(anyhow::Error::msg)?;
+        // The store first: it is the likeliest to be misconfigured, and the cheapest to open.
+        let sessions = SessionManager::open(session_settings.clone())
+            .await
+            .map_err(|error| store_failure(&session_settings.store, &error))?;
+        tracing::info!(store = sessions.describe(), "session store opened");
         let host = PluginHost::new(config.plugins.clone(), grants)?;
         let catalog = Arc::new(PluginCatalog::load(
             &host,
@@ -45,8 +60,14 @@ impl Engine {
                 )
             })
             .collect::<BTreeMap<_, _>>();
-        let evaluator = Evaluator::new(backends, settings);
-        let sessions = Arc::new(SessionManager::new(session_settings));
+        // With Redis, answers are shared like sessions: an instance replays what another paid
+        // for. Elsewhere only this process reads the store, and its own cache is faster.
+        let shared = matches!(**sessions.store(), Store::Redis(_)).then(|| SharedCache {
+            store: sessions.store().clone(),
+            ttl: SHARED_ANSWER_TTL,
+        });
+        let evaluator = Evaluator::with_shared_cache(backends, settings, shared);
+        let sessions = Arc::new(sessions);
         let decisions = Decisions::new(sessions, evaluator, catalog, config.limits.clone())
             .with_bedrock(bedrock_target(builtins));
         Ok(Engine {
@@ -54,6 +75,15 @@ impl Engine {
             _host: host,
         })
     }
+}
+
+/// Why the session store did not open, naming it (without a password) and what to do.
+fn store_failure(url: &str, error: &decision_matrix_store::StoreError) -> anyhow::Error {
+    anyhow::anyhow!(
+        "session store {}: {error}. Fix sessions.store (--store, DMM_STORE), or run with \
+         --store memory to keep sessions in this process only",
+        decision_matrix_store::redact_url(url)
+    )
 }
 
 fn bedrock_target(builtins: &[BuiltinBackend]) -> BedrockTarget {

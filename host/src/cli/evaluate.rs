@@ -24,6 +24,17 @@ use crate::server::params::{
     AddCriterionArgs, EvaluateArgs, SessionArgs, StartArgs, UpdateOptionArgs,
 };
 
+/// The configuration `evaluate` runs with: the memory store unless `--store` named one
+/// (`store_given`). A one-shot run must not leave sessions in the user's data directory (nor,
+/// with `DMM_STORE` set for a server, in a store other instances serve).
+pub fn with_default_store(config: &Config, store_given: bool) -> Config {
+    let mut config = config.clone();
+    if !store_given {
+        config.sessions.store = Some("memory".to_owned());
+    }
+    config
+}
+
 /// Runs the decision in `file`; returns the exit code.
 pub async fn evaluate(
     config: &Config,
@@ -34,9 +45,9 @@ pub async fn evaluate(
     out: &mut dyn Write,
 ) -> anyhow::Result<i32> {
     let decision = DecisionFile::read(file)?;
-    let engine = Engine::start(config, grants, builtins)?;
+    let engine = Engine::start(config, grants, builtins).await?;
     let decisions = &engine.decisions;
-    let session_id = match set_up(decisions, &decision) {
+    let session_id = match set_up(decisions, &decision).await {
         Ok(id) => id,
         Err(error) => {
             eprintln!("error: in {}: {}", file.display(), error.error);
@@ -98,45 +109,51 @@ pub async fn evaluate(
 }
 
 /// Creates the session, describes its options and adds its criteria; returns its id.
-fn set_up(decisions: &Decisions, decision: &DecisionFile) -> Result<String, ToolError> {
-    let started = decisions.start(StartArgs {
-        topic: decision.topic.clone(),
-        options: decision
-            .options
-            .iter()
-            .map(|o| o.name().to_owned())
-            .collect(),
-        initial_criteria: None,
-        model_backend: decision.backend.clone(),
-        model_name: decision.model.clone(),
-        temperature: decision.temperature.unwrap_or(0.1),
-        strategy: decision.strategy.clone(),
-    })?;
+async fn set_up(decisions: &Decisions, decision: &DecisionFile) -> Result<String, ToolError> {
+    let started = decisions
+        .start(StartArgs {
+            topic: decision.topic.clone(),
+            options: decision
+                .options
+                .iter()
+                .map(|o| o.name().to_owned())
+                .collect(),
+            initial_criteria: None,
+            model_backend: decision.backend.clone(),
+            model_name: decision.model.clone(),
+            temperature: decision.temperature.unwrap_or(0.1),
+            strategy: decision.strategy.clone(),
+        })
+        .await?;
     let session_id = started["session_id"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
     for option in &decision.options {
         if let Some(description) = option.description() {
-            decisions.update_option(UpdateOptionArgs {
-                session_id: session_id.clone(),
-                option_name: option.name().to_owned(),
-                new_name: None,
-                description: Some(description.to_owned()),
-            })?;
+            decisions
+                .update_option(UpdateOptionArgs {
+                    session_id: session_id.clone(),
+                    option_name: option.name().to_owned(),
+                    new_name: None,
+                    description: Some(description.to_owned()),
+                })
+                .await?;
         }
     }
     for criterion in &decision.criteria {
-        decisions.add_criterion(AddCriterionArgs {
-            session_id: session_id.clone(),
-            name: criterion.name.clone(),
-            description: criterion.description.clone(),
-            weight: criterion.weight,
-            custom_prompt: criterion.custom_prompt.clone(),
-            model_backend: criterion.backend.clone(),
-            model_name: criterion.model.clone(),
-            temperature: criterion.temperature,
-        })?;
+        decisions
+            .add_criterion(AddCriterionArgs {
+                session_id: session_id.clone(),
+                name: criterion.name.clone(),
+                description: criterion.description.clone(),
+                weight: criterion.weight,
+                custom_prompt: criterion.custom_prompt.clone(),
+                model_backend: criterion.backend.clone(),
+                model_name: criterion.model.clone(),
+                temperature: criterion.temperature,
+            })
+            .await?;
     }
     Ok(session_id)
 }

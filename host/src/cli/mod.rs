@@ -47,8 +47,12 @@ impl Cli {
         for assignment in &self.set {
             overrides.set(assignment)?;
         }
-        if let Command::Serve(args) = &self.command {
-            args.apply(&mut overrides);
+        match &self.command {
+            Command::Serve(args) => args.apply(&mut overrides),
+            Command::Evaluate {
+                store: Some(store), ..
+            } => overrides.flag("--store", "sessions.store", store.as_str()),
+            _ => {}
         }
         Ok(overrides)
     }
@@ -78,6 +82,11 @@ pub enum Command {
         /// Print the evaluation summary and the matrix as JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Session store to keep the decision in (as `serve --store`). Default: `memory`,
+        /// whatever `sessions.store` or `DMM_STORE` say, so a one-shot run leaves nothing
+        /// behind.
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
     },
 }
 
@@ -93,8 +102,8 @@ pub enum ConfigCommand {
     },
 }
 
-/// How `decision-matrix serve` listens. Each flag overrides its `[server]` key and the
-/// environment variable named.
+/// How `decision-matrix serve` listens and where it keeps sessions. Each flag overrides its
+/// `[server]` or `[sessions]` key and the environment variable named.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ServeArgs {
     /// `stdio` (default), or `http` for streamable HTTP [env: MCP_TRANSPORT].
@@ -118,6 +127,11 @@ pub struct ServeArgs {
     /// any; requests without an Origin always pass [env: MCP_ALLOWED_ORIGINS].
     #[arg(long = "allowed-origins", value_delimiter = ',')]
     pub allowed_origins: Option<Vec<String>>,
+    /// Where sessions are kept: `sqlite` (default, the data directory's sessions.db),
+    /// `sqlite:///path.db`, `memory`, or `redis://host:port[/db]` to share sessions between
+    /// instances [env: DMM_STORE].
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
 }
 
 impl ServeArgs {
@@ -151,6 +165,9 @@ impl ServeArgs {
                 "server.allowed_origins",
                 strings(origins),
             );
+        }
+        if let Some(store) = &self.store {
+            overrides.flag("--store", "sessions.store", store.as_str());
         }
     }
 }

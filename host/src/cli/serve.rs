@@ -21,7 +21,7 @@ pub async fn serve(
     grants: GrantsConfig,
     builtins: &[BuiltinBackend],
 ) -> anyhow::Result<i32> {
-    let engine = Engine::start(config, grants, builtins)?;
+    let engine = Engine::start(config, grants, builtins).await?;
     let decisions = engine.decisions.clone();
     let cleanup = decisions.sessions().spawn_cleanup();
 

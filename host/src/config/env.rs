@@ -114,6 +114,12 @@ const VARS: &[Var] = &[
         "sessions.cleanup_interval_seconds",
         Kind::Seconds(60),
     ),
+    var("DMM_STORE", "sessions.store", Kind::Text),
+    var(
+        "DMM_STORE_NAMESPACE",
+        "sessions.store_namespace",
+        Kind::Text,
+    ),
     var(
         "DMM_MAX_RETRIES",
         "evaluation.retry_attempts",

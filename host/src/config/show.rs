@@ -21,6 +21,10 @@ pub struct Entry {
 /// Keys whose values are never printed.
 const SECRET_KEYS: [&str; 1] = ["server.auth_token"];
 
+/// URL keys printed with their password replaced: where the store is helps whoever reads the
+/// listing, its credentials do not.
+const URL_KEYS: [&str; 1] = ["sessions.store"];
+
 impl Config {
     /// This configuration with the sections that keep their defaults implicit (evaluation,
     /// sessions, directories) written out with the values in force.
@@ -46,6 +50,8 @@ pub fn entries(loaded: &Loaded, builtins: &[BuiltinBackend]) -> Result<Vec<Entry
     flatten(&table, "", &mut |key, value| {
         let value = if SECRET_KEYS.contains(&key.as_str()) {
             Value::from("<set>")
+        } else if let (true, Some(url)) = (URL_KEYS.contains(&key.as_str()), value.as_str()) {
+            Value::from(decision_matrix_store::redact_url(url))
         } else {
             value.clone()
         };
@@ -94,8 +100,11 @@ mod tests {
     fn every_section_is_listed_with_its_source_and_secrets_are_hidden() {
         let mut overrides = Overrides::default();
         overrides.flag("--auth-token", "server.auth_token", "s3cret-token");
-        let env =
-            Environment::from_pairs([("DMM_MAX_RETRIES", "2"), ("DMM_PROFILE", "production")]);
+        let env = Environment::from_pairs([
+            ("DMM_MAX_RETRIES", "2"),
+            ("DMM_PROFILE", "production"),
+            ("DMM_STORE", "redis://:p4ssw0rd@127.0.0.1:6379/1"),
+        ]);
         let loaded = crate::config::Config::resolve(&overrides, &env).expect("valid");
         let entries = entries(&loaded, &[]).expect("effective");
         let find = |key: &str| {
@@ -125,5 +134,15 @@ mod tests {
         assert_eq!(find("server.auth_token").value, Value::from("<set>"));
         let printed = serde_json::to_string(&entries).expect("serializes");
         assert!(!printed.contains("s3cret-token"));
+        assert_eq!(
+            find("sessions.store").value,
+            Value::from("redis://:***@127.0.0.1:6379/1")
+        );
+        assert_eq!(
+            find("sessions.store").source,
+            Source::Env("DMM_STORE".into())
+        );
+        assert_eq!(find("sessions.store_namespace").value, Value::from("dmm"));
+        assert!(!printed.contains("p4ssw0rd"));
     }
 }

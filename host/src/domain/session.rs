@@ -466,6 +466,29 @@ impl Session {
         Ok(())
     }
 
+    /// Every cell, by option and criterion.
+    pub fn cells(&self) -> impl Iterator<Item = ((OptionId, CriterionId), &Cell)> {
+        self.cells.iter().map(|(key, cell)| (*key, cell))
+    }
+
+    /// Takes every cell out of the session, leaving it without any: for a store that keeps
+    /// each cell apart from the rest of the session (so a finished cell is saved on its own).
+    pub fn take_cells(&mut self) -> BTreeMap<(OptionId, CriterionId), Cell> {
+        std::mem::take(&mut self.cells)
+    }
+
+    /// Puts back a cell taken out with [`Session::take_cells`]. Ignored (returning `false`)
+    /// when its option or criterion no longer exists: ids are never reused, so such a cell
+    /// belongs to something removed.
+    pub fn restore_cell(&mut self, o: OptionId, c: CriterionId, cell: Cell) -> bool {
+        let known =
+            self.options.iter().any(|x| x.id == o) && self.criteria.iter().any(|x| x.id == c);
+        if known {
+            self.cells.insert((o, c), cell);
+        }
+        known
+    }
+
     /// The scores and weights as a plain matrix, for ranking.
     pub fn score_matrix(&self) -> ScoreMatrix {
         let cells = self
@@ -776,5 +799,40 @@ mod tests {
         let json = serde_json::to_string(&s).expect("serialises");
         let back: Session = serde_json::from_str(&json).expect("deserialises");
         assert_eq!(back, s);
+    }
+
+    #[test]
+    fn cells_taken_out_come_back_unless_their_option_or_criterion_is_gone() {
+        let limits = Limits::default();
+        let mut session = Session::new(
+            "s".into(),
+            "topic".into(),
+            vec![("a".into(), None), ("b".into(), None), ("c".into(), None)],
+            vec![spec("cost", 1.0)],
+            SessionDefaults::default(),
+            &limits,
+            NOW,
+        )
+        .expect("valid");
+        for option in ["a", "c"] {
+            session
+                .set_manual(option, "cost", Score::new(5.0).ok(), None, &limits, NOW)
+                .expect("set");
+        }
+        let whole = session.clone();
+        let cells = session.take_cells();
+        assert_eq!(cells.len(), 2);
+        assert_eq!(session.cells().count(), 0);
+        let mut removed = session.clone();
+        for ((o, c), cell) in cells.clone() {
+            assert!(session.restore_cell(o, c, cell));
+        }
+        assert_eq!(session, whole);
+        removed.remove_option("c", &limits).expect("removed");
+        let kept: Vec<bool> = cells
+            .into_iter()
+            .map(|((o, c), cell)| removed.restore_cell(o, c, cell))
+            .collect();
+        assert_eq!(kept, [true, false]);
     }
 }

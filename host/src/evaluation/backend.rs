@@ -29,8 +29,8 @@ pub struct CompletionRequest {
     pub max_tokens: u32,
 }
 
-/// One completion.
-#[derive(Debug, Clone, PartialEq)]
+/// One completion. Serialisable so a shared cache (Redis) can hold it for other instances.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Completion {
     /// The generated text.
     pub text: String,

@@ -4,9 +4,16 @@
 //! prompt (system, user, schema) are. Only answers that parsed completely are stored: a
 //! malformed answer must be asked again, not replayed. Bounded by entry count with
 //! least-recently-used eviction.
+//!
+//! When sessions are shared through Redis, so are answers ([`SharedCache`]): an instance asked
+//! what another already paid for replays that answer. The shared layer sits behind the local
+//! one and never fails an evaluation: an unreachable or unreadable entry is a miss.
 
 use std::num::NonZeroUsize;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use decision_matrix_store::Store;
 
 use sha2::{Digest, Sha256};
 
@@ -37,17 +44,64 @@ impl CacheKey {
     }
 }
 
-/// A bounded in-memory cache of completions.
+/// Answers shared with other instances through the session store.
+#[derive(Debug, Clone)]
+pub struct SharedCache {
+    /// The store (Redis, in practice: the only one other instances see).
+    pub store: Arc<Store>,
+    /// How long a shared answer is kept.
+    pub ttl: Duration,
+}
+
+/// A bounded in-memory cache of completions, optionally backed by a [`SharedCache`].
 pub struct CompletionCache {
     entries: Option<Mutex<lru::LruCache<CacheKey, Completion>>>,
+    shared: Option<SharedCache>,
 }
 
 impl CompletionCache {
     /// A cache of at most `capacity` answers; 0 disables caching.
     pub fn new(capacity: usize) -> CompletionCache {
+        CompletionCache::with_shared(capacity, None)
+    }
+
+    /// Like [`CompletionCache::new`], also reading and writing `shared` (unless caching is
+    /// disabled).
+    pub fn with_shared(capacity: usize, shared: Option<SharedCache>) -> CompletionCache {
         CompletionCache {
             entries: NonZeroUsize::new(capacity).map(|c| Mutex::new(lru::LruCache::new(c))),
+            shared,
         }
+    }
+
+    /// The answer to `key` from this process's cache, else from the shared one (kept here
+    /// too from then on).
+    pub async fn lookup(&self, key: &CacheKey) -> Option<Completion> {
+        if let Some(hit) = self.get(key) {
+            return Some(hit);
+        }
+        let shared = self.shared.as_ref().filter(|_| self.enabled())?;
+        let bytes = match shared.store.cache_get(&key.0).await {
+            Ok(bytes) => bytes?,
+            Err(error) => {
+                tracing::warn!("shared answer cache not read: {error}");
+                return None;
+            }
+        };
+        let completion: Completion = serde_json::from_slice(&bytes).ok()?;
+        self.put(*key, completion.clone());
+        Some(completion)
+    }
+
+    /// Stores an answer that parsed completely, here and in the shared cache.
+    pub async fn keep(&self, key: CacheKey, completion: Completion) {
+        if let Some(shared) = self.shared.as_ref().filter(|_| self.enabled())
+            && let Ok(bytes) = serde_json::to_vec(&completion)
+            && let Err(error) = shared.store.cache_put(&key.0, &bytes, shared.ttl).await
+        {
+            tracing::warn!("shared answer cache not written: {error}");
+        }
+        self.put(key, completion);
     }
 
     /// Whether answers are kept at all; when not, requests need no key.
@@ -143,5 +197,31 @@ mod tests {
         assert_eq!(cache.get(&keys[0]).map(|c| c.text), Some("A".to_owned()));
         assert_eq!(cache.len(), 2);
         assert!(CompletionCache::new(0).get(&keys[0]).is_none());
+    }
+
+    #[tokio::test]
+    async fn answers_kept_by_one_instance_are_found_by_another_through_the_store() {
+        let store = Arc::new(
+            Store::open("memory", decision_matrix_store::StoreOptions::default())
+                .await
+                .expect("opens"),
+        );
+        let shared = || {
+            Some(SharedCache {
+                store: store.clone(),
+                ttl: Duration::from_secs(60),
+            })
+        };
+        let (one, two) = (
+            CompletionCache::with_shared(10, shared()),
+            CompletionCache::with_shared(10, shared()),
+        );
+        let key = CacheKey::new("x", &request("u", 0.0));
+        assert_eq!(two.lookup(&key).await, None);
+        one.keep(key, completion("A")).await;
+        assert_eq!(two.lookup(&key).await, Some(completion("A")));
+        assert_eq!(two.len(), 1, "kept locally once found");
+        let disabled = CompletionCache::with_shared(0, shared());
+        assert_eq!(disabled.lookup(&key).await, None, "0 disables sharing too");
     }
 }

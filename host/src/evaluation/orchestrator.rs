@@ -37,7 +37,7 @@ use crate::domain::{Cell, CellStatus, CriterionId, OptionId, Score, Tokens};
 
 use super::answer::{self, Verdict};
 use super::backend::{BackendFailure, Backends, Completion, CompletionRequest};
-use super::cache::{CacheKey, CompletionCache};
+use super::cache::{CacheKey, CompletionCache, SharedCache};
 use super::concurrency::{ConcurrencyLimits, SessionShare};
 use super::plan::{CriterionWork, Plan, PlannedOption};
 use super::prompt::{self, CriterionBrief, OptionBrief};
@@ -153,6 +153,16 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Evaluator {
     /// An evaluator over `backends`.
     pub fn new(backends: Backends, settings: EvaluationSettings) -> Evaluator {
+        Evaluator::with_shared_cache(backends, settings, None)
+    }
+
+    /// An evaluator over `backends` whose answer cache is backed by `shared` (answers other
+    /// instances paid for are replayed, not bought again).
+    pub fn with_shared_cache(
+        backends: Backends,
+        settings: EvaluationSettings,
+        shared: Option<SharedCache>,
+    ) -> Evaluator {
         let rate = RateLimits::new(
             None,
             settings
@@ -170,7 +180,7 @@ impl Evaluator {
         Evaluator {
             inner: Arc::new(Inner {
                 limits: ConcurrencyLimits::new(&settings),
-                cache: CompletionCache::new(settings.cache_entries),
+                cache: CompletionCache::with_shared(settings.cache_entries, shared),
                 breakers: Mutex::new(HashMap::new()),
                 rate,
                 backends,
@@ -403,7 +413,7 @@ impl Batch {
                     match self.absorb(&completion, backend, pending, Settled::now(started)) {
                         Ok(()) => {
                             if let Some(key) = key {
-                                self.inner.cache.put(key, completion);
+                                self.inner.cache.keep(key, completion).await;
                             }
                             return None;
                         }
@@ -509,7 +519,7 @@ impl Batch {
             .then(|| CacheKey::new(backend_id, &request));
         if !self.force
             && let Some(key) = &key
-            && let Some(hit) = inner.cache.get(key)
+            && let Some(hit) = inner.cache.lookup(key).await
         {
             self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok((hit, None));

@@ -1,13 +1,13 @@
-//! The server's tables of the configuration file: `[sessions]` (the session store's limit,
-//! expiry, sweep and memory pressure, in the units people write) and `[server]` (transport
-//! and address).
+//! The server's tables of the configuration file: `[sessions]` (where sessions are kept, and
+//! the store's limit, expiry, sweep and memory pressure, in the units people write) and
+//! `[server]` (transport and address).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::sessions::{SessionSettings, WhenFull};
+use super::sessions::{SessionSettings, StoreDurability, WhenFull};
 use super::transport::HttpSettings;
 
 /// `[sessions]`. Absent keys keep [`SessionSettings::default`].
@@ -27,6 +27,16 @@ pub struct SessionsConfig {
     pub memory_threshold_percent: Option<u64>,
     /// Share of the sessions such a sweep removes, in percent (1–100).
     pub memory_evict_percent: Option<u64>,
+    /// Where sessions are kept (`DMM_STORE`): `sqlite` (default: `sessions.db` in the data
+    /// directory), `sqlite:///path.db`, `memory`, or `redis://[:password@]host:port[/db]`
+    /// (`rediss://` for TLS) to share sessions between instances.
+    pub store: Option<String>,
+    /// Prefix of every Redis key (`DMM_STORE_NAMESPACE`), so deployments can share a Redis
+    /// (1–64 letters, digits, `_`, `-`, `.`).
+    pub store_namespace: Option<String>,
+    /// SQLite: `normal` (default; survives crashes) or `full` (also survives power loss, at
+    /// an fsync per write).
+    pub store_durability: Option<StoreDurability>,
 }
 
 fn within(key: &str, value: u64, min: u64, max: u64, unit: &str) -> Result<u64, String> {
@@ -83,7 +93,41 @@ impl SessionsConfig {
                 1,
                 defaults.memory_evict_percent,
             )?,
+            store: match &self.store {
+                Some(url) => checked_store(url)?,
+                None => defaults.store,
+            },
+            namespace: match &self.store_namespace {
+                Some(namespace) => checked_namespace(namespace)?,
+                None => defaults.namespace,
+            },
+            durability: self.store_durability.unwrap_or(defaults.durability),
         })
+    }
+}
+
+/// `url` if the session store understands it; the message shows it without its password.
+fn checked_store(url: &str) -> Result<String, String> {
+    let url = url.trim();
+    let reason = match decision_matrix_store::check_url(url) {
+        Ok(()) => return Ok(url.to_owned()),
+        Err(decision_matrix_store::StoreError::InvalidUrl { reason, .. }) => reason,
+        Err(other) => other.to_string(),
+    };
+    Err(format!(
+        "sessions.store = '{}' is not valid ({reason}); allowed: \"sqlite\", \"sqlite:///absolute/path.db\", \"sqlite:relative/path.db\", \"memory\", \"redis://[:password@]host:port[/db]\" or \"rediss://...\"",
+        decision_matrix_store::redact_url(url)
+    ))
+}
+
+fn checked_namespace(namespace: &str) -> Result<String, String> {
+    let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    if (1..=64).contains(&namespace.len()) && namespace.chars().all(valid) {
+        Ok(namespace.to_owned())
+    } else {
+        Err(format!(
+            "sessions.store_namespace = '{namespace}' is not valid; allowed: 1 to 64 letters, digits, '_', '-' or '.'"
+        ))
     }
 }
 
@@ -97,6 +141,9 @@ impl From<&SessionSettings> for SessionsConfig {
             when_full: Some(settings.when_full),
             memory_threshold_percent: Some(settings.memory_threshold_percent.into()),
             memory_evict_percent: Some(settings.memory_evict_percent.into()),
+            store: Some(settings.store.clone()),
+            store_namespace: Some(settings.namespace.clone()),
+            store_durability: Some(settings.durability),
         }
     }
 }
@@ -211,6 +258,41 @@ mod tests {
             "sessions.memory_threshold_percent = 5 is out of range; allowed: 10 to 100 percent"
         );
         assert!(toml::from_str::<SessionsConfig>("when_full = \"panic\"").is_err());
+    }
+
+    #[test]
+    fn store_keys_are_checked_and_never_echo_a_password() {
+        let config: SessionsConfig = toml::from_str(
+            "store = \"redis://127.0.0.1:6379/2\"\nstore_namespace = \"team-a\"\nstore_durability = \"full\"",
+        )
+        .expect("valid");
+        let settings = config.settings().expect("valid");
+        assert_eq!(settings.store, "redis://127.0.0.1:6379/2");
+        assert_eq!(settings.namespace, "team-a");
+        assert_eq!(settings.durability, StoreDurability::Full);
+        assert_eq!(SessionSettings::default().store, "sqlite");
+
+        let bad = SessionsConfig {
+            store: Some("postgres://:hunter2@db/x".into()),
+            ..SessionsConfig::default()
+        };
+        let message = bad.settings().unwrap_err();
+        assert!(
+            message.starts_with("sessions.store = 'postgres://:***@db/x' is not valid"),
+            "{message}"
+        );
+        assert!(!message.contains("hunter2"), "{message}");
+        assert!(message.contains("allowed: \"sqlite\""), "{message}");
+
+        let spaced = SessionsConfig {
+            store_namespace: Some("a b".into()),
+            ..SessionsConfig::default()
+        };
+        assert_eq!(
+            spaced.settings().unwrap_err(),
+            "sessions.store_namespace = 'a b' is not valid; allowed: 1 to 64 letters, digits, '_', '-' or '.'"
+        );
+        assert!(toml::from_str::<SessionsConfig>("store_durability = \"paranoid\"").is_err());
     }
 
     #[test]

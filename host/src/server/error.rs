@@ -8,7 +8,6 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::domain::ValidationError;
-use crate::server::sessions::SessionLimitReached;
 
 /// A failed tool call.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -50,12 +49,6 @@ impl ToolError {
 impl From<ValidationError> for ToolError {
     fn from(error: ValidationError) -> ToolError {
         ToolError::new(error.context, error.message)
-    }
-}
-
-impl From<SessionLimitReached> for ToolError {
-    fn from(error: SessionLimitReached) -> ToolError {
-        ToolError::new("Resource limit", error.to_string())
     }
 }
 

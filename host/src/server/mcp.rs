@@ -70,7 +70,7 @@ impl McpServer {
         &self,
         Parameters(args): Parameters<StartArgs>,
     ) -> Result<CallToolResult, ErrorData> {
-        reply(self.decisions.start(args))
+        reply(self.decisions.start(args).await)
     }
 
     #[tool(
@@ -80,7 +80,7 @@ impl McpServer {
         &self,
         Parameters(args): Parameters<AddCriterionArgs>,
     ) -> Result<CallToolResult, ErrorData> {
-        reply(self.decisions.add_criterion(args))
+        reply(self.decisions.add_criterion(args).await)
     }
 
     #[tool(
@@ -140,24 +140,24 @@ impl McpServer {
         &self,
         Parameters(args): Parameters<AddOptionArgs>,
     ) -> Result<CallToolResult, ErrorData> {
-        reply(self.decisions.add_option(args))
+        reply(self.decisions.add_option(args).await)
     }
 
     #[tool(description = "List all active decision analysis sessions")]
     async fn list_sessions(&self) -> Result<CallToolResult, ErrorData> {
-        reply(self.decisions.list_sessions())
+        reply(self.decisions.list_sessions().await)
     }
 
     #[tool(description = "Clear all active decision analysis sessions")]
     async fn clear_all_sessions(&self) -> Result<CallToolResult, ErrorData> {
-        reply(self.decisions.clear_all_sessions())
+        reply(self.decisions.clear_all_sessions().await)
     }
 
     #[tool(
         description = "Quick check of your most recent analysis session - see topic and status without remembering session ID"
     )]
     async fn current_session(&self) -> Result<CallToolResult, ErrorData> {
-        reply(self.decisions.current_session())
+        reply(self.decisions.current_session().await)
     }
 
     #[tool(
@@ -174,7 +174,7 @@ impl McpServer {
         &self,
         Parameters(args): Parameters<UpdateOptionArgs>,
     ) -> Result<CallToolResult, ErrorData> {
-        reply(self.decisions.update_option(args))
+        reply(self.decisions.update_option(args).await)
     }
 
     #[tool(
@@ -184,7 +184,7 @@ impl McpServer {
         &self,
         Parameters(args): Parameters<RemoveOptionArgs>,
     ) -> Result<CallToolResult, ErrorData> {
-        reply(self.decisions.remove_option(args))
+        reply(self.decisions.remove_option(args).await)
     }
 
     #[tool(
@@ -194,7 +194,7 @@ impl McpServer {
         &self,
         Parameters(args): Parameters<UpdateCriterionArgs>,
     ) -> Result<CallToolResult, ErrorData> {
-        reply(self.decisions.update_criterion(args))
+        reply(self.decisions.update_criterion(args).await)
     }
 
     #[tool(description = "Remove a criterion and its scores from a decision")]
@@ -202,7 +202,7 @@ impl McpServer {
         &self,
         Parameters(args): Parameters<RemoveCriterionArgs>,
     ) -> Result<CallToolResult, ErrorData> {
-        reply(self.decisions.remove_criterion(args))
+        reply(self.decisions.remove_criterion(args).await)
     }
 
     #[tool(
@@ -212,7 +212,7 @@ impl McpServer {
         &self,
         Parameters(args): Parameters<SetScoreArgs>,
     ) -> Result<CallToolResult, ErrorData> {
-        reply(self.decisions.set_score(args))
+        reply(self.decisions.set_score(args).await)
     }
 
     #[tool(
@@ -222,7 +222,7 @@ impl McpServer {
         &self,
         Parameters(args): Parameters<StrategyArgs>,
     ) -> Result<CallToolResult, ErrorData> {
-        reply(self.decisions.set_strategy(args))
+        reply(self.decisions.set_strategy(args).await)
     }
 
     #[tool(
@@ -283,9 +283,9 @@ impl ServerHandler for McpServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        Ok(ListResourcesResult::with_all_items(resources::list(
-            &self.decisions,
-        )))
+        Ok(ListResourcesResult::with_all_items(
+            resources::list(&self.decisions).await?,
+        ))
     }
 
     async fn list_resource_templates(

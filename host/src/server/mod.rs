@@ -2,7 +2,8 @@
 //!
 //! - [`service`]: what each tool does ([`Decisions`]), independent of MCP.
 //! - [`mcp`]: the tools on rmcp, with progress notifications and cancellation.
-//! - [`sessions`]: live sessions, their limit, sliding TTL and background cleanup;
+//! - [`sessions`]: sessions in their store (SQLite, memory or Redis), their limit, sliding
+//!   TTL, background cleanup and evaluation leases;
 //!   [`memory`]: how full memory is; [`config`]: the `[sessions]` and `[server]` tables.
 //! - [`params`], [`error`], [`format`], [`export`]: arguments, the error envelope, the
 //!   markdown output, CSV export.
@@ -28,4 +29,4 @@ pub mod transport;
 
 pub use config::{ServerConfig, SessionsConfig, Transport};
 pub use service::{BedrockTarget, Decisions};
-pub use sessions::{SessionManager, SessionSettings, WhenFull};
+pub use sessions::{SessionManager, SessionSettings, StoreDurability, WhenFull};

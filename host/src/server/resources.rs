@@ -65,19 +65,19 @@ fn parse(uri: &str) -> Option<(&str, Format)> {
     (!session_id.is_empty()).then_some((session_id, format))
 }
 
-/// Two resources per live session.
-pub fn list(decisions: &Decisions) -> Vec<Resource> {
-    decisions
+/// Two resources per live session; a failing session store is an internal error naming it.
+pub async fn list(decisions: &Decisions) -> Result<Vec<Resource>, ErrorData> {
+    let sessions = decisions
         .sessions()
         .list()
+        .await
+        .map_err(|error| ErrorData::internal_error(error.error, None))?;
+    Ok(sessions
         .iter()
-        .flat_map(|handle| {
-            let (id, topic) = {
-                let session = handle.lock();
-                (session.id.clone(), session.topic.clone())
-            };
+        .flat_map(|session| {
+            let (id, topic) = (&session.id, &session.topic);
             Format::ALL.map(|format| {
-                Resource::new(uri(&id, format), format!("{id}/{}", format.file()))
+                Resource::new(uri(id, format), format!("{id}/{}", format.file()))
                     .with_title(format!("Decision matrix ({}): {topic}", format.label()))
                     .with_description(format!(
                         "The ranked decision matrix of session {id}, as {}",
@@ -86,7 +86,7 @@ pub fn list(decisions: &Decisions) -> Vec<Resource> {
                     .with_mime_type(format.mime_type())
             })
         })
-        .collect()
+        .collect())
 }
 
 /// The URI templates, for sessions a client knows by id.
@@ -113,7 +113,12 @@ pub async fn read(decisions: &Decisions, uri: &str) -> Result<ReadResourceResult
             None,
         ));
     };
-    if decisions.sessions().get(session_id).is_none() {
+    let found = decisions
+        .sessions()
+        .load(session_id)
+        .await
+        .map_err(|error| ErrorData::internal_error(error.error, None))?;
+    if found.is_none() {
         return Err(ErrorData::resource_not_found(
             format!("Session {session_id} not found or expired"),
             None,

@@ -34,7 +34,7 @@ use super::params::{
     RemoveOptionArgs, SensitivityArgs, SessionArgs, SetScoreArgs, StartArgs, StrategyArgs,
     UpdateCriterionArgs, UpdateOptionArgs,
 };
-use super::sessions::{SessionHandle, SessionManager};
+use super::sessions::SessionManager;
 use super::stopping::Stopping;
 
 /// A tool's result dict.
@@ -108,11 +108,25 @@ impl Decisions {
         &self.stopping
     }
 
-    fn session(&self, id: &str) -> Result<Arc<SessionHandle>, ToolError> {
+    /// Session `id` with its cells, renewing its TTL.
+    async fn session(&self, id: &str) -> Result<Session, ToolError> {
         self.limits.session_id(id)?;
         self.sessions
-            .get(id)
+            .load(id)
+            .await?
             .ok_or_else(ToolError::session_not_found)
+    }
+
+    /// Applies `change` to session `id` and saves it (again on a fresh copy if another
+    /// request changed the session meanwhile, so `change` must depend only on its argument);
+    /// returns what `change` returned.
+    async fn change<T>(
+        &self,
+        id: &str,
+        change: impl FnMut(&mut Session) -> Result<T, ToolError>,
+    ) -> Result<T, ToolError> {
+        self.limits.session_id(id)?;
+        self.sessions.modify(id, change).await
     }
 
     fn check_backend(&self, backend: &str) -> Result<(), ToolError> {
@@ -152,7 +166,7 @@ impl Decisions {
     }
 
     /// `start_decision_analysis`.
-    pub fn start(&self, args: StartArgs) -> ToolResult {
+    pub async fn start(&self, args: StartArgs) -> ToolResult {
         let backend = args
             .model_backend
             .clone()
@@ -194,7 +208,7 @@ impl Decisions {
         let session_id = session.id.clone();
         let topic = session.topic.clone();
         let strategy = session.strategy.clone();
-        self.sessions.insert(session)?;
+        self.sessions.insert(&session).await?;
         let mut message = format!(
             "Decision analysis initialized with {} options",
             args.options.len()
@@ -222,113 +236,159 @@ impl Decisions {
     }
 
     /// `add_criterion`.
-    pub fn add_criterion(&self, args: AddCriterionArgs) -> ToolResult {
-        let handle = self.session(&args.session_id)?;
-        if let Some(backend) = &args.model_backend {
-            self.check_backend(backend)?;
-        }
-        let mut session = handle.lock();
-        session.add_criterion(
-            CriterionSpec {
-                name: args.name.clone(),
-                description: args.description.clone(),
-                weight: args.weight,
-                custom_prompt: args.custom_prompt,
-                backend: args.model_backend,
-                model: args.model_name,
-                temperature: args.temperature,
-            },
-            &self.limits,
-        )?;
-        let all: Vec<&str> = session.criteria().iter().map(|c| c.name.as_str()).collect();
-        Ok(object(json!({
-            "session_id": session.id,
-            "criterion_added": args.name,
-            "description": args.description,
-            "weight": args.weight,
-            "total_criteria": all.len(),
-            "all_criteria": all,
-            "message": format!("Added criterion '{}' with weight {}x", args.name, format::py_float(args.weight)),
-            "formatted_output": format::criterion_added(&session, &args.name),
-        })))
+    pub async fn add_criterion(&self, args: AddCriterionArgs) -> ToolResult {
+        let spec = CriterionSpec {
+            name: args.name.clone(),
+            description: args.description.clone(),
+            weight: args.weight,
+            custom_prompt: args.custom_prompt,
+            backend: args.model_backend,
+            model: args.model_name,
+            temperature: args.temperature,
+        };
+        self.change(&args.session_id, |session| {
+            if let Some(backend) = &spec.backend {
+                self.check_backend(backend)?;
+            }
+            session.add_criterion(spec.clone(), &self.limits)?;
+            let all: Vec<&str> = session.criteria().iter().map(|c| c.name.as_str()).collect();
+            Ok(object(json!({
+                "session_id": session.id,
+                "criterion_added": args.name,
+                "description": args.description,
+                "weight": args.weight,
+                "total_criteria": all.len(),
+                "all_criteria": all,
+                "message": format!("Added criterion '{}' with weight {}x", args.name, format::py_float(args.weight)),
+                "formatted_output": format::criterion_added(session, &args.name),
+            })))
+        })
+        .await
     }
 
     /// `add_option`.
-    pub fn add_option(&self, args: AddOptionArgs) -> ToolResult {
-        let handle = self.session(&args.session_id)?;
-        let mut session = handle.lock();
-        session.add_option(
-            args.option_name.clone(),
-            args.description.clone(),
-            &self.limits,
-        )?;
-        let all: Vec<&str> = session.options().iter().map(|o| o.name.as_str()).collect();
-        Ok(object(json!({
-            "session_id": session.id,
-            "option_added": args.option_name,
-            "description": args.description,
-            "total_options": all.len(),
-            "all_options": all,
-            "message": format!("Added option '{}'", args.option_name),
-            "next_steps": ["evaluate_options - Re-run evaluation to include new option"],
-            "formatted_output": format::option_added(&session, &args.option_name),
-        })))
+    pub async fn add_option(&self, args: AddOptionArgs) -> ToolResult {
+        self.change(&args.session_id, |session| {
+            session.add_option(
+                args.option_name.clone(),
+                args.description.clone(),
+                &self.limits,
+            )?;
+            let all: Vec<&str> = session.options().iter().map(|o| o.name.as_str()).collect();
+            Ok(object(json!({
+                "session_id": session.id,
+                "option_added": args.option_name,
+                "description": args.description,
+                "total_options": all.len(),
+                "all_options": all,
+                "message": format!("Added option '{}'", args.option_name),
+                "next_steps": ["evaluate_options - Re-run evaluation to include new option"],
+                "formatted_output": format::option_added(session, &args.option_name),
+            })))
+        })
+        .await
     }
 
     /// `evaluate_options`: scores the cells that need it, reporting progress after each
-    /// cell; stops at `cancel`, keeping the cells already done.
+    /// cell and saving each as it finishes; stops at `cancel`, keeping the cells already
+    /// done.
+    ///
+    /// It holds the session's evaluation lease throughout, so no other call or instance
+    /// evaluates (and bills) the same session meanwhile; a second evaluation waits, then
+    /// plans from the session as the first left it and bills nothing for its cells.
     pub async fn evaluate(
         &self,
         args: EvaluateArgs,
         cancel: CancellationToken,
         progress: Progress<'_>,
     ) -> ToolResult {
-        let handle = self.session(&args.session_id)?;
-        {
-            let session = handle.lock();
-            if session.options().is_empty() {
-                return Err(ToolError::new(
-                    "Prerequisites",
-                    "No options to evaluate. Add options first.",
-                ));
-            }
-            if session.criteria().is_empty() {
-                return Err(ToolError::new(
-                    "Prerequisites",
-                    "No criteria defined. Add criteria first.",
-                ));
-            }
-        }
+        let id = args.session_id.clone();
+        prerequisites(&self.session(&id).await?)?;
         let (cancel, _running) = self.stopping.evaluation(cancel);
-        // One evaluation of a session at a time: a second waits, then finds the cells the
-        // first computed and bills nothing for them.
-        let _turn = handle.evaluation_turn().await;
-        let (plan, cells_total) = {
-            let session = handle.lock();
-            let total = session.options().len() * session.criteria().len();
-            (Plan::new(&session, args.force), total)
+        let Some(lease) = self.sessions.lease(&id, &cancel).await? else {
+            return Err(ToolError::new(
+                "Evaluation cancelled",
+                "Evaluation cancelled while another evaluation of this session was running; \
+                 nothing was computed",
+            ));
         };
+        let outcome = self
+            .evaluate_leased(&id, args.force, cancel, progress)
+            .await;
+        lease.release().await;
+        outcome
+    }
+
+    /// The evaluation proper, under the session's lease.
+    async fn evaluate_leased(
+        &self,
+        id: &str,
+        force: bool,
+        cancel: CancellationToken,
+        progress: Progress<'_>,
+    ) -> ToolResult {
+        // Planned from the session as it is now that this call holds the lease: the cells a
+        // previous evaluation saved are not computed again.
+        let session = self.session(id).await?;
+        prerequisites(&session)?;
+        let cells_total = session.options().len() * session.criteria().len();
+        let plan = Plan::new(&session, force);
+        drop(session);
         let planned = plan.cells();
         let mut done = 0;
         if planned > 0 {
             progress(0, planned);
         }
+        // The engine reports cells from a synchronous callback; a writer task saves them,
+        // each batch being whatever finished since the last write.
+        let (cells, mut finished) = tokio::sync::mpsc::unbounded_channel();
+        let writer = tokio::spawn({
+            let (sessions, id) = (self.sessions.clone(), id.to_owned());
+            async move {
+                let mut failure = None;
+                while let Some(first) = finished.recv().await {
+                    let mut batch = vec![first];
+                    while let Ok(more) = finished.try_recv() {
+                        batch.push(more);
+                    }
+                    if failure.is_none()
+                        && let Err(error) = sessions.record_cells(&id, batch).await
+                    {
+                        failure = Some(error);
+                    }
+                }
+                failure
+            }
+        });
         let report = self
             .evaluator
             .run(plan, cancel, |result| {
-                handle
-                    .lock()
-                    .record(result.option, result.criterion, result.cell);
+                let _ = cells.send((result.option, result.criterion, result.cell));
                 done += 1;
                 progress(done, planned);
             })
             .await;
-        let session = {
-            let mut session = handle.lock();
-            if !report.cancelled {
-                session.evaluations_run += 1;
-            }
-            session.clone()
+        drop(cells);
+        // Every cell reported is saved before the call answers.
+        let unsaved = writer.await.map_err(|error| {
+            ToolError::new(
+                "Session store",
+                format!("saving the evaluated cells failed: {error}"),
+            )
+        })?;
+        if let Some(mut error) = unsaved {
+            error.error = format!("Evaluated cells could not be saved: {}", error.error);
+            return Err(error);
+        }
+        let session = if report.cancelled {
+            self.session(id).await?
+        } else {
+            self.sessions
+                .modify(id, |session| {
+                    session.evaluations_run += 1;
+                    Ok(session.clone())
+                })
+                .await?
         };
         let errors = report.failures.clone();
         let computed = report.scored + report.abstained;
@@ -386,11 +446,6 @@ impl Decisions {
         Ok(matrix_result(&session, &analysis))
     }
 
-    /// A copy of session `id`, for tools that read it across an await.
-    fn snapshot(&self, id: &str) -> Result<Session, ToolError> {
-        Ok(self.session(id)?.lock().clone())
-    }
-
     /// `session` ranked by its strategy (from the cache while its input is unchanged),
     /// errors filed under `context`.
     async fn analyse(&self, session: &Session, context: &str) -> Result<Arc<Analysis>, ToolError> {
@@ -402,7 +457,7 @@ impl Decisions {
     /// Session `id` and its analysis, for the matrix and its export: both need options and
     /// criteria.
     async fn ranked_matrix(&self, id: &str) -> Result<(Session, Arc<Analysis>), ToolError> {
-        let session = self.snapshot(id)?;
+        let session = self.session(id).await?;
         if session.options().is_empty() || session.criteria().is_empty() {
             let mut error = ToolError::new(
                 "Insufficient data",
@@ -418,14 +473,15 @@ impl Decisions {
     }
 
     /// `list_sessions`.
-    pub fn list_sessions(&self) -> ToolResult {
+    pub async fn list_sessions(&self) -> ToolResult {
         let sessions: Vec<Value> = self
             .sessions
             .list()
+            .await?
             .iter()
-            .map(|handle| session_summary(&handle.lock(), "setup"))
+            .map(|session| session_summary(session, "setup"))
             .collect();
-        let stats = self.sessions.stats();
+        let stats = self.sessions.stats().await?;
         let formatted_output = format::sessions_list(&sessions, &stats);
         Ok(object(json!({
             "total_active": sessions.len(),
@@ -436,26 +492,25 @@ impl Decisions {
     }
 
     /// `clear_all_sessions`.
-    pub fn clear_all_sessions(&self) -> ToolResult {
-        let cleared = self.sessions.clear();
+    pub async fn clear_all_sessions(&self) -> ToolResult {
+        let cleared = self.sessions.clear().await?;
         self.analyses.clear();
         Ok(object(json!({
             "cleared": cleared,
             "message": format!("Cleared {cleared} active sessions"),
-            "stats": self.sessions.stats(),
+            "stats": self.sessions.stats().await?,
         })))
     }
 
     /// `current_session`.
-    pub fn current_session(&self) -> ToolResult {
-        let Some(handle) = self.sessions.current() else {
+    pub async fn current_session(&self) -> ToolResult {
+        let Some(session) = self.sessions.current().await? else {
             return Ok(object(json!({
                 "session": null,
                 "message": "No active sessions found",
                 "formatted_output": ToolError::new("No current session", "No active sessions").formatted_output,
             })));
         };
-        let session = handle.lock();
         let mut result = object(session_summary(&session, "pending"));
         result.insert("model_backend".into(), json!(session.defaults.backend));
         result.insert("model_name".into(), json!(session.defaults.model));
@@ -682,49 +737,47 @@ fn sensitivity_list(session: &Session, analysis: &Analysis) -> Vec<Value> {
 /// Tools the reference server lacks: editing, manual scores, sensitivity, strategies, export.
 impl Decisions {
     /// `update_option`: rename or re-describe; the option's cells become outdated.
-    pub fn update_option(&self, args: UpdateOptionArgs) -> ToolResult {
-        let handle = self.session(&args.session_id)?;
-        let mut session = handle.lock();
+    pub async fn update_option(&self, args: UpdateOptionArgs) -> ToolResult {
         let description = args.description.map(|d| (!d.is_empty()).then_some(d));
-        session.update_option(
-            &args.option_name,
-            args.new_name.clone(),
-            description,
-            &self.limits,
-        )?;
-        let name = args.new_name.unwrap_or(args.option_name);
-        Ok(object(json!({
-            "session_id": session.id,
-            "option_updated": name,
-            "all_options": option_names(&session),
-            "message": format!("Updated option '{name}'; its cells will be evaluated again"),
-            "next_steps": ["evaluate_options - Score the updated option"],
-            "formatted_output": format::option_added(&session, &name),
-        })))
+        let name = args.new_name.clone().unwrap_or(args.option_name.clone());
+        self.change(&args.session_id, |session| {
+            session.update_option(
+                &args.option_name,
+                args.new_name.clone(),
+                description.clone(),
+                &self.limits,
+            )?;
+            Ok(object(json!({
+                "session_id": session.id,
+                "option_updated": name,
+                "all_options": option_names(session),
+                "message": format!("Updated option '{name}'; its cells will be evaluated again"),
+                "next_steps": ["evaluate_options - Score the updated option"],
+                "formatted_output": format::option_added(session, &name),
+            })))
+        })
+        .await
     }
 
     /// `remove_option`.
-    pub fn remove_option(&self, args: RemoveOptionArgs) -> ToolResult {
-        let handle = self.session(&args.session_id)?;
-        let mut session = handle.lock();
-        session.remove_option(&args.option_name, &self.limits)?;
-        Ok(object(json!({
-            "session_id": session.id,
-            "option_removed": args.option_name,
-            "total_options": session.options().len(),
-            "all_options": option_names(&session),
-            "message": format!("Removed option '{}'", args.option_name),
-            "formatted_output": format!("## 🗑️ Removed Option: **{}**\n\n**Remaining**: {}\n", args.option_name, option_names(&session).join(", ")),
-        })))
+    pub async fn remove_option(&self, args: RemoveOptionArgs) -> ToolResult {
+        self.change(&args.session_id, |session| {
+            session.remove_option(&args.option_name, &self.limits)?;
+            Ok(object(json!({
+                "session_id": session.id,
+                "option_removed": args.option_name,
+                "total_options": session.options().len(),
+                "all_options": option_names(session),
+                "message": format!("Removed option '{}'", args.option_name),
+                "formatted_output": format!("## 🗑️ Removed Option: **{}**\n\n**Remaining**: {}\n", args.option_name, option_names(session).join(", ")),
+            })))
+        })
+        .await
     }
 
     /// `update_criterion`: a weight change re-ranks without re-evaluating; other changes make
     /// the criterion's cells outdated.
-    pub fn update_criterion(&self, args: UpdateCriterionArgs) -> ToolResult {
-        let handle = self.session(&args.session_id)?;
-        if let Some(backend) = args.model_backend.as_deref().filter(|b| !b.is_empty()) {
-            self.check_backend(backend)?;
-        }
+    pub async fn update_criterion(&self, args: UpdateCriterionArgs) -> ToolResult {
         let clearable = |value: Option<String>| value.map(|v| (!v.is_empty()).then_some(v));
         let weight_only = args.new_name.is_none()
             && args.description.is_none()
@@ -732,54 +785,57 @@ impl Decisions {
             && args.model_backend.is_none()
             && args.model_name.is_none()
             && args.temperature.is_none();
-        let mut session = handle.lock();
-        session.update_criterion(
-            &args.name,
-            CriterionUpdate {
-                name: args.new_name.clone(),
-                description: args.description,
-                weight: args.weight,
-                custom_prompt: clearable(args.custom_prompt),
-                backend: clearable(args.model_backend),
-                model: clearable(args.model_name),
-                temperature: args.temperature.map(Some),
-            },
-            &self.limits,
-        )?;
-        let name = args.new_name.unwrap_or(args.name);
+        let backend = args.model_backend.clone();
+        let update = CriterionUpdate {
+            name: args.new_name.clone(),
+            description: args.description,
+            weight: args.weight,
+            custom_prompt: clearable(args.custom_prompt),
+            backend: clearable(args.model_backend),
+            model: clearable(args.model_name),
+            temperature: args.temperature.map(Some),
+        };
+        let name = args.new_name.unwrap_or(args.name.clone());
         let message = if weight_only {
             format!("Updated criterion '{name}'; rankings use the new weight, no evaluation needed")
         } else {
             format!("Updated criterion '{name}'; its cells will be evaluated again")
         };
-        Ok(object(json!({
-            "session_id": session.id,
-            "criterion_updated": name,
-            "all_criteria": criterion_names(&session),
-            "reevaluation_needed": !weight_only,
-            "message": message,
-            "formatted_output": format::criterion_added(&session, &name),
-        })))
+        self.change(&args.session_id, |session| {
+            if let Some(backend) = backend.as_deref().filter(|b| !b.is_empty()) {
+                self.check_backend(backend)?;
+            }
+            session.update_criterion(&args.name, update.clone(), &self.limits)?;
+            Ok(object(json!({
+                "session_id": session.id,
+                "criterion_updated": name,
+                "all_criteria": criterion_names(session),
+                "reevaluation_needed": !weight_only,
+                "message": message,
+                "formatted_output": format::criterion_added(session, &name),
+            })))
+        })
+        .await
     }
 
     /// `remove_criterion`.
-    pub fn remove_criterion(&self, args: RemoveCriterionArgs) -> ToolResult {
-        let handle = self.session(&args.session_id)?;
-        let mut session = handle.lock();
-        session.remove_criterion(&args.name)?;
-        Ok(object(json!({
-            "session_id": session.id,
-            "criterion_removed": args.name,
-            "total_criteria": session.criteria().len(),
-            "all_criteria": criterion_names(&session),
-            "message": format!("Removed criterion '{}'", args.name),
-            "formatted_output": format!("## 🗑️ Removed Criterion: **{}**\n\n**Remaining**: {}\n", args.name, criterion_names(&session).join(", ")),
-        })))
+    pub async fn remove_criterion(&self, args: RemoveCriterionArgs) -> ToolResult {
+        self.change(&args.session_id, |session| {
+            session.remove_criterion(&args.name)?;
+            Ok(object(json!({
+                "session_id": session.id,
+                "criterion_removed": args.name,
+                "total_criteria": session.criteria().len(),
+                "all_criteria": criterion_names(session),
+                "message": format!("Removed criterion '{}'", args.name),
+                "formatted_output": format!("## 🗑️ Removed Criterion: **{}**\n\n**Remaining**: {}\n", args.name, criterion_names(session).join(", ")),
+            })))
+        })
+        .await
     }
 
     /// `set_score`: a manual score, kept by every later evaluation; `score: null` clears it.
-    pub fn set_score(&self, args: SetScoreArgs) -> ToolResult {
-        let handle = self.session(&args.session_id)?;
+    pub async fn set_score(&self, args: SetScoreArgs) -> ToolResult {
         let score = args
             .score
             .map(|s| {
@@ -791,15 +847,20 @@ impl Decisions {
                 })
             })
             .transpose()?;
-        let mut session = handle.lock();
-        session.set_manual(
-            &args.option_name,
-            &args.criterion_name,
-            score,
-            args.justification,
-            &self.limits,
-            OffsetDateTime::now_utc(),
-        )?;
+        let now = OffsetDateTime::now_utc();
+        let session_id = self
+            .change(&args.session_id, |session| {
+                session.set_manual(
+                    &args.option_name,
+                    &args.criterion_name,
+                    score,
+                    args.justification.clone(),
+                    &self.limits,
+                    now,
+                )?;
+                Ok(session.id.clone())
+            })
+            .await?;
         let message = match score {
             Some(score) => format!(
                 "Set {} on {} to {} by hand; evaluations keep it",
@@ -813,7 +874,7 @@ impl Decisions {
             ),
         };
         Ok(object(json!({
-            "session_id": session.id,
+            "session_id": session_id,
             "option": args.option_name,
             "criterion": args.criterion_name,
             "score": score.map(Score::get),
@@ -824,23 +885,24 @@ impl Decisions {
     }
 
     /// `set_strategy`: ranks the session with another scoring strategy from now on.
-    pub fn set_strategy(&self, args: StrategyArgs) -> ToolResult {
-        let handle = self.session(&args.session_id)?;
-        self.check_strategy(&args.strategy)?;
-        let mut session = handle.lock();
-        session.strategy = args.strategy.clone();
-        Ok(object(json!({
-            "session_id": session.id,
-            "strategy": args.strategy,
-            "message": format!("Rankings now use the '{}' strategy; scores are unchanged", args.strategy),
-            "formatted_output": format!("## ⚙️ Strategy: **{}**\n", args.strategy),
-        })))
+    pub async fn set_strategy(&self, args: StrategyArgs) -> ToolResult {
+        self.change(&args.session_id, |session| {
+            self.check_strategy(&args.strategy)?;
+            session.strategy = args.strategy.clone();
+            Ok(object(json!({
+                "session_id": session.id,
+                "strategy": args.strategy,
+                "message": format!("Rankings now use the '{}' strategy; scores are unchanged", args.strategy),
+                "formatted_output": format!("## ⚙️ Strategy: **{}**\n", args.strategy),
+            })))
+        })
+        .await
     }
 
     /// `analyze_sensitivity`: per criterion, the weight that changes the winner; with
     /// `weights`, the ranking those weights would give. Changes nothing.
     pub async fn sensitivity(&self, args: SensitivityArgs) -> ToolResult {
-        let session = self.snapshot(&args.session_id)?;
+        let session = self.session(&args.session_id).await?;
         let current = self.analyse(&session, "Sensitivity analysis").await?;
         let mut result = object(json!({
             "session_id": session.id,
@@ -978,6 +1040,23 @@ impl Decisions {
             "formatted_output": format!("## 🧩 Plugins\n\n{}\n", lines.join("\n")),
         })))
     }
+}
+
+/// An evaluation needs options and criteria.
+fn prerequisites(session: &Session) -> Result<(), ToolError> {
+    if session.options().is_empty() {
+        return Err(ToolError::new(
+            "Prerequisites",
+            "No options to evaluate. Add options first.",
+        ));
+    }
+    if session.criteria().is_empty() {
+        return Err(ToolError::new(
+            "Prerequisites",
+            "No criteria defined. Add criteria first.",
+        ));
+    }
+    Ok(())
 }
 
 fn option_names(session: &Session) -> Vec<String> {

@@ -1,34 +1,37 @@
-//! [`SessionManager`]: the live decision sessions, their limit, expiry and statistics.
+//! [`SessionManager`]: the decision sessions, kept in a [`Store`] (SQLite by default, memory,
+//! or Redis shared by several instances), with their limit, expiry, statistics and evaluation
+//! leases.
 //!
-//! The reference server caps sessions at 10 with its configuration ignored, measures the TTL
-//! from creation (an active session dies mid-use) and cleans up only lazily. Here:
+//! A session holds paid-for LLM work, so it lives in the store rather than in this process:
+//! it survives restarts, and with Redis every instance behind a load balancer sees the same
+//! sessions. That shapes everything here:
 //!
-//! - the limit, TTL and cleanup interval come from configuration;
-//! - the TTL slides: every use of a session renews it;
-//! - when the limit is reached, the least recently used session is evicted or the new one is
-//!   refused with a message saying so, as configured;
-//! - expired sessions are removed by a background task at the cleanup interval (and are never
-//!   returned in between, whether or not the task has run);
-//! - when memory use passes the configured threshold (the performance guide's 80 %), a sweep
-//!   also removes the least recently used share of the sessions (its 25 %), so a server near
-//!   its memory limit sheds old work instead of being killed with all of it;
-//! - statistics count what actually happened (created, expired, evicted, removed).
+//! - each cell is its own record (`"{option_id}:{criterion_id}"`), apart from the rest of
+//!   the session, so an evaluation saves every cell the moment it finishes and a crash loses
+//!   at most the cells still in flight;
+//! - a change is load → apply → compare-and-swap on the session's version, retried on a
+//!   conflict, so concurrent writers (two clients, two instances) never lose an update;
+//! - an evaluation holds the session's lease in the store, so two calls or two instances
+//!   never evaluate (and bill) the same session at once;
+//! - the limit, the sliding TTL and least-recently-used eviction are the store's, the same on
+//!   every backend; the counters are the store's too, so statistics add up across instances.
 //!
-//! Each session sits behind its own lock, held only for quick reads and mutations. An
-//! evaluation takes the session's evaluation lock instead, so a long evaluation never blocks
-//! reads of the matrix, and two evaluations of one session run one after the other (the
-//! second finds the cells the first computed and bills nothing for them).
+//! A store failure is an explicit error naming the store, never a silent fallback to memory.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use decision_matrix_store::{Durability, Loaded, Store, StoreError, StoreOptions};
 use serde::Serialize;
 use time::OffsetDateTime;
-use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
+use super::error::ToolError;
 use super::memory::{MemoryProbe, SystemMemory};
-use crate::domain::Session;
+use crate::domain::{Cell, CriterionId, OptionId, Session};
 
 /// What to do when a new session would exceed the limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
@@ -39,6 +42,18 @@ pub enum WhenFull {
     EvictLeastRecent,
     /// Refuse to create the new session.
     Refuse,
+}
+
+/// How hard an SQLite store works to keep a committed change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoreDurability {
+    /// Survives the process crashing or being killed; a power loss may lose the last
+    /// commits.
+    #[default]
+    Normal,
+    /// Also survives a power loss, at the cost of an fsync per write.
+    Full,
 }
 
 /// Limits and timings of the session store.
@@ -52,16 +67,23 @@ pub struct SessionSettings {
     pub cleanup_interval: Duration,
     /// Eviction or refusal at the limit.
     pub when_full: WhenFull,
-    /// Memory use, in percent, above which a sweep also evicts sessions.
+    /// Memory use, in percent, above which a sweep also evicts sessions (memory store only).
     pub memory_threshold_percent: u8,
     /// Share of the sessions, in percent, that such a sweep evicts (least recently used
     /// first, at least one).
     pub memory_evict_percent: u8,
+    /// Where sessions are kept: a store URL (`sqlite`, `sqlite:///path.db`, `memory`,
+    /// `redis://…`).
+    pub store: String,
+    /// Prefix of the Redis keys.
+    pub namespace: String,
+    /// SQLite durability.
+    pub durability: StoreDurability,
 }
 
 impl Default for SessionSettings {
     /// The performance guide's defaults: 100 sessions, one hour, swept every five minutes;
-    /// above 80 % memory a quarter of the sessions go.
+    /// above 80 % memory a quarter of the sessions go. Kept in SQLite, in the data directory.
     fn default() -> SessionSettings {
         SessionSettings {
             max_sessions: 100,
@@ -70,38 +92,43 @@ impl Default for SessionSettings {
             when_full: WhenFull::EvictLeastRecent,
             memory_threshold_percent: 80,
             memory_evict_percent: 25,
+            store: "sqlite".to_owned(),
+            namespace: "dmm".to_owned(),
+            durability: StoreDurability::Normal,
         }
     }
 }
 
-/// One live session and its bookkeeping.
-pub struct SessionHandle {
-    session: Mutex<Session>,
-    /// Held for the whole of an evaluation of this session.
-    evaluating: tokio::sync::Mutex<()>,
-}
-
-impl SessionHandle {
-    /// The session, locked for a quick read or change. Never held across an await.
-    pub fn lock(&self) -> MutexGuard<'_, Session> {
-        self.session
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+impl SessionSettings {
+    /// The store's options: these limits, and `sessions.db` in the platform data directory
+    /// for the URL `sqlite`.
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            max_sessions: self.max_sessions,
+            when_full: match self.when_full {
+                WhenFull::EvictLeastRecent => decision_matrix_store::WhenFull::EvictLeastRecent,
+                WhenFull::Refuse => decision_matrix_store::WhenFull::Refuse,
+            },
+            ttl: self.ttl,
+            namespace: self.namespace.clone(),
+            sqlite_default_path: default_sqlite_path(),
+            durability: match self.durability {
+                StoreDurability::Normal => Durability::Normal,
+                StoreDurability::Full => Durability::Full,
+            },
+            ..StoreOptions::default()
+        }
     }
-
-    /// Waits until no other evaluation of this session runs; evaluate while holding the guard.
-    pub async fn evaluation_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.evaluating.lock().await
-    }
 }
 
-struct Entry {
-    handle: Arc<SessionHandle>,
-    last_used: Instant,
-    created: Instant,
+/// `sessions.db` in the platform data directory (as plugins use its cache directory).
+fn default_sqlite_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "decision-matrix")
+        .map(|dirs| dirs.data_dir().join("sessions.db"))
 }
 
-/// Counters since start-up.
+/// Counters since deployment (shared by every instance of a Redis store), with what this
+/// instance sees now.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SessionStats {
     /// Sessions created.
@@ -114,32 +141,12 @@ pub struct SessionStats {
     pub sessions_evicted_for_memory: u64,
     /// Sessions removed for any reason (expired, evicted, cleared).
     pub sessions_cleaned: u64,
-    /// Most sessions alive at once.
+    /// Most sessions alive at once, as this instance has seen.
     pub max_concurrent: usize,
     /// Sessions alive now.
     pub active_sessions: usize,
-    /// When the last sweep ran (RFC 3339), if one has.
+    /// When this instance last swept (RFC 3339), if it has.
     pub last_cleanup: Option<String>,
-}
-
-/// Why a session could not be created.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Maximum number of active sessions ({max}) reached. Please try again later.")]
-pub struct SessionLimitReached {
-    /// The limit.
-    pub max: usize,
-}
-
-struct State {
-    sessions: HashMap<String, Entry>,
-    stats: SessionStats,
-}
-
-/// The live sessions. Cheap to share behind an `Arc`.
-pub struct SessionManager {
-    settings: SessionSettings,
-    state: Mutex<State>,
-    memory: Box<dyn MemoryProbe>,
 }
 
 /// What a cleanup removed.
@@ -151,25 +158,75 @@ pub struct Cleanup {
     pub evicted_for_memory: usize,
 }
 
+/// Counter names in the store.
+const CREATED: &str = "sessions_created";
+const EXPIRED: &str = "sessions_expired";
+const EVICTED: &str = "sessions_evicted";
+const EVICTED_FOR_MEMORY: &str = "sessions_evicted_for_memory";
+const CLEANED: &str = "sessions_cleaned";
+
+/// Attempts of a change that keeps meeting concurrent changes before it gives up.
+const CONFLICT_ATTEMPTS: u32 = 32;
+
+/// How long an evaluation lease lasts unless renewed (every third of it). Short, so that the
+/// lease of a process killed mid-evaluation frees the session soon; long enough that a
+/// renewal delayed by a busy store does not lose it.
+const LEASE_TTL: Duration = Duration::from_secs(15);
+
+/// Longest wait for another evaluation of the same session to finish.
+const LEASE_WAIT: Duration = Duration::from_secs(600);
+
+/// Statistics this instance keeps itself.
+#[derive(Default)]
+struct Local {
+    max_concurrent: usize,
+    last_cleanup: Option<String>,
+}
+
+/// The sessions, in their store. Share it behind an `Arc`.
+pub struct SessionManager {
+    settings: SessionSettings,
+    store: Arc<Store>,
+    memory: Box<dyn MemoryProbe>,
+    local: Mutex<Local>,
+    /// This process's lease owner prefix: no two processes share one.
+    owner: String,
+    leases: AtomicU64,
+}
+
+/// The key of a cell's record.
+fn cell_key(o: OptionId, c: CriterionId) -> String {
+    format!("{}:{}", o.0, c.0)
+}
+
+fn parse_cell_key(key: &str) -> Option<(OptionId, CriterionId)> {
+    let (o, c) = key.split_once(':')?;
+    Some((OptionId(o.parse().ok()?), CriterionId(c.parse().ok()?)))
+}
+
+type Cells = BTreeMap<(OptionId, CriterionId), Cell>;
+
 impl SessionManager {
-    /// An empty store watching this machine's (or container's) memory.
-    pub fn new(settings: SessionSettings) -> SessionManager {
-        SessionManager::with_memory_probe(settings, Box::new(SystemMemory))
+    /// Opens the store `settings.store` names, watching this machine's (or container's)
+    /// memory.
+    pub async fn open(settings: SessionSettings) -> Result<SessionManager, StoreError> {
+        SessionManager::open_with_memory_probe(settings, Box::new(SystemMemory)).await
     }
 
-    /// An empty store watching memory through `memory`.
-    pub fn with_memory_probe(
+    /// Opens the store, watching memory through `memory`.
+    pub async fn open_with_memory_probe(
         settings: SessionSettings,
         memory: Box<dyn MemoryProbe>,
-    ) -> SessionManager {
-        SessionManager {
+    ) -> Result<SessionManager, StoreError> {
+        let store = Arc::new(Store::open(&settings.store, settings.store_options()).await?);
+        Ok(SessionManager {
             settings,
-            state: Mutex::new(State {
-                sessions: HashMap::new(),
-                stats: SessionStats::default(),
-            }),
+            store,
             memory,
-        }
+            local: Mutex::default(),
+            owner: uuid::Uuid::new_v4().simple().to_string(),
+            leases: AtomicU64::new(0),
+        })
     }
 
     /// The settings in force.
@@ -177,128 +234,337 @@ impl SessionManager {
         &self.settings
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
-        self.state
+    /// The store itself, for what else instances share through it (the answer cache).
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Where sessions are kept, for people (never with a password).
+    pub fn describe(&self) -> String {
+        self.store.describe()
+    }
+
+    fn local(&self) -> std::sync::MutexGuard<'_, Local> {
+        self.local
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The tool error of a store failure: a gone session reads as one, a full store as the
+    /// limit, anything else names the store and the cause.
+    fn failure(&self, error: StoreError) -> ToolError {
+        match error {
+            StoreError::NotFound { .. } => ToolError::session_not_found(),
+            StoreError::Full { .. } => ToolError::new("Resource limit", error.to_string()),
+            other => ToolError::new(
+                "Session store",
+                format!("The session store ({}) failed: {other}", self.describe()),
+            ),
+        }
+    }
+
+    /// Adds to a statistics counter. A counter that cannot be written does not undo the
+    /// change it counts, so that failure is only logged.
+    async fn count(&self, name: &str, delta: usize) {
+        if delta == 0 {
+            return;
+        }
+        if let Err(error) = self.store.add_counter(name, delta as u64).await {
+            tracing::warn!(counter = name, "session statistics not updated: {error}");
+        }
+    }
+
+    fn unreadable(&self, id: &str, error: impl std::fmt::Display) -> ToolError {
+        ToolError::new(
+            "Session store",
+            format!(
+                "Session {id} in the session store ({}) is unreadable: {error}",
+                self.describe()
+            ),
+        )
+    }
+
+    /// The session and its cells as the store keeps them: the session without cells, and
+    /// each cell under its key.
+    fn split(&self, session: &Session) -> Result<(Vec<u8>, Cells), ToolError> {
+        let mut body = session.clone();
+        let cells = body.take_cells();
+        let body = serde_json::to_vec(&body).map_err(|e| self.unreadable(&session.id, e))?;
+        Ok((body, cells))
+    }
+
+    fn encode_cells<'a>(
+        &self,
+        cells: impl IntoIterator<Item = ((OptionId, CriterionId), &'a Cell)>,
+    ) -> Result<Vec<(String, Vec<u8>)>, ToolError> {
+        cells
+            .into_iter()
+            .map(|((o, c), cell)| {
+                serde_json::to_vec(cell)
+                    .map(|body| (cell_key(o, c), body))
+                    .map_err(|e| self.unreadable(&cell_key(o, c), e))
+            })
+            .collect()
+    }
+
+    /// A stored session with its cells. A cell whose option or criterion is gone, or that
+    /// cannot be read, is left out (the next evaluation computes it again).
+    fn decode(&self, id: &str, loaded: Loaded) -> Result<Session, ToolError> {
+        let mut session: Session =
+            serde_json::from_slice(&loaded.body).map_err(|e| self.unreadable(id, e))?;
+        for (key, body) in loaded.cells {
+            let cell = serde_json::from_slice::<Cell>(&body);
+            match (parse_cell_key(&key), cell) {
+                (Some((o, c)), Ok(cell)) => {
+                    session.restore_cell(o, c, cell);
+                }
+                (_, Err(error)) => {
+                    tracing::warn!(session = id, cell = key, "unreadable cell ignored: {error}")
+                }
+                (None, _) => tracing::warn!(session = id, cell = key, "unknown cell key ignored"),
+            }
+        }
+        Ok(session)
+    }
+
     /// Adds `session` (already validated), making room or refusing as configured. Returns
     /// the ids of sessions evicted for it.
-    pub fn insert(&self, session: Session) -> Result<Vec<String>, SessionLimitReached> {
-        let now = Instant::now();
-        let mut state = self.state();
-        self.sweep(&mut state, now);
-        let mut evicted = Vec::new();
-        while state.sessions.len() >= self.settings.max_sessions {
-            if self.settings.when_full == WhenFull::Refuse || self.settings.max_sessions == 0 {
-                return Err(SessionLimitReached {
-                    max: self.settings.max_sessions,
-                });
-            }
-            let oldest = least_recent(&state, 1);
-            if oldest.is_empty() {
-                break;
-            }
-            evict(&mut state, &oldest);
-            evicted.extend(oldest);
+    pub async fn insert(&self, session: &Session) -> Result<Vec<String>, ToolError> {
+        let (body, cells) = self.split(session)?;
+        let created = self
+            .store
+            .create(&session.id, &body)
+            .await
+            .map_err(|e| self.failure(e))?;
+        if !cells.is_empty() {
+            let cells = self.encode_cells(cells.iter().map(|(k, v)| (*k, v)))?;
+            self.store
+                .put_cells(&session.id, &cells)
+                .await
+                .map_err(|e| self.failure(e))?;
         }
-        let id = session.id.clone();
-        state.sessions.insert(
-            id,
-            Entry {
-                handle: Arc::new(SessionHandle {
-                    session: Mutex::new(session),
-                    evaluating: tokio::sync::Mutex::new(()),
-                }),
-                last_used: now,
-                created: now,
-            },
-        );
-        state.stats.sessions_created += 1;
-        state.stats.max_concurrent = state.stats.max_concurrent.max(state.sessions.len());
-        Ok(evicted)
-    }
-
-    /// The session `id`, renewing its TTL; `None` when there is none or it has expired.
-    pub fn get(&self, id: &str) -> Option<Arc<SessionHandle>> {
-        let now = Instant::now();
-        let mut state = self.state();
-        if self.expired(state.sessions.get(id)?, now) {
-            self.remove_expired(&mut state, id);
-            return None;
+        self.count(CREATED, 1).await;
+        self.count(EVICTED, created.evicted.len()).await;
+        self.count(EXPIRED, created.expired.len()).await;
+        self.count(CLEANED, created.evicted.len() + created.expired.len())
+            .await;
+        if let Ok(active) = self.store.count().await {
+            let mut local = self.local();
+            local.max_concurrent = local.max_concurrent.max(active);
         }
-        let entry = state.sessions.get_mut(id)?;
-        entry.last_used = now;
-        Some(entry.handle.clone())
+        Ok(created.evicted)
     }
 
-    /// Every live session, most recently created last.
-    pub fn list(&self) -> Vec<Arc<SessionHandle>> {
-        let now = Instant::now();
-        let mut state = self.state();
-        self.sweep(&mut state, now);
-        let mut entries: Vec<&Entry> = state.sessions.values().collect();
-        entries.sort_by_key(|entry| entry.created);
-        entries.iter().map(|entry| entry.handle.clone()).collect()
+    /// The session `id` with its cells, renewing its TTL; `None` when there is none or it
+    /// has expired.
+    pub async fn load(&self, id: &str) -> Result<Option<Session>, ToolError> {
+        match self.store.load(id).await.map_err(|e| self.failure(e))? {
+            Some(loaded) => self.decode(id, loaded).map(Some),
+            None => Ok(None),
+        }
     }
 
-    /// The most recently created live session.
-    pub fn current(&self) -> Option<Arc<SessionHandle>> {
-        self.list().pop()
+    /// Changes session `id` with `change` and saves it, as one update: when another writer
+    /// changed the session meanwhile, it is loaded again and `change` applied again (so
+    /// `change` must only depend on the session it is given). Cells `change` added, altered
+    /// or removed are written as such; the others are left alone, so cells an evaluation
+    /// saves meanwhile are kept.
+    pub async fn modify<T>(
+        &self,
+        id: &str,
+        mut change: impl FnMut(&mut Session) -> Result<T, ToolError>,
+    ) -> Result<T, ToolError> {
+        for attempt in 0..CONFLICT_ATTEMPTS {
+            let Some(loaded) = self.store.load(id).await.map_err(|e| self.failure(e))? else {
+                return Err(ToolError::session_not_found());
+            };
+            let (version, stored_body) = (loaded.version, loaded.body.clone());
+            let mut session = self.decode(id, loaded)?;
+            let before: Cells = session.cells().map(|(k, v)| (k, v.clone())).collect();
+            let value = change(&mut session)?;
+            let (body, after) = self.split(&session)?;
+            if body != stored_body {
+                match self.store.update(id, version, &body).await {
+                    Ok(_) => {}
+                    Err(StoreError::Conflict { .. }) => {
+                        backoff(attempt).await;
+                        continue;
+                    }
+                    Err(error) => return Err(self.failure(error)),
+                }
+            }
+            let changed = self.encode_cells(
+                after
+                    .iter()
+                    .filter(|(k, v)| before.get(k) != Some(v))
+                    .map(|(k, v)| (*k, v)),
+            )?;
+            if !changed.is_empty() {
+                self.store
+                    .put_cells(id, &changed)
+                    .await
+                    .map_err(|e| self.failure(e))?;
+            }
+            let removed: Vec<String> = before
+                .keys()
+                .filter(|k| !after.contains_key(k))
+                .map(|&(o, c)| cell_key(o, c))
+                .collect();
+            if !removed.is_empty() {
+                self.store
+                    .remove_cells(id, &removed)
+                    .await
+                    .map_err(|e| self.failure(e))?;
+            }
+            return Ok(value);
+        }
+        Err(ToolError::new(
+            "Session store",
+            format!(
+                "Session {id} kept being changed by other requests: the change was not saved \
+                 after {CONFLICT_ATTEMPTS} attempts. Try again."
+            ),
+        ))
+    }
+
+    /// Saves evaluated cells of session `id` as [`Session::record`] accepts them (not for
+    /// inputs that changed meanwhile, never over a score a person set); returns how many were
+    /// saved.
+    pub async fn record_cells(
+        &self,
+        id: &str,
+        cells: Vec<(OptionId, CriterionId, Cell)>,
+    ) -> Result<usize, ToolError> {
+        let Some(mut session) = self.load(id).await? else {
+            return Err(ToolError::session_not_found());
+        };
+        let accepted: Vec<((OptionId, CriterionId), Cell)> = cells
+            .into_iter()
+            .filter(|(o, c, cell)| session.record(*o, *c, cell.clone()))
+            .map(|(o, c, cell)| ((o, c), cell))
+            .collect();
+        if accepted.is_empty() {
+            return Ok(0);
+        }
+        let encoded = self.encode_cells(accepted.iter().map(|(k, v)| (*k, v)))?;
+        self.store
+            .put_cells(id, &encoded)
+            .await
+            .map_err(|e| self.failure(e))?;
+        Ok(accepted.len())
+    }
+
+    /// Every live session without its cells, the oldest first; neither renews them.
+    pub async fn list(&self) -> Result<Vec<Session>, ToolError> {
+        let summaries = self.store.list().await.map_err(|e| self.failure(e))?;
+        let mut sessions: Vec<(u64, Session)> = summaries
+            .into_iter()
+            .filter_map(|summary| match serde_json::from_slice(&summary.body) {
+                Ok(session) => Some((summary.created_at, session)),
+                Err(error) => {
+                    tracing::warn!(
+                        session = summary.id,
+                        "unreadable session not listed: {error}"
+                    );
+                    None
+                }
+            })
+            .collect();
+        sessions.sort_by(|(a, x), (b, y)| (a, &x.id).cmp(&(b, &y.id)));
+        Ok(sessions.into_iter().map(|(_, session)| session).collect())
+    }
+
+    /// The most recently used live session, with its cells (not renewed by this look).
+    pub async fn current(&self) -> Result<Option<Session>, ToolError> {
+        let summaries = self.store.list().await.map_err(|e| self.failure(e))?;
+        for summary in summaries {
+            if let Some(loaded) = self
+                .store
+                .peek(&summary.id)
+                .await
+                .map_err(|e| self.failure(e))?
+            {
+                return self.decode(&summary.id, loaded).map(Some);
+            }
+        }
+        Ok(None)
     }
 
     /// Removes every session; returns how many there were.
-    pub fn clear(&self) -> usize {
-        let mut state = self.state();
-        let cleared = state.sessions.len();
-        state.sessions.clear();
-        state.stats.sessions_cleaned += cleared as u64;
-        cleared
+    pub async fn clear(&self) -> Result<usize, ToolError> {
+        let cleared = self.store.clear().await.map_err(|e| self.failure(e))?;
+        self.count(CLEANED, cleared).await;
+        Ok(cleared)
     }
 
     /// The counters, with the number of live sessions.
-    pub fn stats(&self) -> SessionStats {
-        let state = self.state();
-        SessionStats {
-            active_sessions: state.sessions.len(),
-            ..state.stats.clone()
-        }
+    pub async fn stats(&self) -> Result<SessionStats, ToolError> {
+        let counters = self.store.counters().await.map_err(|e| self.failure(e))?;
+        let active = self.store.count().await.map_err(|e| self.failure(e))?;
+        let counter = |name: &str| counters.get(name).copied().unwrap_or(0);
+        let mut local = self.local();
+        local.max_concurrent = local.max_concurrent.max(active);
+        Ok(SessionStats {
+            sessions_created: counter(CREATED),
+            sessions_expired: counter(EXPIRED),
+            sessions_evicted: counter(EVICTED),
+            sessions_evicted_for_memory: counter(EVICTED_FOR_MEMORY),
+            sessions_cleaned: counter(CLEANED),
+            max_concurrent: local.max_concurrent,
+            active_sessions: active,
+            last_cleanup: local.last_cleanup.clone(),
+        })
     }
 
-    /// Removes expired sessions now and, when memory use is above the threshold, the least
-    /// recently used share of the rest.
-    pub fn cleanup(&self) -> Cleanup {
-        let now = Instant::now();
-        let used = self.memory.used_percent();
-        let mut state = self.state();
-        let expired = self.sweep(&mut state, now);
+    /// Removes expired sessions now and, for the memory store when memory use is above the
+    /// threshold, the least recently used share of the rest. (Sessions in SQLite or Redis
+    /// take none of this process's memory: evicting them would destroy work and free
+    /// nothing.)
+    pub async fn cleanup(&self) -> Result<Cleanup, ToolError> {
+        let expired = self
+            .store
+            .sweep_expired()
+            .await
+            .map_err(|e| self.failure(e))?;
+        self.count(EXPIRED, expired.len()).await;
+        self.count(CLEANED, expired.len()).await;
         let mut evicted_for_memory = 0;
+        let used = match *self.store {
+            Store::Memory(_) => self.memory.used_percent(),
+            _ => None,
+        };
         if let Some(used) = used
             && used > f64::from(self.settings.memory_threshold_percent)
-            && !state.sessions.is_empty()
         {
-            let share = usize::from(self.settings.memory_evict_percent);
-            let count = (state.sessions.len() * share).div_ceil(100).max(1);
-            let oldest = least_recent(&state, count);
-            evict(&mut state, &oldest);
-            state.stats.sessions_evicted_for_memory += oldest.len() as u64;
-            evicted_for_memory = oldest.len();
-            tracing::warn!(
-                used_percent = used,
-                threshold_percent = self.settings.memory_threshold_percent,
-                evicted = evicted_for_memory,
-                remaining = state.sessions.len(),
-                "memory use above the threshold: least recently used sessions evicted"
-            );
+            let live = self.store.count().await.map_err(|e| self.failure(e))?;
+            if live > 0 {
+                let share = usize::from(self.settings.memory_evict_percent);
+                let count = (live * share).div_ceil(100).max(1);
+                let evicted = self
+                    .store
+                    .evict_least_recent(count)
+                    .await
+                    .map_err(|e| self.failure(e))?;
+                evicted_for_memory = evicted.len();
+                for name in [EVICTED, EVICTED_FOR_MEMORY, CLEANED] {
+                    self.count(name, evicted_for_memory).await;
+                }
+                tracing::warn!(
+                    used_percent = used,
+                    threshold_percent = self.settings.memory_threshold_percent,
+                    evicted = evicted_for_memory,
+                    remaining = live - evicted_for_memory,
+                    "memory use above the threshold: least recently used sessions evicted"
+                );
+            }
         }
-        state.stats.last_cleanup = OffsetDateTime::now_utc()
+        self.local().last_cleanup = OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .ok();
-        Cleanup {
-            expired,
+        Ok(Cleanup {
+            expired: expired.len(),
             evicted_for_memory,
-        }
+        })
     }
 
     /// Sweeps at the cleanup interval until the returned task is aborted or the manager is
@@ -318,55 +584,130 @@ impl SessionManager {
                 let Some(manager) = manager.upgrade() else {
                     return;
                 };
-                let removed = manager.cleanup();
-                if removed.expired > 0 {
-                    tracing::info!(removed = removed.expired, "expired sessions removed");
+                match manager.cleanup().await {
+                    Ok(removed) if removed.expired > 0 => {
+                        tracing::info!(removed = removed.expired, "expired sessions removed");
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!("session cleanup failed: {}", error.error),
                 }
             }
         })
     }
 
-    fn expired(&self, entry: &Entry, now: Instant) -> bool {
-        now.saturating_duration_since(entry.last_used) >= self.settings.ttl
-    }
-
-    fn remove_expired(&self, state: &mut State, id: &str) {
-        if state.sessions.remove(id).is_some() {
-            state.stats.sessions_expired += 1;
-            state.stats.sessions_cleaned += 1;
+    /// Takes the evaluation lease of session `id`, waiting (with backoff, at most ten
+    /// minutes) while another evaluation holds it; `None` when `cancel` fires first. The
+    /// lease is renewed in the background until [`Lease::release`] or drop.
+    pub async fn lease(
+        self: &Arc<SessionManager>,
+        id: &str,
+        cancel: &CancellationToken,
+    ) -> Result<Option<Lease>, ToolError> {
+        let owner = format!(
+            "{}-{}",
+            self.owner,
+            self.leases.fetch_add(1, Ordering::Relaxed)
+        );
+        let started = tokio::time::Instant::now();
+        let mut attempt = 0;
+        loop {
+            if self
+                .store
+                .try_lease(id, &owner, LEASE_TTL)
+                .await
+                .map_err(|e| self.failure(e))?
+            {
+                break;
+            }
+            if started.elapsed() >= LEASE_WAIT {
+                return Err(ToolError::new(
+                    "Evaluation busy",
+                    format!(
+                        "Session {id} has been under evaluation elsewhere for over {} minutes; \
+                         try again when that evaluation has finished",
+                        LEASE_WAIT.as_secs() / 60
+                    ),
+                ));
+            }
+            let pause = Duration::from_millis((50u64 << attempt.min(4)) + fastrand::u64(0..50));
+            attempt += 1;
+            tokio::select! {
+                () = cancel.cancelled() => return Ok(None),
+                () = tokio::time::sleep(pause) => {}
+            }
         }
-    }
-
-    fn sweep(&self, state: &mut State, now: Instant) -> usize {
-        let expired: Vec<String> = state
-            .sessions
-            .iter()
-            .filter(|(_, entry)| self.expired(entry, now))
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in &expired {
-            self.remove_expired(state, id);
-        }
-        expired.len()
+        let renewal = tokio::spawn({
+            let (manager, id, owner) = (self.clone(), id.to_owned(), owner.clone());
+            async move {
+                loop {
+                    tokio::time::sleep(LEASE_TTL / 3).await;
+                    match manager.store.renew_lease(&id, &owner, LEASE_TTL).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::warn!(session = id, "evaluation lease lost to another owner");
+                            return;
+                        }
+                        Err(error) => tracing::warn!(session = id, "lease not renewed: {error}"),
+                    }
+                }
+            }
+        });
+        Ok(Some(Lease {
+            manager: self.clone(),
+            id: id.to_owned(),
+            owner,
+            renewal,
+            held: true,
+        }))
     }
 }
 
-/// The ids of the `count` least recently used sessions, least recent first.
-fn least_recent(state: &State, count: usize) -> Vec<String> {
-    let mut entries: Vec<(&String, &Entry)> = state.sessions.iter().collect();
-    entries.sort_by_key(|(_, entry)| (entry.last_used, entry.created));
-    entries
-        .into_iter()
-        .take(count)
-        .map(|(id, _)| id.clone())
-        .collect()
+/// A short, jittered pause before retrying a change that met a concurrent one: growing a
+/// little with each attempt so that contending writers spread out.
+async fn backoff(attempt: u32) {
+    let base = 1u64 << attempt.min(5);
+    tokio::time::sleep(Duration::from_millis(base + fastrand::u64(0..=base * 2))).await;
 }
 
-fn evict(state: &mut State, ids: &[String]) {
-    for id in ids {
-        if state.sessions.remove(id).is_some() {
-            state.stats.sessions_evicted += 1;
-            state.stats.sessions_cleaned += 1;
+/// A session's evaluation lease, held while it is renewed in the background. Give it back
+/// with [`Lease::release`]; dropped without that (a cancelled call) it is given back by a
+/// background task.
+pub struct Lease {
+    manager: Arc<SessionManager>,
+    id: String,
+    owner: String,
+    renewal: tokio::task::JoinHandle<()>,
+    held: bool,
+}
+
+impl Lease {
+    /// Stops renewing and gives the lease back.
+    pub async fn release(mut self) {
+        self.renewal.abort();
+        self.held = false;
+        if let Err(error) = self
+            .manager
+            .store
+            .release_lease(&self.id, &self.owner)
+            .await
+        {
+            // It expires on its own within the lease TTL.
+            tracing::warn!(session = self.id, "lease not released: {error}");
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.renewal.abort();
+        if !self.held {
+            return;
+        }
+        let (manager, id, owner) = (self.manager.clone(), self.id.clone(), self.owner.clone());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = manager.store.release_lease(&id, &owner).await;
+            });
         }
     }
 }
@@ -374,7 +715,7 @@ fn evict(state: &mut State, ids: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Limits, SessionDefaults};
+    use crate::domain::{Limits, Score, SessionDefaults};
 
     fn session(id: &str) -> Session {
         Session::new(
@@ -389,14 +730,21 @@ mod tests {
         .expect("valid")
     }
 
-    fn manager(max: usize, when_full: WhenFull) -> SessionManager {
-        SessionManager::new(SessionSettings {
+    fn settings(max: usize, when_full: WhenFull, ttl: Duration) -> SessionSettings {
+        SessionSettings {
             max_sessions: max,
-            ttl: Duration::from_secs(60),
-            cleanup_interval: Duration::from_secs(10),
+            ttl,
+            cleanup_interval: Duration::from_millis(50),
             when_full,
+            store: "memory".to_owned(),
             ..SessionSettings::default()
-        })
+        }
+    }
+
+    async fn manager(max: usize, when_full: WhenFull) -> SessionManager {
+        SessionManager::open(settings(max, when_full, Duration::from_secs(60)))
+            .await
+            .expect("memory opens")
     }
 
     /// Memory use set by the test.
@@ -408,33 +756,44 @@ mod tests {
         }
     }
 
-    #[tokio::test(start_paused = true)]
+    /// Lets the store's millisecond clock move on, so "least recently used" is unambiguous.
+    async fn tick() {
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+
+    #[tokio::test]
     async fn memory_pressure_evicts_the_least_recently_used_quarter() {
         let used = Arc::new(Mutex::new(Some(50.0)));
-        let sessions = SessionManager::with_memory_probe(
-            SessionSettings {
-                max_sessions: 100,
-                ttl: Duration::from_secs(600),
-                ..SessionSettings::default()
-            },
+        let sessions = SessionManager::open_with_memory_probe(
+            settings(100, WhenFull::EvictLeastRecent, Duration::from_secs(600)),
             Box::new(FakeMemory(used.clone())),
-        );
+        )
+        .await
+        .expect("opens");
         for n in 0..10 {
-            sessions.insert(session(&format!("s{n}"))).expect("room");
-            tokio::time::advance(Duration::from_secs(1)).await;
+            sessions
+                .insert(&session(&format!("s{n}")))
+                .await
+                .expect("room");
+            tick().await;
         }
         // Using s0 makes s1..s3 the least recently used.
-        assert!(sessions.get("s0").is_some());
-        assert_eq!(sessions.cleanup(), Cleanup::default(), "50 % is below 80 %");
+        assert!(sessions.load("s0").await.expect("loads").is_some());
+        assert_eq!(
+            sessions.cleanup().await.expect("sweeps"),
+            Cleanup::default()
+        );
 
         *used.lock().expect("lock") = Some(85.0);
-        let removed = sessions.cleanup();
+        let removed = sessions.cleanup().await.expect("sweeps");
         assert_eq!(removed.evicted_for_memory, 3, "a quarter of 10, rounded up");
         for gone in ["s1", "s2", "s3"] {
-            assert!(sessions.get(gone).is_none(), "{gone} evicted");
+            assert!(
+                sessions.load(gone).await.expect("loads").is_none(),
+                "{gone} evicted"
+            );
         }
-        assert!(sessions.get("s0").is_some());
-        let stats = sessions.stats();
+        let stats = sessions.stats().await.expect("stats");
         assert_eq!(
             (
                 stats.sessions_evicted,
@@ -443,28 +802,20 @@ mod tests {
             ),
             (3, 3, 7)
         );
-
-        *used.lock().expect("lock") = None;
-        assert_eq!(
-            sessions.cleanup(),
-            Cleanup::default(),
-            "unknown use evicts nothing"
-        );
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn evicts_the_least_recently_used() {
-        let sessions = manager(2, WhenFull::EvictLeastRecent);
-        sessions.insert(session("one")).expect("room");
-        tokio::time::advance(Duration::from_secs(1)).await;
-        sessions.insert(session("two")).expect("room");
-        tokio::time::advance(Duration::from_secs(1)).await;
-        // Using "one" makes "two" the least recently used.
-        assert!(sessions.get("one").is_some());
-        let evicted = sessions.insert(session("three")).expect("evicts");
+    #[tokio::test]
+    async fn evicts_the_least_recently_used_or_refuses() {
+        let sessions = manager(2, WhenFull::EvictLeastRecent).await;
+        sessions.insert(&session("one")).await.expect("room");
+        tick().await;
+        sessions.insert(&session("two")).await.expect("room");
+        tick().await;
+        assert!(sessions.load("one").await.expect("loads").is_some());
+        tick().await;
+        let evicted = sessions.insert(&session("three")).await.expect("evicts");
         assert_eq!(evicted, ["two"]);
-        assert!(sessions.get("two").is_none());
-        let stats = sessions.stats();
+        let stats = sessions.stats().await.expect("stats");
         assert_eq!(
             (
                 stats.sessions_created,
@@ -473,59 +824,123 @@ mod tests {
             ),
             (3, 1, 2)
         );
-    }
 
-    #[tokio::test(start_paused = true)]
-    async fn refuses_when_configured_to() {
-        let sessions = manager(1, WhenFull::Refuse);
-        sessions.insert(session("one")).expect("room");
-        let refused = sessions.insert(session("two")).unwrap_err();
+        let refusing = manager(1, WhenFull::Refuse).await;
+        refusing.insert(&session("one")).await.expect("room");
+        let refused = refusing.insert(&session("two")).await.unwrap_err();
         assert_eq!(
-            refused.to_string(),
+            refused.error,
             "Maximum number of active sessions (1) reached. Please try again later."
         );
-        assert!(sessions.get("one").is_some());
-        assert_eq!(sessions.stats().sessions_created, 1);
+        assert_eq!(refused.context, "Resource limit");
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn the_ttl_slides_with_use_and_expiry_is_counted() {
-        let sessions = manager(5, WhenFull::Refuse);
-        sessions.insert(session("kept")).expect("room");
-        sessions.insert(session("idle")).expect("room");
-        for _ in 0..3 {
-            tokio::time::advance(Duration::from_secs(40)).await;
-            assert!(sessions.get("kept").is_some(), "use renews the TTL");
-        }
-        assert!(sessions.get("idle").is_none(), "120 s idle > 60 s TTL");
-        let stats = sessions.stats();
-        assert_eq!((stats.sessions_expired, stats.active_sessions), (1, 1));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_background_sweep_removes_expired_sessions() {
-        let sessions = Arc::new(manager(5, WhenFull::Refuse));
-        sessions.insert(session("idle")).expect("room");
+    #[tokio::test]
+    async fn idle_sessions_expire_and_the_sweep_counts_them() {
+        let sessions = Arc::new(
+            SessionManager::open(settings(5, WhenFull::Refuse, Duration::from_millis(150)))
+                .await
+                .expect("opens"),
+        );
+        sessions.insert(&session("idle")).await.expect("room");
         let task = sessions.spawn_cleanup();
-        tokio::time::sleep(Duration::from_secs(75)).await;
-        let stats = sessions.stats();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let stats = sessions.stats().await.expect("stats");
         task.abort();
         assert_eq!((stats.sessions_expired, stats.active_sessions), (1, 0));
         assert!(stats.last_cleanup.is_some());
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn current_is_the_newest_and_clear_counts() {
-        let sessions = manager(5, WhenFull::Refuse);
-        assert!(sessions.current().is_none());
-        sessions.insert(session("old")).expect("room");
-        tokio::time::advance(Duration::from_secs(1)).await;
-        sessions.insert(session("new")).expect("room");
-        sessions.get("old");
-        let current = sessions.current().expect("one");
-        assert_eq!(current.lock().id, "new");
-        assert_eq!(sessions.clear(), 2);
-        let stats = sessions.stats();
-        assert_eq!((stats.sessions_cleaned, stats.active_sessions), (2, 0));
+    #[tokio::test]
+    async fn cells_are_kept_apart_and_concurrent_changes_are_all_kept() {
+        let sessions = Arc::new(manager(5, WhenFull::Refuse).await);
+        sessions.insert(&session("s")).await.expect("room");
+        let limits = Limits::default();
+        let writers = (0..8).map(|n| {
+            let sessions = sessions.clone();
+            let limits = limits.clone();
+            tokio::spawn(async move {
+                sessions
+                    .modify("s", |session| {
+                        session
+                            .add_option(format!("o{n}"), None, &limits)
+                            .map_err(ToolError::from)
+                    })
+                    .await
+            })
+        });
+        for writer in writers.collect::<Vec<_>>() {
+            writer.await.expect("joins").expect("saved");
+        }
+        let criterion = crate::domain::CriterionSpec {
+            name: "cost".into(),
+            description: "Cost".into(),
+            weight: 1.0,
+            ..Default::default()
+        };
+        sessions
+            .modify("s", |session| {
+                session.add_criterion(criterion.clone(), &limits)?;
+                session.set_manual(
+                    "a",
+                    "cost",
+                    Score::new(7.0).ok(),
+                    None,
+                    &limits,
+                    OffsetDateTime::now_utc(),
+                )?;
+                Ok(())
+            })
+            .await
+            .expect("saved");
+        let loaded = sessions.load("s").await.expect("loads").expect("live");
+        assert_eq!(loaded.options().len(), 10, "every concurrent option kept");
+        assert_eq!(
+            loaded.cells().count(),
+            1,
+            "the manual cell is its own record"
+        );
+
+        sessions
+            .modify("s", |session| Ok(session.remove_option("a", &limits)?))
+            .await
+            .expect("removed");
+        let raw = sessions
+            .store
+            .peek("s")
+            .await
+            .expect("reads")
+            .expect("live");
+        assert!(raw.cells.is_empty(), "a removed option's cells are removed");
+    }
+
+    #[tokio::test]
+    async fn one_evaluation_lease_at_a_time() {
+        let sessions = Arc::new(manager(5, WhenFull::Refuse).await);
+        sessions.insert(&session("s")).await.expect("room");
+        let cancel = CancellationToken::new();
+        let first = sessions
+            .lease("s", &cancel)
+            .await
+            .expect("ok")
+            .expect("held");
+        let waiting = tokio::spawn({
+            let sessions = sessions.clone();
+            let cancel = cancel.clone();
+            async move {
+                sessions
+                    .lease("s", &cancel)
+                    .await
+                    .map(|lease| lease.is_some())
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!waiting.is_finished(), "the second waits for the first");
+        first.release().await;
+        let second = tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("within bounds")
+            .expect("joins");
+        assert_eq!(second, Ok(true));
     }
 }

@@ -62,7 +62,8 @@ pub async fn hanging_llm() -> (MockServer, Arc<AtomicBool>) {
 }
 
 /// The environment the server runs with: the litellm backend pointed at `llm`, nothing read
-/// from this machine's AWS profile, plugin compile cache shared by these tests.
+/// from this machine's AWS profile, plugin compile cache shared by these tests, sessions in
+/// memory.
 pub fn server_env(command: &mut tokio::process::Command, llm: &MockServer) {
     // Nothing of the developer's own configuration may leak into the server under test.
     for (name, _) in std::env::vars_os() {
@@ -80,6 +81,9 @@ pub fn server_env(command: &mut tokio::process::Command, llm: &MockServer) {
             std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-plugin-cache"),
         )
         .env("LOG_LEVEL", "warn")
+        // Never the developer's data directory: tests that need a durable or shared store
+        // name one after this.
+        .env("DMM_STORE", "memory")
         .kill_on_drop(true);
 }
 

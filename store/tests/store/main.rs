@@ -3,6 +3,5 @@
 
 mod memory;
 mod redis;
-mod redis_server;
 mod sqlite;
 mod suite;

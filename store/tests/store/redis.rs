@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use decision_matrix_store::{Store, StoreError, StoreOptions, WhenFull};
 
-use crate::redis_server::{RedisServer, free_port, namespace};
 use crate::suite::{Backend, Fixture, behaviour_suite};
+use decision_matrix_testkit::redis_server::{RedisServer, free_port, namespace};
 
 struct Redis;
 
