@@ -24,6 +24,9 @@
 //!    [`STARTS`] starts with the plugin compile cache warm, as every start after the first.
 //! 4. **Peak memory**: `VmHWM` of each server process, read from `/proc/<pid>/status` before
 //!    it is stopped; the four-client workflow run is the figure that counts.
+//! 5. **Session stores** (`-- stores`): the store-dependent tools' latency over stdio and the
+//!    four-client workflow over HTTP, on the memory store, an SQLite file and a real Redis
+//!    on loopback, one after the other in one run. (The other figures use the memory store.)
 //!
 //! The bench process (clients and mock) and the server share the machine's cores, as a local
 //! assistant and its MCP server do. Run with `cargo bench -p decision-matrix --bench server`;
@@ -112,13 +115,18 @@ struct Server {
 }
 
 impl Server {
-    /// A server on `transport` with `clients` clients, each on its own connection (stdio
-    /// serves one).
-    async fn start(transport: Transport, clients: usize, llm: &MockServer) -> Server {
+    /// A server on `transport`, started with the extra `serve` arguments `args`, with
+    /// `clients` clients, each on its own connection (stdio serves one).
+    async fn start(
+        transport: Transport,
+        clients: usize,
+        llm: &MockServer,
+        args: &[&str],
+    ) -> Server {
         match transport {
             Transport::Stdio => {
                 assert_eq!(clients, 1, "a stdio server has one client");
-                let (client, _, pid) = within("start-up", client::stdio_server(llm, &[])).await;
+                let (client, _, pid) = within("start-up", client::stdio_server(llm, args)).await;
                 Server {
                     clients: vec![client],
                     pid,
@@ -126,7 +134,7 @@ impl Server {
                 }
             }
             Transport::Http => {
-                let (child, url) = server::http_server(llm, &[]).await;
+                let (child, url) = server::http_server(llm, args).await;
                 let mut connected = Vec::with_capacity(clients);
                 for _ in 0..clients {
                     connected.push(within("initialize", client::http_client(&url)).await.0);
@@ -409,8 +417,9 @@ async fn tool_latencies(
     transport: Transport,
     llm: &MockServer,
     only: &[String],
+    args: &[&str],
 ) -> Vec<(&'static str, Samples)> {
-    let server = Server::start(transport, 1, llm).await;
+    let server = Server::start(transport, 1, llm, args).await;
     let client = &server.clients[0];
     let mut latencies = Vec::new();
     let selected = cases()
@@ -522,8 +531,14 @@ impl Throughput {
 }
 
 /// `clients` clients of one server on `transport` looping the workflow.
-async fn throughput(transport: Transport, clients: usize, llm: &MockServer) -> Throughput {
-    let server = Server::start(transport, clients, llm).await;
+/// `args` are extra `serve` arguments.
+async fn throughput(
+    transport: Transport,
+    clients: usize,
+    llm: &MockServer,
+    args: &[&str],
+) -> Throughput {
+    let server = Server::start(transport, clients, llm, args).await;
     all_clients(&server, "warm-up", WARM_UP_WORKFLOWS, Instant::now()).await;
     let started = Instant::now();
     let evaluations = all_clients(&server, "timed", 1, started + WORKFLOW_TIME).await;
@@ -560,7 +575,7 @@ async fn startups(llm: &MockServer) -> Samples {
     let mut samples = Vec::with_capacity(STARTS);
     for i in 0..=STARTS {
         let started = Instant::now();
-        let server = Server::start(Transport::Stdio, 1, llm).await;
+        let server = Server::start(Transport::Stdio, 1, llm, &[]).await;
         let elapsed = started.elapsed();
         server.stop().await;
         if i > 0 {
@@ -677,32 +692,110 @@ fn print_summary(latencies: &[&(&str, Samples)], runs: &[Throughput], startup: &
     );
 }
 
+// ---------------------------------------------------------------------------------------
+// 5. Session stores
+
+/// The tools whose cost depends on the store: reads, writes of the session, of one cell, and
+/// of the whole store.
+const STORE_TOOLS: [&str; 8] = [
+    "start_decision_analysis",
+    "add_criterion",
+    "update_criterion",
+    "set_score",
+    "get_decision_matrix",
+    "export_matrix",
+    "list_sessions",
+    "current_session",
+];
+
+/// Tool latency over stdio and the four-client workflow over HTTP on each session store, in
+/// one run: memory, an SQLite file, and a real Redis on loopback.
+async fn stores(llm: &MockServer) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let redis = decision_matrix_testkit::redis_server::RedisServer::start(None);
+    let sqlite = format!("sqlite://{}", dir.path().join("sessions.db").display());
+    let stores = [
+        ("memory", "memory".to_owned()),
+        ("SQLite", sqlite),
+        ("Redis", redis.url()),
+    ];
+    let only: Vec<String> = STORE_TOOLS.iter().map(|tool| (*tool).to_owned()).collect();
+    let mut latencies = Vec::new();
+    let mut runs = Vec::new();
+    for (name, url) in &stores {
+        let args = ["--store", url.as_str()];
+        eprintln!("store: {name}");
+        latencies.push(tool_latencies(Transport::Stdio, llm, &only, &args).await);
+        runs.push(throughput(Transport::Http, 4, llm, &args).await);
+    }
+    println!();
+    println!(
+        "| tool (stdio) | {} |",
+        stores
+            .iter()
+            .map(|(name, _)| format!("{name} p50 / p99"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    println!("|---|---|---|---|");
+    for (index, tool) in STORE_TOOLS.iter().enumerate() {
+        let cells: Vec<String> = latencies
+            .iter()
+            .map(|per_store| {
+                let samples = &per_store[index].1;
+                format!("{} / {}", time(samples.p50()), time(samples.p99()))
+            })
+            .collect();
+        println!("| `{tool}` | {} |", cells.join(" | "));
+    }
+    println!();
+    println!(
+        "| store | sessions/min, HTTP × 4 | relative to memory | `evaluate_options` p50 | p99 | peak memory |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let memory_rate = runs[0].per_minute();
+    for ((name, _), run) in stores.iter().zip(&runs) {
+        println!(
+            "| {name} | {:.0} | {:.2} | {} | {} | {:.1} MB |",
+            run.per_minute(),
+            run.per_minute() / memory_rate,
+            time(run.evaluate.p50()),
+            time(run.evaluate.p99()),
+            megabytes(run.peak_memory)
+        );
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let llm = MockServer::start_unrecorded(judge::openai_router(LLM_LATENCY)).await;
     // `cargo bench --bench server -- latency` measures the tool latencies alone, for
     // profiling the server under a steady stream of calls; `-- latency TOOL...` measures
-    // those tools only.
+    // those tools only; `-- stores` compares the session stores.
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|arg| !arg.starts_with("--"))
         .collect();
+    if args.first().is_some_and(|mode| mode == "stores") {
+        stores(&llm).await;
+        return;
+    }
     if let Some((_, only)) = args.split_first().filter(|(mode, _)| *mode == "latency") {
-        let stdio = tool_latencies(Transport::Stdio, &llm, only).await;
-        let http = tool_latencies(Transport::Http, &llm, only).await;
+        let stdio = tool_latencies(Transport::Stdio, &llm, only, &[]).await;
+        let http = tool_latencies(Transport::Http, &llm, only, &[]).await;
         print_latencies(&stdio, &http);
         return;
     }
     let startup = startups(&llm).await;
-    let stdio = tool_latencies(Transport::Stdio, &llm, &[]).await;
-    let http = tool_latencies(Transport::Http, &llm, &[]).await;
+    let stdio = tool_latencies(Transport::Stdio, &llm, &[], &[]).await;
+    let http = tool_latencies(Transport::Http, &llm, &[], &[]).await;
     let mut runs = Vec::new();
     for (transport, clients) in [
         (Transport::Stdio, 1),
         (Transport::Http, 1),
         (Transport::Http, 4),
     ] {
-        runs.push(throughput(transport, clients, &llm).await);
+        runs.push(throughput(transport, clients, &llm, &[]).await);
     }
     print_latencies(&stdio, &http);
     print_throughput(&runs);

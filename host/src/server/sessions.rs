@@ -474,9 +474,11 @@ impl SessionManager {
         Ok(sessions.into_iter().map(|(_, session)| session).collect())
     }
 
-    /// The most recently used live session, with its cells (not renewed by this look).
+    /// The most recently created live session, with its cells (not renewed by this look).
     pub async fn current(&self) -> Result<Option<Session>, ToolError> {
-        let summaries = self.store.list().await.map_err(|e| self.failure(e))?;
+        let mut summaries = self.store.list().await.map_err(|e| self.failure(e))?;
+        // The reference server's "current" session is the most recently created one.
+        summaries.sort_by_key(|summary| std::cmp::Reverse(summary.created_at));
         for summary in summaries {
             if let Some(loaded) = self
                 .store
