@@ -31,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::ToolError;
 use super::memory::{MemoryProbe, SystemMemory};
-use crate::domain::{Cell, CriterionId, OptionId, Session};
+use crate::domain::{Cell, CellStatus, CriterionId, OptionId, Session};
 
 /// What to do when a new session would exceed the limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
@@ -194,14 +194,38 @@ pub struct SessionManager {
     leases: AtomicU64,
 }
 
-/// The key of a cell's record.
-fn cell_key(o: OptionId, c: CriterionId) -> String {
+/// The key of a cell's record. A score a person set has a key of its own (`m:` first) that
+/// evaluations never write, and it wins over the evaluated record of the same cell on load:
+/// an evaluation saving its cells at the moment a person sets one cannot overwrite the
+/// person's score.
+fn cell_key(o: OptionId, c: CriterionId, cell: &Cell) -> String {
+    if matches!(cell.status, CellStatus::Manual { .. }) {
+        manual_key(o, c)
+    } else {
+        evaluated_key(o, c)
+    }
+}
+
+fn evaluated_key(o: OptionId, c: CriterionId) -> String {
     format!("{}:{}", o.0, c.0)
 }
 
-fn parse_cell_key(key: &str) -> Option<(OptionId, CriterionId)> {
+fn manual_key(o: OptionId, c: CriterionId) -> String {
+    format!("m:{}:{}", o.0, c.0)
+}
+
+/// The cell a record key names, and whether it is a person's score.
+fn parse_cell_key(key: &str) -> Option<(OptionId, CriterionId, bool)> {
+    let (manual, key) = match key.strip_prefix("m:") {
+        Some(rest) => (true, rest),
+        None => (false, key),
+    };
     let (o, c) = key.split_once(':')?;
-    Some((OptionId(o.parse().ok()?), CriterionId(c.parse().ok()?)))
+    Some((
+        OptionId(o.parse().ok()?),
+        CriterionId(c.parse().ok()?),
+        manual,
+    ))
 }
 
 type Cells = BTreeMap<(OptionId, CriterionId), Cell>;
@@ -301,8 +325,8 @@ impl SessionManager {
             .into_iter()
             .map(|((o, c), cell)| {
                 serde_json::to_vec(cell)
-                    .map(|body| (cell_key(o, c), body))
-                    .map_err(|e| self.unreadable(&cell_key(o, c), e))
+                    .map(|body| (cell_key(o, c, cell), body))
+                    .map_err(|e| self.unreadable(&cell_key(o, c, cell), e))
             })
             .collect()
     }
@@ -312,10 +336,12 @@ impl SessionManager {
     fn decode(&self, id: &str, loaded: Loaded) -> Result<Session, ToolError> {
         let mut session: Session =
             serde_json::from_slice(&loaded.body).map_err(|e| self.unreadable(id, e))?;
+        let mut manual = Vec::new();
         for (key, body) in loaded.cells {
             let cell = serde_json::from_slice::<Cell>(&body);
             match (parse_cell_key(&key), cell) {
-                (Some((o, c)), Ok(cell)) => {
+                (Some((o, c, true)), Ok(cell)) => manual.push((o, c, cell)),
+                (Some((o, c, false)), Ok(cell)) => {
                     session.restore_cell(o, c, cell);
                 }
                 (_, Err(error)) => {
@@ -323,6 +349,10 @@ impl SessionManager {
                 }
                 (None, _) => tracing::warn!(session = id, cell = key, "unknown cell key ignored"),
             }
+        }
+        // A person's score wins over the evaluated record of the same cell.
+        for (o, c, cell) in manual {
+            session.restore_cell(o, c, cell);
         }
         Ok(session)
     }
@@ -408,7 +438,7 @@ impl SessionManager {
             let removed: Vec<String> = before
                 .keys()
                 .filter(|k| !after.contains_key(k))
-                .map(|&(o, c)| cell_key(o, c))
+                .flat_map(|&(o, c)| [evaluated_key(o, c), manual_key(o, c)])
                 .collect();
             if !removed.is_empty() {
                 self.store
@@ -747,6 +777,83 @@ mod tests {
         SessionManager::open(settings(max, when_full, Duration::from_secs(60)))
             .await
             .expect("memory opens")
+    }
+
+    /// An evaluation that checked the session just before a person set a score, and saves
+    /// its cell just after, does not overwrite the person's score; removing that score
+    /// removes the evaluated record under it too.
+    #[tokio::test]
+    async fn a_score_set_by_a_person_wins_over_an_evaluation_saving_the_same_cell() {
+        let sessions = manager(10, WhenFull::Refuse).await;
+        let limits = Limits::default();
+        let mut race = session("race");
+        race.add_criterion(
+            crate::domain::CriterionSpec {
+                name: "cost".to_owned(),
+                description: "Total cost".to_owned(),
+                weight: 1.0,
+                ..crate::domain::CriterionSpec::default()
+            },
+            &limits,
+        )
+        .expect("criterion");
+        sessions.insert(&race).await.expect("inserted");
+        let (o, c) = (race.options()[0].id, race.criteria()[0].id);
+        let mut evaluated = Cell::manual(
+            Score::new(3.0).expect("score"),
+            "from the model".to_owned(),
+            OffsetDateTime::now_utc(),
+        );
+        evaluated.status = CellStatus::Scored {
+            score: Score::new(3.0).expect("score"),
+        };
+        evaluated.basis = race.basis(o, c);
+
+        let set = |score: Option<f64>| {
+            let limits = limits.clone();
+            move |session: &mut Session| {
+                session
+                    .set_manual(
+                        "a",
+                        "cost",
+                        score.map(|s| Score::new(s).expect("score")),
+                        None,
+                        &limits,
+                        OffsetDateTime::now_utc(),
+                    )
+                    .map_err(ToolError::from)
+            }
+        };
+        sessions
+            .modify("race", set(Some(9.0)))
+            .await
+            .expect("set by hand");
+        // The evaluation's writer saves its cell as it would after its check.
+        let saved = sessions
+            .encode_cells([((o, c), &evaluated)])
+            .expect("encoded");
+        sessions
+            .store
+            .put_cells("race", &saved)
+            .await
+            .expect("saved");
+
+        let loaded = sessions
+            .load("race")
+            .await
+            .expect("loads")
+            .expect("present");
+        let cell = loaded.cell(o, c).expect("the cell");
+        assert!(matches!(cell.status, CellStatus::Manual { .. }), "{cell:?}");
+        assert_eq!(cell.status.score().map(|s| s.get()), Some(9.0));
+
+        sessions.modify("race", set(None)).await.expect("unset");
+        let loaded = sessions
+            .load("race")
+            .await
+            .expect("loads")
+            .expect("present");
+        assert!(loaded.cell(o, c).is_none(), "{:?}", loaded.cell(o, c));
     }
 
     /// Memory use set by the test.
