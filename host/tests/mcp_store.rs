@@ -72,6 +72,26 @@ async fn answered_cells(client: &Mcp, session: &str) -> usize {
         .count()
 }
 
+/// Adds options "extra 0" to "extra 9" to `session` all at once, the calls spread over
+/// `clients` in turn; every call must succeed.
+async fn add_options_at_once(clients: &[&Mcp], session: &str) {
+    let adds = (0..10).map(|n| {
+        let peer = clients[n % clients.len()].peer().clone();
+        let session = session.to_owned();
+        tokio::spawn(async move {
+            peer.call_tool(request(
+                "add_option",
+                json!({"session_id": session, "option_name": format!("extra {n}")}),
+            ))
+            .await
+        })
+    });
+    for add in adds.collect::<Vec<_>>() {
+        let result = add.await.expect("joins").expect("reaches the server");
+        assert_ne!(result.is_error, Some(true), "{result:?}");
+    }
+}
+
 fn sqlite_url(dir: &tempfile::TempDir) -> String {
     format!("sqlite://{}", dir.path().join("s.db").display())
 }
@@ -147,21 +167,7 @@ async fn a_restarted_server_has_its_sessions_and_concurrent_writers_lose_nothing
 
     let (client, _, _) = stdio_server(&llm, &args).await;
     let session = decision(&client, &["A", "B"], &["cost"]).await;
-    let adds = (0..10).map(|n| {
-        let peer = client.peer().clone();
-        let session = session.clone();
-        tokio::spawn(async move {
-            peer.call_tool(request(
-                "add_option",
-                json!({"session_id": session, "option_name": format!("extra {n}")}),
-            ))
-            .await
-        })
-    });
-    for add in adds.collect::<Vec<_>>() {
-        let result = add.await.expect("joins").expect("reaches the server");
-        assert_ne!(result.is_error, Some(true), "{result:?}");
-    }
+    add_options_at_once(&[&client], &session).await;
     ok(&client, "evaluate_options", json!({"session_id": session})).await;
     client.cancel().await.expect("close");
 
@@ -219,21 +225,7 @@ async fn two_instances_share_sessions_through_redis() {
     ok(&b, "evaluate_options", json!({"session_id": session})).await;
 
     // Ten writers at once, split between the instances: every option is kept.
-    let adds = (0..10).map(|n| {
-        let peer = if n % 2 == 0 { a.peer() } else { b.peer() }.clone();
-        let session = session.clone();
-        tokio::spawn(async move {
-            peer.call_tool(request(
-                "add_option",
-                json!({"session_id": session, "option_name": format!("extra {n}")}),
-            ))
-            .await
-        })
-    });
-    for add in adds.collect::<Vec<_>>() {
-        let result = add.await.expect("joins").expect("reaches the server");
-        assert_ne!(result.is_error, Some(true), "{result:?}");
-    }
+    add_options_at_once(&[&a, &b], &session).await;
     let listed = ok(&a, "list_sessions", json!({})).await;
     let options: BTreeSet<&str> = listed["sessions"][0]["options"]
         .as_array()
