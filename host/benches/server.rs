@@ -160,6 +160,38 @@ impl Server {
         kib * 1024
     }
 
+    /// The server's resident set now, by what it is (the binary, the heap, stacks, other
+    /// files), largest first, from `/proc/<pid>/smaps`; for telling where peak memory goes.
+    fn resident_breakdown(&self) -> Vec<(String, u64)> {
+        let smaps = std::fs::read_to_string(format!("/proc/{}/smaps", self.pid))
+            .expect("the server's /proc smaps");
+        let exe = std::fs::read_link(format!("/proc/{}/exe", self.pid)).ok();
+        let mut totals = std::collections::BTreeMap::<String, u64>::new();
+        let mut kind = String::new();
+        for line in smaps.lines() {
+            let mut fields = line.split_whitespace();
+            let first = fields.next().unwrap_or_default();
+            if first.contains('-') && !first.ends_with(':') {
+                // A mapping's header: range, perms, offset, dev, inode, path.
+                let path = fields.nth(4).unwrap_or_default();
+                kind = match path {
+                    "" => "anonymous (allocator arenas, wasm memories and stacks)".to_owned(),
+                    "[stack]" => "main thread stack".to_owned(),
+                    _ if exe.as_deref().is_some_and(|exe| exe.as_os_str() == path) => {
+                        "the decision-matrix binary".to_owned()
+                    }
+                    other => other.to_owned(),
+                };
+            } else if first == "Rss:" {
+                let kib: u64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+                *totals.entry(kind.clone()).or_default() += kib * 1024;
+            }
+        }
+        let mut totals: Vec<_> = totals.into_iter().filter(|(_, b)| *b > 0).collect();
+        totals.sort_by_key(|(_, bytes)| std::cmp::Reverse(*bytes));
+        totals
+    }
+
     /// CPU time the server process has used so far (user and system), from
     /// `/proc/<pid>/stat`.
     fn cpu_time(&self) -> Duration {
@@ -530,6 +562,11 @@ impl Throughput {
     }
 }
 
+/// Set (to anything) to print each workflow server's resident set by mapping before it
+/// stops; set to a number of seconds to also keep the server running that long, for
+/// inspecting it from outside (`/proc/<pid>/smaps`, `pagemap`).
+const RESIDENT_ENV: &str = "DMM_BENCH_RESIDENT";
+
 /// `clients` clients of one server on `transport` looping the workflow.
 /// `args` are extra `serve` arguments.
 async fn throughput(
@@ -544,6 +581,18 @@ async fn throughput(
     let evaluations = all_clients(&server, "timed", 1, started + WORKFLOW_TIME).await;
     let elapsed = started.elapsed();
     let peak_memory = server.peak_memory();
+    if std::env::var_os(RESIDENT_ENV).is_some() {
+        for (what, bytes) in server.resident_breakdown() {
+            eprintln!("  resident {:>6.1} MB  {what}", megabytes(bytes));
+        }
+        if let Some(secs) = std::env::var(RESIDENT_ENV)
+            .ok()
+            .and_then(|s| s.parse().ok())
+        {
+            eprintln!("  holding server {} for {secs} s", server.pid);
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+        }
+    }
     server.stop().await;
     let result = Throughput {
         transport,
@@ -771,13 +820,18 @@ async fn main() {
     let llm = MockServer::start_unrecorded(judge::openai_router(LLM_LATENCY)).await;
     // `cargo bench --bench server -- latency` measures the tool latencies alone, for
     // profiling the server under a steady stream of calls; `-- latency TOOL...` measures
-    // those tools only; `-- stores` compares the session stores.
+    // those tools only; `-- stores` compares the session stores; `-- memory` runs the
+    // four-client workflow alone (with `DMM_BENCH_RESIDENT` set, to see where memory goes).
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|arg| !arg.starts_with("--"))
         .collect();
     if args.first().is_some_and(|mode| mode == "stores") {
         stores(&llm).await;
+        return;
+    }
+    if args.first().is_some_and(|mode| mode == "memory") {
+        throughput(Transport::Http, 4, &llm, &[]).await;
         return;
     }
     if let Some((_, only)) = args.split_first().filter(|(mode, _)| *mode == "latency") {

@@ -3,7 +3,7 @@
 //! - [`service`]: what each tool does ([`Decisions`]), independent of MCP.
 //! - [`mcp`]: the tools on rmcp, with progress notifications and cancellation.
 //! - [`sessions`]: sessions in their store (SQLite, memory or Redis), their limit, sliding
-//!   TTL, background cleanup and evaluation leases;
+//!   TTL, background cleanup and evaluation leases; [`decoded`]: sessions already decoded;
 //!   [`memory`]: how full memory is; [`config`]: the `[sessions]` and `[server]` tables.
 //! - [`params`], [`error`], [`format`], [`export`]: arguments, the error envelope, the
 //!   markdown output, CSV export.
@@ -13,6 +13,7 @@
 //!   streams; [`stopping`]: shutting down without losing finished cells.
 
 pub mod config;
+pub mod decoded;
 pub mod error;
 pub mod export;
 pub mod format;

@@ -24,11 +24,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use decision_matrix_store::{Durability, Loaded, Store, StoreError, StoreOptions};
+use decision_matrix_store::{Durability, Store, StoreError, StoreOptions};
 use serde::Serialize;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
+use super::decoded::{self, DecodedSessions, Stored};
 use super::error::ToolError;
 use super::memory::{MemoryProbe, SystemMemory};
 use crate::domain::{Cell, CellStatus, CriterionId, OptionId, Session};
@@ -192,6 +193,8 @@ pub struct SessionManager {
     /// This process's lease owner prefix: no two processes share one.
     owner: String,
     leases: AtomicU64,
+    /// Sessions already decoded, by the bytes they were decoded from.
+    decoded: DecodedSessions,
 }
 
 /// The key of a cell's record. A score a person set has a key of its own (`m:` first) that
@@ -250,6 +253,7 @@ impl SessionManager {
             local: Mutex::default(),
             owner: uuid::Uuid::new_v4().simple().to_string(),
             leases: AtomicU64::new(0),
+            decoded: DecodedSessions::new(decoded::CAPACITY),
         })
     }
 
@@ -331,23 +335,54 @@ impl SessionManager {
             .collect()
     }
 
+    /// A loaded session with its cells, decoded unless the same bytes were decoded before.
+    fn decode(&self, id: &str, stored: &Stored) -> Result<Session, ToolError> {
+        if let Some(session) = self.decoded.get(id, stored) {
+            return Ok(session);
+        }
+        let session = self.parse(id, stored)?;
+        self.decoded.put(id, stored.clone(), &session);
+        Ok(session)
+    }
+
+    /// The session `id` renewed and loaded: its version, its stored bytes, and itself.
+    async fn fetch(&self, id: &str) -> Result<Option<(u64, Stored, Session)>, ToolError> {
+        let Some(loaded) = self.store.load(id).await.map_err(|e| self.failure(e))? else {
+            return Ok(None);
+        };
+        let version = loaded.version;
+        let stored = Stored::from(loaded);
+        let session = self.decode(id, &stored)?;
+        Ok(Some((version, stored, session)))
+    }
+
     /// A stored session with its cells. A cell whose option or criterion is gone, or that
     /// cannot be read, is left out (the next evaluation computes it again).
-    fn decode(&self, id: &str, loaded: Loaded) -> Result<Session, ToolError> {
+    fn parse(&self, id: &str, stored: &Stored) -> Result<Session, ToolError> {
         let mut session: Session =
-            serde_json::from_slice(&loaded.body).map_err(|e| self.unreadable(id, e))?;
+            serde_json::from_slice(&stored.body).map_err(|e| self.unreadable(id, e))?;
         let mut manual = Vec::new();
-        for (key, body) in loaded.cells {
-            let cell = serde_json::from_slice::<Cell>(&body);
-            match (parse_cell_key(&key), cell) {
+        for (key, body) in &stored.cells {
+            let cell = serde_json::from_slice::<Cell>(body);
+            match (parse_cell_key(key), cell) {
                 (Some((o, c, true)), Ok(cell)) => manual.push((o, c, cell)),
                 (Some((o, c, false)), Ok(cell)) => {
                     session.restore_cell(o, c, cell);
                 }
                 (_, Err(error)) => {
-                    tracing::warn!(session = id, cell = key, "unreadable cell ignored: {error}")
+                    tracing::warn!(
+                        session = id,
+                        cell = key.as_str(),
+                        "unreadable cell ignored: {error}"
+                    )
                 }
-                (None, _) => tracing::warn!(session = id, cell = key, "unknown cell key ignored"),
+                (None, _) => {
+                    tracing::warn!(
+                        session = id,
+                        cell = key.as_str(),
+                        "unknown cell key ignored"
+                    )
+                }
             }
         }
         // A person's score wins over the evaluated record of the same cell.
@@ -388,10 +423,7 @@ impl SessionManager {
     /// The session `id` with its cells, renewing its TTL; `None` when there is none or it
     /// has expired.
     pub async fn load(&self, id: &str) -> Result<Option<Session>, ToolError> {
-        match self.store.load(id).await.map_err(|e| self.failure(e))? {
-            Some(loaded) => self.decode(id, loaded).map(Some),
-            None => Ok(None),
-        }
+        Ok(self.fetch(id).await?.map(|(_, _, session)| session))
     }
 
     /// Changes session `id` with `change` and saves it, as one update: when another writer
@@ -405,15 +437,13 @@ impl SessionManager {
         mut change: impl FnMut(&mut Session) -> Result<T, ToolError>,
     ) -> Result<T, ToolError> {
         for attempt in 0..CONFLICT_ATTEMPTS {
-            let Some(loaded) = self.store.load(id).await.map_err(|e| self.failure(e))? else {
+            let Some((version, stored, mut session)) = self.fetch(id).await? else {
                 return Err(ToolError::session_not_found());
             };
-            let (version, stored_body) = (loaded.version, loaded.body.clone());
-            let mut session = self.decode(id, loaded)?;
             let before: Cells = session.cells().map(|(k, v)| (k, v.clone())).collect();
             let value = change(&mut session)?;
             let (body, after) = self.split(&session)?;
-            if body != stored_body {
+            if body != stored.body {
                 match self.store.update(id, version, &body).await {
                     Ok(_) => {}
                     Err(StoreError::Conflict { .. }) => {
@@ -446,6 +476,8 @@ impl SessionManager {
                     .await
                     .map_err(|e| self.failure(e))?;
             }
+            self.decoded
+                .put(id, stored.after_change(body, &changed, &removed), &session);
             return Ok(value);
         }
         Err(ToolError::new(
@@ -465,7 +497,7 @@ impl SessionManager {
         id: &str,
         cells: Vec<(OptionId, CriterionId, Cell)>,
     ) -> Result<usize, ToolError> {
-        let Some(mut session) = self.load(id).await? else {
+        let Some((_, stored, mut session)) = self.fetch(id).await? else {
             return Err(ToolError::session_not_found());
         };
         let accepted: Vec<((OptionId, CriterionId), Cell)> = cells
@@ -481,6 +513,9 @@ impl SessionManager {
             .put_cells(id, &encoded)
             .await
             .map_err(|e| self.failure(e))?;
+        let body = stored.body.clone();
+        self.decoded
+            .put(id, stored.after_change(body, &encoded, &[]), &session);
         Ok(accepted.len())
     }
 
@@ -516,7 +551,8 @@ impl SessionManager {
                 .await
                 .map_err(|e| self.failure(e))?
             {
-                return self.decode(&summary.id, loaded).map(Some);
+                let stored = Stored::from(loaded);
+                return self.decode(&summary.id, &stored).map(Some);
             }
         }
         Ok(None)
@@ -525,6 +561,7 @@ impl SessionManager {
     /// Removes every session; returns how many there were.
     pub async fn clear(&self) -> Result<usize, ToolError> {
         let cleared = self.store.clear().await.map_err(|e| self.failure(e))?;
+        self.decoded.clear();
         self.count(CLEANED, cleared).await;
         Ok(cleared)
     }
@@ -1021,6 +1058,80 @@ mod tests {
             .expect("reads")
             .expect("live");
         assert!(raw.cells.is_empty(), "a removed option's cells are removed");
+    }
+
+    /// After every kind of change, the decoded session kept for the bytes the change wrote
+    /// is found for the bytes the store returns, and equals decoding those bytes afresh.
+    #[tokio::test]
+    async fn a_change_leaves_the_session_decoded_exactly_as_stored() {
+        let sessions = manager(5, WhenFull::Refuse).await;
+        let limits = Limits::default();
+        sessions.insert(&session("s")).await.expect("room");
+        let check = async |what: &str| {
+            let raw = sessions
+                .store
+                .peek("s")
+                .await
+                .expect("reads")
+                .expect("live");
+            let stored = Stored::from(raw);
+            let cached = sessions.decoded.get("s", &stored);
+            let fresh = sessions.parse("s", &stored).expect("decodes");
+            assert_eq!(cached.as_ref(), Some(&fresh), "after {what}");
+        };
+        let criterion = crate::domain::CriterionSpec {
+            name: "cost".into(),
+            description: "Cost".into(),
+            weight: 1.0,
+            ..Default::default()
+        };
+        sessions
+            .modify("s", |session| {
+                session.add_criterion(criterion.clone(), &limits)?;
+                Ok(session.add_option("c".into(), None, &limits)?)
+            })
+            .await
+            .expect("criterion and option added");
+        check("adding a criterion and an option").await;
+
+        let current = sessions.load("s").await.expect("loads").expect("live");
+        let (o, c) = (current.options()[1].id, current.criteria()[0].id);
+        let mut evaluated = Cell::manual(
+            Score::new(4.0).expect("score"),
+            "from the model".to_owned(),
+            OffsetDateTime::now_utc(),
+        );
+        evaluated.status = CellStatus::Scored {
+            score: Score::new(4.0).expect("score"),
+        };
+        evaluated.basis = current.basis(o, c);
+        let saved = sessions
+            .record_cells("s", vec![(o, c, evaluated)])
+            .await
+            .expect("recorded");
+        assert_eq!(saved, 1);
+        check("an evaluated cell").await;
+
+        sessions
+            .modify("s", |session| {
+                Ok(session.set_manual(
+                    "b",
+                    "cost",
+                    Score::new(9.0).ok(),
+                    Some("checked by hand".into()),
+                    &limits,
+                    OffsetDateTime::now_utc(),
+                )?)
+            })
+            .await
+            .expect("set by hand");
+        check("a score set by hand over an evaluated one").await;
+
+        sessions
+            .modify("s", |session| Ok(session.remove_option("b", &limits)?))
+            .await
+            .expect("removed");
+        check("removing an option with cells").await;
     }
 
     #[tokio::test]
