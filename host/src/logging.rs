@@ -6,7 +6,9 @@
 //! `backend_call` span (session id, criterion, backend, model); both are at info level, so
 //! lines at info and finer carry them (JSON lines list them under `spans`). Prompts are never
 //! logged unless `[logging] log_prompts = true` (`DMM_LOG_PROMPTS`) and the level is debug:
-//! they hold what users wrote about their decisions. Secrets never reach the logs at all:
+//! they hold what users wrote about their decisions. For the same reason rmcp's dumps of
+//! every JSON-RPC message (debug level, target `rmcp::service`) are held back to info unless
+//! prompts may be logged or the filter names `rmcp` itself. Secrets never reach the logs:
 //! plugins only ever see secret names, and the host scrubs echoed values.
 //!
 //! Python's level names (`WARNING`, `CRITICAL`), which deployments of the reference server
@@ -15,6 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
 
 /// `[logging]`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -83,10 +86,27 @@ impl LoggingConfig {
         }
     }
 
-    /// Installs the global subscriber. Falls back to `warn` if the level is invalid (the
-    /// configuration check reports it).
-    pub fn init(&self) {
+    /// The filter the subscriber uses: [`LoggingConfig::filter`], with rmcp's message dumps
+    /// (which carry users' text) held back unless prompts may be logged or the filter names
+    /// `rmcp`. Falls back to `warn` if the level is invalid (the configuration check reports
+    /// it).
+    pub fn effective_filter(&self) -> EnvFilter {
         let filter = self.filter().unwrap_or_else(|_| EnvFilter::new("warn"));
+        let verbose = filter
+            .max_level_hint()
+            .is_some_and(|hint| hint >= LevelFilter::DEBUG);
+        if self.log_prompts || !verbose || self.level.contains("rmcp") {
+            return filter;
+        }
+        match "rmcp::service=info".parse() {
+            Ok(directive) => filter.add_directive(directive),
+            Err(_) => filter,
+        }
+    }
+
+    /// Installs the global subscriber.
+    pub fn init(&self) {
+        let filter = self.effective_filter();
         let builder = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(std::io::stderr);
@@ -123,6 +143,23 @@ mod tests {
             level("decision_matrix=debug,warn").as_deref(),
             Ok("decision_matrix=debug,warn")
         );
+    }
+
+    #[test]
+    fn rmcp_message_dumps_stay_out_of_debug_logs_unless_prompts_may_be_logged() {
+        let effective = |level: &str, log_prompts: bool| {
+            LoggingConfig {
+                level: level.to_owned(),
+                log_prompts,
+                ..LoggingConfig::default()
+            }
+            .effective_filter()
+            .to_string()
+        };
+        assert!(effective("debug", false).contains("rmcp::service=info"));
+        assert_eq!(effective("debug", true), "debug");
+        assert_eq!(effective("warn", false), "warn");
+        assert_eq!(effective("rmcp=debug,warn", false), "rmcp=debug,warn");
     }
 
     #[test]

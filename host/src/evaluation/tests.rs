@@ -501,3 +501,37 @@ async fn unknown_backends_fail_with_the_list_of_known_ones() {
         report.failures
     );
 }
+
+#[tokio::test]
+async fn backend_calls_retries_tokens_and_the_queue_are_recorded() {
+    // The first call fails retryably, the rest answer.
+    let fake = Fake::new(|n, request| match n {
+        0 => Err(failure("503 overloaded", true)),
+        _ => Ok(answer(request, &[])),
+    });
+    let backends: Backends = [("fake".to_owned(), fake.clone() as Arc<dyn Backend>)]
+        .into_iter()
+        .collect();
+    let telemetry = Arc::new(crate::telemetry::Telemetry::default());
+    let evaluator = Evaluator::observed(backends, settings(), None, telemetry.clone());
+    let mut s = session(3, &["cost", "speed"]);
+    let (report, _) = evaluate(&evaluator, &mut s, false).await;
+    assert_eq!(report.scored, 6);
+    let snapshot = telemetry.snapshot(crate::telemetry::Gauges::default());
+    let fake_stats = &snapshot.backends[0];
+    assert_eq!(fake_stats.name, "fake");
+    assert_eq!(
+        (fake_stats.calls, fake_stats.errors, fake_stats.retries),
+        (3, 1, 1)
+    );
+    assert_eq!(
+        (fake_stats.input_tokens, fake_stats.output_tokens),
+        (200, 40)
+    );
+    assert_eq!(fake_stats.latency.count, 3);
+    assert_eq!(fake_stats.circuit, None, "breakers come from the gauges");
+    assert_eq!(
+        snapshot.evaluation_queue_depth, 0,
+        "every cell left the queue"
+    );
+}
