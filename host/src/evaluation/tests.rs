@@ -337,6 +337,15 @@ async fn the_breaker_opens_fails_fast_and_recovers() {
     );
     let (_, state) = evaluator.breakers().remove(0);
     assert_eq!(state.status.as_str(), "open");
+    let recorded = evaluator
+        .telemetry()
+        .snapshot(crate::telemetry::Gauges::default());
+    let fake_stats = &recorded.backends[0];
+    assert_eq!(
+        (fake_stats.calls, fake_stats.errors, fake_stats.rejected),
+        (2, 2, 4),
+        "calls refused by the open breaker are counted apart"
+    );
 
     healthy.store(true, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(250)).await;
@@ -533,5 +542,34 @@ async fn backend_calls_retries_tokens_and_the_queue_are_recorded() {
     assert_eq!(
         snapshot.evaluation_queue_depth, 0,
         "every cell left the queue"
+    );
+}
+
+#[tokio::test]
+async fn waits_for_the_rate_limit_are_recorded() {
+    let fake = Fake::correct();
+    // 120 per minute: a burst of 2, then one every half second.
+    let evaluator = evaluator(
+        &[("fake", fake.clone())],
+        EvaluationSettings {
+            batch_size: 1,
+            max_concurrent_per_session: 1,
+            requests_per_minute: [("fake".to_owned(), 120)].into_iter().collect(),
+            ..settings()
+        },
+    );
+    let mut s = session(3, &["cost"]);
+    let (report, _) = evaluate(&evaluator, &mut s, false).await;
+    assert_eq!(report.scored, 3);
+    let recorded = evaluator
+        .telemetry()
+        .snapshot(crate::telemetry::Gauges::default());
+    let fake_stats = &recorded.backends[0];
+    assert_eq!(fake_stats.calls, 3);
+    assert_eq!(fake_stats.rate_limit_waits, 1, "only the third call waited");
+    assert!(
+        (0.2..2.0).contains(&fake_stats.rate_limit_wait_seconds),
+        "{}",
+        fake_stats.rate_limit_wait_seconds
     );
 }
