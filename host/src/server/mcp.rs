@@ -49,7 +49,7 @@ pub struct McpServer {
 impl McpServer {
     /// A handler over `decisions`.
     pub fn new(decisions: Arc<Decisions>) -> McpServer {
-        // The stateless HTTP transport makes a handler per request; the tool table (17 tools
+        // The stateless HTTP transport makes a handler per request; the tool table (20 tools
         // with their generated schemas) is built once and shared.
         static TOOLS: std::sync::OnceLock<Arc<ToolRouter<McpServer>>> = std::sync::OnceLock::new();
         McpServer {
