@@ -394,3 +394,22 @@ async fn prompts_are_logged_only_when_switched_on_and_never_the_secret() {
     assert!(all.contains("backend prompt"));
     assert!(!all.contains(SECRET), "the API key leaked");
 }
+
+#[tokio::test]
+async fn metrics_need_the_token_when_one_is_set_and_health_never_does() {
+    let llm = llm().await;
+    let (mut child, url, _) = http_server_with(&llm, &["--auth-token", "s3cret-token"], &[]).await;
+    let http = reqwest::Client::new();
+    let status = async |path: &str, token: Option<&str>| {
+        let mut request = http.get(url.replace("/mcp", path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("sent").status().as_u16()
+    };
+    assert_eq!(status("/metrics", None).await, 401);
+    assert_eq!(status("/metrics", Some("wrong-token!")).await, 401);
+    assert_eq!(status("/metrics", Some("s3cret-token")).await, 200);
+    assert_eq!(status("/healthz", None).await, 200);
+    child.kill().await.expect("stop the server");
+}
