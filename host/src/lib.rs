@@ -8,6 +8,7 @@
 //! - [`server`]: the MCP server: tools, sessions, stdio and streamable HTTP.
 //! - [`config`]: the operator's settings and grants, from profile, file, environment and
 //!   flags; [`logging`]: where logs go; [`cli`]: the command line.
+//! - [`telemetry`]: metrics, alert thresholds and health.
 
 pub mod analysis;
 pub mod cli;
@@ -18,3 +19,4 @@ pub mod logging;
 pub mod plugins;
 pub mod providers;
 pub mod server;
+pub mod telemetry;

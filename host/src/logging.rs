@@ -1,5 +1,15 @@
 //! Logging: to stderr (stdout belongs to command output and, for the server, to JSON-RPC),
-//! at the level of `[logging] level`, `RUST_LOG` or `LOG_LEVEL`.
+//! at the level of `[logging] level`, `RUST_LOG` or `LOG_LEVEL`, as text (default) or as one
+//! JSON object per line (`[logging] format = "json"`, `DMM_LOG_FORMAT`, `--log-format`).
+//!
+//! Every tool call runs in a `tool_call` span (tool, session id) and every backend call in a
+//! `backend_call` span (session id, criterion, backend, model); both are at info level, so
+//! lines at info and finer carry them (JSON lines list them under `spans`). Prompts are never
+//! logged unless `[logging] log_prompts = true` (`DMM_LOG_PROMPTS`) and the level is debug:
+//! they hold what users wrote about their decisions. For the same reason rmcp's dumps of
+//! every JSON-RPC message (debug level, target `rmcp::service`) are held back to info unless
+//! prompts may be logged or the filter names `rmcp` itself. Secrets never reach the logs:
+//! plugins only ever see secret names, and the host scrubs echoed values.
 //!
 //! Python's level names (`WARNING`, `CRITICAL`), which deployments of the reference server
 //! set, are accepted beside tracing's; anything else must be a tracing filter directive such
@@ -7,6 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
 
 /// `[logging]`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -14,14 +25,32 @@ use tracing_subscriber::EnvFilter;
 pub struct LoggingConfig {
     /// A level (`error`, `warn`, `info`, `debug`, `trace`, `off`) or a filter directive.
     pub level: String,
+    /// `text` (default) or `json`.
+    pub format: LogFormat,
+    /// Log each backend prompt at debug level (default false: prompts carry users' text).
+    pub log_prompts: bool,
 }
 
 impl Default for LoggingConfig {
     fn default() -> LoggingConfig {
         LoggingConfig {
             level: "warn".to_owned(),
+            format: LogFormat::Text,
+            log_prompts: false,
         }
     }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// For people: one line per event, spans before the message.
+    #[default]
+    Text,
+    /// For machines: one JSON object per line with `timestamp`, `level`, `fields`, `target`,
+    /// `span` (the innermost) and `spans` (all, outermost first).
+    Json,
 }
 
 const LEVELS: [(&str, &str); 9] = [
@@ -57,14 +86,38 @@ impl LoggingConfig {
         }
     }
 
-    /// Installs the global subscriber. Falls back to `warn` if the level is invalid (the
-    /// configuration check reports it).
-    pub fn init(&self) {
+    /// The filter the subscriber uses: [`LoggingConfig::filter`], with rmcp's message dumps
+    /// (which carry users' text) held back unless prompts may be logged or the filter names
+    /// `rmcp`. Falls back to `warn` if the level is invalid (the configuration check reports
+    /// it).
+    pub fn effective_filter(&self) -> EnvFilter {
         let filter = self.filter().unwrap_or_else(|_| EnvFilter::new("warn"));
-        let _ = tracing_subscriber::fmt()
+        let verbose = filter
+            .max_level_hint()
+            .is_some_and(|hint| hint >= LevelFilter::DEBUG);
+        if self.log_prompts || !verbose || self.level.contains("rmcp") {
+            return filter;
+        }
+        match "rmcp::service=info".parse() {
+            Ok(directive) => filter.add_directive(directive),
+            Err(_) => filter,
+        }
+    }
+
+    /// Installs the global subscriber.
+    pub fn init(&self) {
+        let filter = self.effective_filter();
+        let builder = tracing_subscriber::fmt()
             .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .try_init();
+            .with_writer(std::io::stderr);
+        let _ = match self.format {
+            LogFormat::Text => builder.try_init(),
+            LogFormat::Json => builder
+                .json()
+                .with_current_span(true)
+                .with_span_list(true)
+                .try_init(),
+        };
     }
 }
 
@@ -75,6 +128,7 @@ mod tests {
     fn level(text: &str) -> Result<String, String> {
         LoggingConfig {
             level: text.to_owned(),
+            ..LoggingConfig::default()
         }
         .filter()
         .map(|filter| filter.to_string())
@@ -92,11 +146,49 @@ mod tests {
     }
 
     #[test]
+    fn rmcp_message_dumps_stay_out_of_debug_logs_unless_prompts_may_be_logged() {
+        let effective = |level: &str, log_prompts: bool| {
+            LoggingConfig {
+                level: level.to_owned(),
+                log_prompts,
+                ..LoggingConfig::default()
+            }
+            .effective_filter()
+            .to_string()
+        };
+        assert!(effective("debug", false).contains("rmcp::service=info"));
+        assert_eq!(effective("debug", true), "debug");
+        assert_eq!(effective("warn", false), "warn");
+        assert_eq!(effective("rmcp=debug,warn", false), "rmcp=debug,warn");
+    }
+
+    #[test]
     fn anything_else_names_what_is_allowed() {
         assert!(
             level("loud")
                 .unwrap_err()
                 .starts_with("logging.level = 'loud' is not a level or filter; allowed: error")
+        );
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn the_format_is_text_or_json_and_anything_else_says_so() {
+        let parse = |text: &str| -> Result<LoggingConfig, String> {
+            crate::config::Config::parse(text)
+                .map(|config| config.logging)
+                .map_err(|e| e.to_string())
+        };
+        let json = parse("[logging]\nformat = \"json\"\nlog_prompts = true").expect("valid");
+        assert_eq!((json.format, json.log_prompts), (LogFormat::Json, true));
+        let error = parse("[logging]\nformat = \"xml\"").unwrap_err();
+        assert!(
+            error.contains("logging.format") && error.contains("xml") && error.contains("`json`"),
+            "{error}"
         );
     }
 }

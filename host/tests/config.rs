@@ -103,6 +103,14 @@ fn show_prints_every_value_with_where_it_came_from() {
     );
     assert!(!document.to_string().contains("never-printed"));
     assert_eq!(
+        entry(&document, "alerts.session_capacity_percent"),
+        (80.0.into(), "default".into())
+    );
+    assert_eq!(
+        entry(&document, "logging.format"),
+        ("text".into(), "default".into())
+    );
+    assert_eq!(
         document["without_effect"][0]["variable"],
         "DMM_LRU_EVICTION_BATCH_SIZE"
     );
@@ -153,6 +161,26 @@ fn an_invalid_value_stops_start_up_naming_key_value_allowed_and_source() {
             vec!["serve", "--set", "sessions.ttl_seconds=5"],
             vec![],
             "sessions.ttl_seconds = 5 is out of range; allowed: 60 to 604800 seconds",
+        ),
+        (
+            vec!["serve"],
+            vec![("DMM_ALERT_ERROR_RATE_PERCENT", "150")],
+            "alerts.error_rate_percent = 150 is out of range; allowed: 0 to 100 (alerts.error_rate_percent from env DMM_ALERT_ERROR_RATE_PERCENT)",
+        ),
+        (
+            vec!["serve", "--set", "alerts.queue_depth=-1"],
+            vec![],
+            "alerts.queue_depth: invalid value: integer `-1`, expected u64 (alerts.queue_depth from flag --set alerts.queue_depth)",
+        ),
+        (
+            vec!["serve", "--log-format", "json"],
+            vec![("DMM_LOG_PROMPTS", "maybe")],
+            "DMM_LOG_PROMPTS = 'maybe' is not true or false (it sets logging.log_prompts)",
+        ),
+        (
+            vec!["serve"],
+            vec![("DMM_LOG_FORMAT", "xml")],
+            "logging.format: unknown variant `xml`, expected `text` or `json` (logging.format from env DMM_LOG_FORMAT)",
         ),
     ] {
         let out = run(&args, &vars);

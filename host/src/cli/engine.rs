@@ -15,6 +15,7 @@ use crate::plugins::grants::GrantsConfig;
 use crate::plugins::{PluginCatalog, PluginHost};
 use crate::providers::BuiltinBackend;
 use crate::server::{BedrockTarget, Decisions, SessionManager};
+use crate::telemetry::Telemetry;
 
 /// How long an answer stays in the shared (Redis) answer cache: a day covers re-runs of a
 /// decision being worked on, without keeping every answer ever bought.
@@ -66,10 +67,13 @@ impl Engine {
             store: sessions.store().clone(),
             ttl: SHARED_ANSWER_TTL,
         });
-        let evaluator = Evaluator::with_shared_cache(backends, settings, shared);
+        let alerts = config.alerts.settings().map_err(anyhow::Error::msg)?;
+        let telemetry = Arc::new(Telemetry::new(alerts, config.logging.log_prompts));
+        let evaluator = Evaluator::observed(backends, settings, shared, telemetry);
         let sessions = Arc::new(sessions);
         let decisions = Decisions::new(sessions, evaluator, catalog, config.limits.clone())
-            .with_bedrock(bedrock_target(builtins));
+            .with_bedrock(bedrock_target(builtins))
+            .with_plugin_instances(host.instances());
         Ok(Engine {
             decisions: Arc::new(decisions),
             _host: host,

@@ -33,6 +33,11 @@ pub struct Cli {
     #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
     pub set: Vec<String>,
 
+    /// Log lines on stderr as `text` (default) or `json` (one object per line)
+    /// [env: DMM_LOG_FORMAT].
+    #[arg(long, global = true, value_name = "FORMAT", value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -46,6 +51,9 @@ impl Cli {
         overrides.profile = self.profile.clone();
         for assignment in &self.set {
             overrides.set(assignment)?;
+        }
+        if let Some(format) = &self.log_format {
+            overrides.flag("--log-format", "logging.format", format.as_str());
         }
         match &self.command {
             Command::Serve(args) => args.apply(&mut overrides),

@@ -24,6 +24,7 @@ pub async fn serve(
     let engine = Engine::start(config, grants, builtins).await?;
     let decisions = engine.decisions.clone();
     let cleanup = decisions.sessions().spawn_cleanup();
+    let alerts = decisions.spawn_alert_checks();
 
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(decisions.clone(), shutdown.clone()));
@@ -35,6 +36,7 @@ pub async fn serve(
         }
     };
     cleanup.abort();
+    alerts.abort();
     drop(engine);
     result.map(|()| 0)
 }

@@ -34,6 +34,8 @@ enum Kind {
     Text,
     /// Comma-separated text.
     List,
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`).
+    Bool,
 }
 
 /// One variable and the key it sets.
@@ -150,6 +152,50 @@ const VARS: &[Var] = &[
     var("MCP_ALLOWED_ORIGINS", "server.allowed_origins", Kind::List),
     var("RUST_LOG", "logging.level", Kind::Text),
     var("LOG_LEVEL", "logging.level", Kind::Text),
+    var("DMM_LOG_FORMAT", "logging.format", Kind::Text),
+    var("DMM_LOG_PROMPTS", "logging.log_prompts", Kind::Bool),
+    var("DMM_ALERTS_ENABLED", "alerts.enabled", Kind::Bool),
+    var(
+        "DMM_ALERT_CHECK_INTERVAL_SECONDS",
+        "alerts.check_interval_seconds",
+        Kind::Integer,
+    ),
+    var(
+        "DMM_ALERT_WINDOW_SECONDS",
+        "alerts.window_seconds",
+        Kind::Integer,
+    ),
+    var(
+        "DMM_ALERT_MIN_WINDOW_REQUESTS",
+        "alerts.min_window_requests",
+        Kind::Integer,
+    ),
+    var(
+        "DMM_ALERT_EVALUATION_P95_SECONDS",
+        "alerts.evaluation_p95_seconds",
+        Kind::Number,
+    ),
+    var(
+        "DMM_ALERT_ERROR_RATE_PERCENT",
+        "alerts.error_rate_percent",
+        Kind::Number,
+    ),
+    var(
+        "DMM_ALERT_BACKEND_ERROR_RATE_PERCENT",
+        "alerts.backend_error_rate_percent",
+        Kind::Number,
+    ),
+    var(
+        "DMM_ALERT_SESSION_CAPACITY_PERCENT",
+        "alerts.session_capacity_percent",
+        Kind::Number,
+    ),
+    var(
+        "DMM_ALERT_MEMORY_PERCENT",
+        "alerts.memory_percent",
+        Kind::Number,
+    ),
+    var("DMM_ALERT_QUEUE_DEPTH", "alerts.queue_depth", Kind::Integer),
 ];
 
 /// The reference server's variables that change nothing here, and why.
@@ -232,6 +278,11 @@ fn convert(text: &str, kind: Kind) -> Result<Value, &'static str> {
         Kind::Number => Value::Float(number()?),
         Kind::Seconds(per_unit) => Value::Integer((number()? * f64::from(per_unit)).round() as i64),
         Kind::Text => Value::String(text.to_owned()),
+        Kind::Bool => Value::Boolean(match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => true,
+            "false" | "0" | "no" | "off" => false,
+            _ => return Err("true or false"),
+        }),
         Kind::List => Value::Array(
             text.split(',')
                 .map(str::trim)
@@ -325,6 +376,25 @@ mod tests {
         assert_eq!(
             layered(&[("DMM_ENVIRONMENT", "qa")]).unwrap_err(),
             "DMM_ENVIRONMENT = 'qa' is not allowed; allowed: development, staging, production"
+        );
+    }
+
+    #[test]
+    fn logging_and_alert_variables_set_their_keys() {
+        let set = layered(&[
+            ("DMM_LOG_FORMAT", "json"),
+            ("DMM_LOG_PROMPTS", "yes"),
+            ("DMM_ALERT_QUEUE_DEPTH", "5"),
+            ("DMM_ALERT_MEMORY_PERCENT", "90.5"),
+        ])
+        .expect("valid");
+        assert_eq!(at(&set, "logging.format").as_str(), Some("json"));
+        assert_eq!(at(&set, "logging.log_prompts").as_bool(), Some(true));
+        assert_eq!(at(&set, "alerts.queue_depth").as_integer(), Some(5));
+        assert_eq!(at(&set, "alerts.memory_percent").as_float(), Some(90.5));
+        assert_eq!(
+            layered(&[("DMM_LOG_PROMPTS", "maybe")]).unwrap_err(),
+            "DMM_LOG_PROMPTS = 'maybe' is not true or false (it sets logging.log_prompts)"
         );
     }
 

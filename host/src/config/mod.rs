@@ -9,7 +9,7 @@
 //! Tables: `[plugins]` (directories, limits, HTTP bounds), `[secrets.*]` (where secret values
 //! come from), `[grants.*]` (what each plugin may reach), `[evaluation]` (how cells are
 //! scored), `[limits]` (session input limits), `[sessions]` (how many sessions, for how
-//! long), `[server]` (the transport) and `[logging]`. Unknown keys are errors, so a misspelt
+//! long), `[server]` (the transport), `[alerts]` (health thresholds) and `[logging]`. Unknown keys are errors, so a misspelt
 //! grant never silently grants nothing.
 
 pub mod env;
@@ -34,6 +34,7 @@ use crate::plugins::PluginSettings;
 use crate::plugins::grants::{Grant, GrantsConfig, SecretSource};
 use crate::providers::Environment;
 use crate::server::{ServerConfig, SessionsConfig};
+use crate::telemetry::AlertsConfig;
 
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -56,6 +57,8 @@ pub struct Config {
     pub sessions: SessionsConfig,
     /// `[server]`: transport, address, authentication.
     pub server: ServerConfig,
+    /// `[alerts]`: the thresholds past which health is degraded.
+    pub alerts: AlertsConfig,
     /// `[logging]`.
     pub logging: LoggingConfig,
 }
@@ -191,6 +194,7 @@ impl Config {
         self.limits.validate().map_err(|e| format!("limits: {e}"))?;
         self.sessions.settings()?;
         self.server.http_settings()?;
+        self.alerts.settings()?;
         self.logging.filter()?;
         Ok(())
     }

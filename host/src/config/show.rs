@@ -36,6 +36,7 @@ impl Config {
             plugins,
             evaluation: (&self.evaluation.settings()?).into(),
             sessions: (&self.sessions.settings()?).into(),
+            alerts: (&self.alerts.settings()?).into(),
             ..self.clone()
         })
     }
@@ -104,6 +105,7 @@ mod tests {
             ("DMM_MAX_RETRIES", "2"),
             ("DMM_PROFILE", "production"),
             ("DMM_STORE", "redis://:p4ssw0rd@127.0.0.1:6379/1"),
+            ("DMM_ALERT_SESSION_CAPACITY_PERCENT", "50"),
         ]);
         let loaded = crate::config::Config::resolve(&overrides, &env).expect("valid");
         let entries = entries(&loaded, &[]).expect("effective");
@@ -127,6 +129,21 @@ mod tests {
         assert_eq!(find("limits.max_options_allowed").value, Value::Integer(20));
         assert_eq!(find("server.transport").value, Value::from("stdio"));
         assert_eq!(find("logging.level").value, Value::from("warn"));
+        assert_eq!(find("logging.format").value, Value::from("text"));
+        assert_eq!(find("logging.log_prompts").value, Value::from(false));
+        assert_eq!(find("alerts.queue_depth").value, Value::Integer(50));
+        assert_eq!(
+            find("alerts.evaluation_p95_seconds").value,
+            Value::Float(15.0)
+        );
+        assert_eq!(
+            find("alerts.session_capacity_percent").source,
+            Source::Env("DMM_ALERT_SESSION_CAPACITY_PERCENT".into())
+        );
+        assert_eq!(
+            find("alerts.session_capacity_percent").value,
+            Value::Float(50.0)
+        );
         assert_eq!(
             find("evaluation.requests_per_minute").value,
             Value::Table(Table::new())

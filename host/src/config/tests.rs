@@ -56,6 +56,10 @@ fn documented_example_file_is_valid_and_matches_the_defaults() {
     );
     assert_eq!(config.server, ServerConfig::default());
     assert_eq!(config.logging, LoggingConfig::default());
+    assert_eq!(
+        config.alerts.settings(),
+        Ok(crate::telemetry::AlertSettings::default())
+    );
     assert!(config.grants_config().validate().is_empty());
     let defaults = PluginSettings::default();
     assert_eq!(config.plugins.limits, defaults.limits);

@@ -31,6 +31,7 @@ use futures_util::stream::FuturesUnordered;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use crate::domain::cell::Basis;
 use crate::domain::{Cell, CellStatus, CriterionId, OptionId, Score, Tokens};
@@ -45,6 +46,7 @@ use super::resilience::breaker::{BreakerState, CircuitBreaker};
 use super::resilience::rate_limit::{ANY_MODEL, RateLimit, RateLimitKey, RateLimits};
 use super::resilience::retry::RetryDecision;
 use super::settings::EvaluationSettings;
+use crate::telemetry::Telemetry;
 
 /// A computed cell, for the caller to store.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,6 +106,7 @@ struct Inner {
     breakers: Mutex<HashMap<String, CircuitBreaker>>,
     rate: RateLimits,
     cache: CompletionCache,
+    telemetry: Arc<Telemetry>,
 }
 
 /// Why one call produced no completion.
@@ -163,6 +166,17 @@ impl Evaluator {
         settings: EvaluationSettings,
         shared: Option<SharedCache>,
     ) -> Evaluator {
+        Evaluator::observed(backends, settings, shared, Arc::default())
+    }
+
+    /// Like [`Evaluator::with_shared_cache`], recording backend calls, retries, rate-limit
+    /// waits, tokens and the cells waiting into `telemetry`.
+    pub fn observed(
+        backends: Backends,
+        settings: EvaluationSettings,
+        shared: Option<SharedCache>,
+        telemetry: Arc<Telemetry>,
+    ) -> Evaluator {
         let rate = RateLimits::new(
             None,
             settings
@@ -185,6 +199,7 @@ impl Evaluator {
                 rate,
                 backends,
                 settings,
+                telemetry,
             }),
         }
     }
@@ -204,6 +219,11 @@ impl Evaluator {
             .collect()
     }
 
+    /// Where backend calls are recorded.
+    pub fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.inner.telemetry
+    }
+
     /// Answers held in the cache.
     pub fn cached_answers(&self) -> usize {
         self.inner.cache.len()
@@ -221,6 +241,9 @@ impl Evaluator {
             ..EvaluationReport::default()
         };
         let counters = Arc::new(RunCounters::default());
+        // Every planned cell waits in the queue until it is settled (or the run stops).
+        let mut queued = Queued::new(&self.inner.telemetry, report.planned);
+        let session: Arc<str> = Arc::from(plan.session_id.as_str());
         let share = self.inner.limits.session(&plan.session_id);
         let topic: Arc<str> = Arc::from(plan.topic.as_str());
         let (sender, mut receiver) = mpsc::unbounded_channel();
@@ -233,6 +256,7 @@ impl Evaluator {
             {
                 let batch = Batch {
                     inner: self.inner.clone(),
+                    session: session.clone(),
                     topic: topic.clone(),
                     criterion: criterion.clone(),
                     options: chunk.to_vec(),
@@ -260,6 +284,7 @@ impl Evaluator {
             };
             // Every batch has finished (or was cancelled) and every cell was read.
             let Some(delivery) = delivery else { break };
+            queued.settled(delivery.len());
             for result in delivery {
                 match &result.cell.status {
                     CellStatus::Scored { .. } => report.scored += 1,
@@ -293,6 +318,8 @@ fn saturate(value: u64) -> u32 {
 /// attempts run out.
 struct Batch {
     inner: Arc<Inner>,
+    /// For the backend-call span.
+    session: Arc<str>,
     topic: Arc<str>,
     criterion: Arc<CriterionWork>,
     options: Vec<PlannedOption>,
@@ -442,6 +469,7 @@ impl Batch {
             };
             match policy.decide(attempt, retryable, retry_after, &mut rng) {
                 RetryDecision::Retry(delay) => {
+                    self.inner.telemetry.backend_retry(backend);
                     tracing::debug!(
                         backend,
                         criterion = %self.criterion.name,
@@ -504,14 +532,34 @@ impl Batch {
         }
     }
 
-    /// One completion, from the cache or through the gate to the backend.
+    /// One completion, from the cache or through the gate to the backend, in a
+    /// `backend_call` span naming the session, criterion, backend and model.
     async fn complete(
         &self,
         backend_id: &str,
         request: CompletionRequest,
         options: usize,
     ) -> Result<(Completion, Option<CacheKey>), CallFailure> {
+        let span = tracing::info_span!(
+            "backend_call",
+            session_id = %self.session,
+            criterion = %self.criterion.name,
+            backend = backend_id,
+            model = request.model.as_deref().unwrap_or("default"),
+        );
+        self.complete_in_span(backend_id, request, options)
+            .instrument(span)
+            .await
+    }
+
+    async fn complete_in_span(
+        &self,
+        backend_id: &str,
+        request: CompletionRequest,
+        options: usize,
+    ) -> Result<(Completion, Option<CacheKey>), CallFailure> {
         let inner = &self.inner;
+        let telemetry = &inner.telemetry;
         // Hashing the whole prompt is wasted work when nothing is cached.
         let key = inner
             .cache
@@ -544,6 +592,7 @@ impl Batch {
                 .get_mut(backend_id)
                 .ok_or_else(|| CallFailure::Unknown(backend_id.to_owned()))?;
             breaker.try_acquire(Instant::now()).map_err(|rejected| {
+                telemetry.backend_rejected(backend_id);
                 CallFailure::CircuitOpen(format!(
                     "backend '{backend_id}' is failing and its circuit breaker is open; \
                      no calls are sent to it for another {:.0} s",
@@ -557,13 +606,42 @@ impl Batch {
             backend: backend_id,
             permit: Some(permit),
         };
-        inner
+        let waited = inner
             .rate
             .acquire(backend_id, request.model.as_deref().unwrap_or(""))
             .await;
+        if !waited.is_zero() {
+            telemetry.rate_limited(backend_id, waited);
+        }
         let limit = inner.settings.timeouts.timeout_for(backend_id, options);
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
+        if telemetry.log_prompts() {
+            // Only when the operator asked for it: prompts carry what users wrote.
+            tracing::debug!(
+                system = %request.prompt.system,
+                user = %request.prompt.user,
+                "backend prompt"
+            );
+        }
+        let sent = Instant::now();
         let outcome = tokio::time::timeout(limit, backend.complete(request)).await;
+        let elapsed = sent.elapsed();
+        let answered = matches!(outcome, Ok(Ok(_)));
+        telemetry.backend_call(backend_id, elapsed, answered);
+        let tokens = match &outcome {
+            Ok(Ok(completion)) => completion.tokens,
+            _ => None,
+        };
+        if let Some(tokens) = tokens {
+            telemetry.tokens(backend_id, tokens.input, tokens.output);
+        }
+        tracing::debug!(
+            elapsed_ms = elapsed.as_millis() as u64,
+            answered,
+            input_tokens = tokens.map(|t| t.input),
+            output_tokens = tokens.map(|t| t.output),
+            "backend call finished"
+        );
         let healthy = match &outcome {
             Ok(Ok(_)) => true,
             // A rejected request (bad key, bad model) says nothing about the backend's health.
@@ -793,6 +871,35 @@ fn add_tokens(a: Option<Tokens>, b: Option<Tokens>) -> Option<Tokens> {
                 output: a.output.saturating_add(b.output),
             })
         }
+    }
+}
+
+/// The cells of one run still waiting in the telemetry's evaluation queue; whatever was not
+/// settled leaves the queue when the run ends, cancelled or not.
+struct Queued<'a> {
+    telemetry: &'a Telemetry,
+    waiting: usize,
+}
+
+impl<'a> Queued<'a> {
+    fn new(telemetry: &'a Telemetry, cells: usize) -> Queued<'a> {
+        telemetry.queue_add(cells);
+        Queued {
+            telemetry,
+            waiting: cells,
+        }
+    }
+
+    fn settled(&mut self, cells: usize) {
+        let cells = cells.min(self.waiting);
+        self.waiting -= cells;
+        self.telemetry.queue_done(cells);
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.telemetry.queue_done(self.waiting);
     }
 }
 

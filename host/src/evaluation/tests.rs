@@ -337,6 +337,15 @@ async fn the_breaker_opens_fails_fast_and_recovers() {
     );
     let (_, state) = evaluator.breakers().remove(0);
     assert_eq!(state.status.as_str(), "open");
+    let recorded = evaluator
+        .telemetry()
+        .snapshot(crate::telemetry::Gauges::default());
+    let fake_stats = &recorded.backends[0];
+    assert_eq!(
+        (fake_stats.calls, fake_stats.errors, fake_stats.rejected),
+        (2, 2, 4),
+        "calls refused by the open breaker are counted apart"
+    );
 
     healthy.store(true, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(250)).await;
@@ -499,5 +508,68 @@ async fn unknown_backends_fail_with_the_list_of_known_ones() {
         report.failures[0].contains("unknown backend 'fake'; available: other"),
         "{:?}",
         report.failures
+    );
+}
+
+#[tokio::test]
+async fn backend_calls_retries_tokens_and_the_queue_are_recorded() {
+    // The first call fails retryably, the rest answer.
+    let fake = Fake::new(|n, request| match n {
+        0 => Err(failure("503 overloaded", true)),
+        _ => Ok(answer(request, &[])),
+    });
+    let backends: Backends = [("fake".to_owned(), fake.clone() as Arc<dyn Backend>)]
+        .into_iter()
+        .collect();
+    let telemetry = Arc::new(crate::telemetry::Telemetry::default());
+    let evaluator = Evaluator::observed(backends, settings(), None, telemetry.clone());
+    let mut s = session(3, &["cost", "speed"]);
+    let (report, _) = evaluate(&evaluator, &mut s, false).await;
+    assert_eq!(report.scored, 6);
+    let snapshot = telemetry.snapshot(crate::telemetry::Gauges::default());
+    let fake_stats = &snapshot.backends[0];
+    assert_eq!(fake_stats.name, "fake");
+    assert_eq!(
+        (fake_stats.calls, fake_stats.errors, fake_stats.retries),
+        (3, 1, 1)
+    );
+    assert_eq!(
+        (fake_stats.input_tokens, fake_stats.output_tokens),
+        (200, 40)
+    );
+    assert_eq!(fake_stats.latency.count, 3);
+    assert_eq!(fake_stats.circuit, None, "breakers come from the gauges");
+    assert_eq!(
+        snapshot.evaluation_queue_depth, 0,
+        "every cell left the queue"
+    );
+}
+
+#[tokio::test]
+async fn waits_for_the_rate_limit_are_recorded() {
+    let fake = Fake::correct();
+    // 120 per minute: a burst of 2, then one every half second.
+    let evaluator = evaluator(
+        &[("fake", fake.clone())],
+        EvaluationSettings {
+            batch_size: 1,
+            max_concurrent_per_session: 1,
+            requests_per_minute: [("fake".to_owned(), 120)].into_iter().collect(),
+            ..settings()
+        },
+    );
+    let mut s = session(3, &["cost"]);
+    let (report, _) = evaluate(&evaluator, &mut s, false).await;
+    assert_eq!(report.scored, 3);
+    let recorded = evaluator
+        .telemetry()
+        .snapshot(crate::telemetry::Gauges::default());
+    let fake_stats = &recorded.backends[0];
+    assert_eq!(fake_stats.calls, 3);
+    assert_eq!(fake_stats.rate_limit_waits, 1, "only the third call waited");
+    assert!(
+        (0.2..2.0).contains(&fake_stats.rate_limit_wait_seconds),
+        "{}",
+        fake_stats.rate_limit_wait_seconds
     );
 }

@@ -28,6 +28,28 @@ pub type StoreFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> +
 pub struct CallRunner {
     engine: Engine,
     permits: Arc<Semaphore>,
+    capacity: usize,
+}
+
+/// How many plugin instances exist now: each call runs in a fresh instance, so that is the
+/// calls holding a slot. Cheap to clone; read by the server's metrics.
+#[derive(Clone)]
+pub struct PluginInstances {
+    permits: Arc<Semaphore>,
+    capacity: usize,
+}
+
+impl PluginInstances {
+    /// Instances running a call now.
+    pub fn live(&self) -> usize {
+        self.capacity
+            .saturating_sub(self.permits.available_permits().min(self.capacity))
+    }
+
+    /// Most instances at once.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
 }
 
 impl CallRunner {
@@ -36,6 +58,15 @@ impl CallRunner {
         CallRunner {
             engine,
             permits: Arc::new(Semaphore::new(max_concurrent)),
+            capacity: max_concurrent,
+        }
+    }
+
+    /// The instance count of this runner's calls.
+    pub fn instances(&self) -> PluginInstances {
+        PluginInstances {
+            permits: self.permits.clone(),
+            capacity: self.capacity,
         }
     }
 

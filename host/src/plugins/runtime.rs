@@ -126,6 +126,11 @@ impl PluginHost {
         &self.settings
     }
 
+    /// How many plugin instances run a call now, for metrics.
+    pub fn instances(&self) -> super::call::PluginInstances {
+        self.runner.instances()
+    }
+
     /// Which instance allocator the engine uses.
     pub fn allocation(&self) -> Allocation {
         self.engine.allocation()

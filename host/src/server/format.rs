@@ -11,6 +11,7 @@ use crate::domain::Session;
 use crate::evaluation::EvaluationReport;
 
 use super::sessions::SessionStats;
+use crate::telemetry::{Snapshot, Status};
 
 /// A float as Python prints it (`2.0`, `0.5`): the reference server's messages do.
 pub fn py_float(x: f64) -> String {
@@ -298,6 +299,108 @@ pub fn sensitivity(session: &Session, analysis: &Analysis) -> String {
                     py_float(criterion.weight)
                 );
             }
+        }
+    }
+    out
+}
+
+/// A latency in milliseconds, or a dash when nothing was measured.
+fn ms(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1}"))
+}
+
+/// `server_stats`.
+pub fn server_stats(snapshot: &Snapshot) -> String {
+    let health = &snapshot.health;
+    let mut out = match health.status {
+        Status::Ok => "# 📈 Server Stats: ✅ ok\n\n".to_owned(),
+        Status::Degraded => {
+            let mut out = "# 📈 Server Stats: ⚠️ degraded\n\n".to_owned();
+            for reason in &health.reasons {
+                let _ = writeln!(out, "- {reason}");
+            }
+            out.push('\n');
+            out
+        }
+    };
+    let window = &snapshot.window;
+    let _ = writeln!(
+        out,
+        "**Version**: {} · **Uptime**: {:.0} s\n\n## Last {} s\n- Tool calls: {} ({:.1}/min), errors: {} ({:.1} %)\n- Evaluations: {}, p95: {}\n",
+        snapshot.version,
+        snapshot.uptime_seconds,
+        window.seconds,
+        window.calls,
+        window.calls_per_minute,
+        window.errors,
+        window.error_rate * 100.0,
+        window.evaluations,
+        window
+            .evaluation_p95_seconds
+            .map_or_else(|| "-".to_owned(), |s| format!("{s:.2} s")),
+    );
+    let sessions = &snapshot.sessions;
+    let _ = writeln!(
+        out,
+        "## Capacity\n- Sessions: {} of {}\n- Cells waiting or running: {}\n- Plugin instances: {} of {} ({} backends, {} strategies)\n- Memory: {}{}\n",
+        sessions
+            .active
+            .map_or_else(|| "?".to_owned(), |n| n.to_string()),
+        sessions.max,
+        snapshot.evaluation_queue_depth,
+        snapshot.plugins.instances,
+        snapshot.plugins.instance_capacity,
+        snapshot.plugins.backends,
+        snapshot.plugins.strategies,
+        snapshot
+            .memory
+            .used_percent
+            .map_or_else(|| "?".to_owned(), |p| format!("{p:.1} % used")),
+        snapshot
+            .memory
+            .resident_bytes
+            .map_or_else(String::new, |b| format!(
+                ", this process {:.1} MiB",
+                b as f64 / 1_048_576.0
+            )),
+    );
+    if !snapshot.tools.is_empty() {
+        out.push_str("## Tools (since start)\n| tool | calls | errors | p50 ms | p90 ms | p95 ms | p99 ms |\n|---|---|---|---|---|---|---|\n");
+        for tool in &snapshot.tools {
+            let l = &tool.latency;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                tool.name,
+                tool.calls,
+                tool.errors,
+                ms(l.p50_ms),
+                ms(l.p90_ms),
+                ms(l.p95_ms),
+                ms(l.p99_ms)
+            );
+        }
+        out.push('\n');
+    }
+    if !snapshot.backends.is_empty() {
+        out.push_str("## Backends (since start)\n| backend | circuit | calls | errors | retries | rate-limit waits | tokens in/out | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|---|---|---|---|---|---|\n");
+        for b in &snapshot.backends {
+            let l = &b.latency;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {}/{} | {} | {} | {} |",
+                b.name,
+                b.circuit.unwrap_or("-"),
+                b.calls,
+                b.errors,
+                b.retries,
+                b.rate_limit_waits,
+                b.input_tokens,
+                b.output_tokens,
+                ms(l.p50_ms),
+                ms(l.p95_ms),
+                ms(l.p99_ms)
+            );
         }
     }
     out

@@ -3,20 +3,27 @@
 //! Tool names, descriptions and parameters are the reference server's, so its users' clients
 //! and prompts keep working. Results are structured content (the result dict) plus the same
 //! JSON as text; failures are `isError` results carrying the reference server's error dict.
+//!
+//! Every call goes through [`McpServer::call_tool`], which runs it in a `tool_call` span and
+//! records its time and outcome in the telemetry (a name that is not a tool counts as
+//! `other`, so clients cannot grow the label set).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolResult, GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
-    ProgressNotificationParam, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
-    ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, GetPromptRequestParams,
+    GetPromptResponse, Implementation, ListPromptsResult, ListResourceTemplatesResult,
+    ListResourcesResult, PaginatedRequestParams, ProgressNotificationParam,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use serde_json::Value;
+use tracing::Instrument as _;
 
 use super::error::ToolError;
 use super::params::{
@@ -26,6 +33,11 @@ use super::params::{
 };
 use super::service::{Decisions, ToolResult};
 use super::{prompts, resources};
+use crate::telemetry::labels::OTHER;
+
+/// Longest session id put in a span: ids are at most 100 characters unless the limits were
+/// raised, and a longer "id" is not one worth logging.
+const MAX_LOGGED_SESSION_ID: usize = 128;
 
 /// One MCP connection's handler; every connection shares the same [`Decisions`].
 #[derive(Clone)]
@@ -37,7 +49,7 @@ pub struct McpServer {
 impl McpServer {
     /// A handler over `decisions`.
     pub fn new(decisions: Arc<Decisions>) -> McpServer {
-        // The stateless HTTP transport makes a handler per request; the tool table (17 tools
+        // The stateless HTTP transport makes a handler per request; the tool table (20 tools
         // with their generated schemas) is built once and shared.
         static TOOLS: std::sync::OnceLock<Arc<ToolRouter<McpServer>>> = std::sync::OnceLock::new();
         McpServer {
@@ -243,6 +255,13 @@ impl McpServer {
         reply(self.decisions.export(args).await)
     }
 
+    #[tool(
+        description = "Server health and metrics: status with reasons, throughput and error rate over the recent window, calls, errors and p50/p90/p95/p99 latency per tool and per backend, circuit breakers, sessions, queue and plugin instances"
+    )]
+    async fn server_stats(&self) -> Result<CallToolResult, ErrorData> {
+        reply(self.decisions.server_stats().await)
+    }
+
     #[tool(description = "List the LLM backends a decision can use")]
     async fn list_backends(&self) -> Result<CallToolResult, ErrorData> {
         reply(self.decisions.list_backends())
@@ -258,6 +277,47 @@ impl McpServer {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for McpServer {
+    /// Routes the call to its tool, in a `tool_call` span, and records it.
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let started = Instant::now();
+        // The router's own name: no allocation, and only names of real tools.
+        let tool: &str = self
+            .tool_router
+            .get(&request.name)
+            .map_or(OTHER, |tool| tool.name.as_ref());
+        let span = tracing::info_span!("tool_call", tool, session_id = tracing::field::Empty);
+        if let Some(id) = request
+            .arguments
+            .as_ref()
+            .and_then(|arguments| arguments.get("session_id"))
+            .and_then(Value::as_str)
+            .filter(|id| id.len() <= MAX_LOGGED_SESSION_ID)
+        {
+            span.record("session_id", id);
+        }
+        let call = ToolCallContext::new(self, request, context);
+        let outcome = self.tool_router.call(call).instrument(span.clone()).await;
+        let ok = match &outcome {
+            Ok(CallToolResponse::Complete(result)) => result.is_error != Some(true),
+            Ok(_) => true,
+            Err(_) => false,
+        };
+        let elapsed = started.elapsed();
+        self.decisions.telemetry().tool_call(tool, elapsed, ok);
+        span.in_scope(|| {
+            tracing::debug!(
+                elapsed_us = elapsed.as_micros() as u64,
+                ok,
+                "tool call finished"
+            );
+        });
+        outcome
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()

@@ -1,4 +1,5 @@
-//! How full memory is, for the session store's memory-aware cleanup.
+//! How full memory is, for the session store's memory-aware cleanup and the memory alert,
+//! and how much of it this process holds ([`resident_bytes`]), for metrics.
 //!
 //! In a container the limit that matters is the cgroup's, not the machine's RAM, so the
 //! process's cgroup v2 limit is used when one is set (`memory.current` / `memory.max`);
@@ -33,6 +34,23 @@ fn cgroup_used_percent() -> Option<f64> {
     let dir = std::path::Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/'));
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
     cgroup_percent(&read("memory.current")?, &read("memory.max")?)
+}
+
+/// This process's resident set size, from `/proc/self/status`; `None` where there is none.
+pub fn resident_bytes() -> Option<u64> {
+    vm_rss_bytes(&std::fs::read_to_string("/proc/self/status").ok()?)
+}
+
+/// The `VmRSS` line of a `/proc/PID/status` text, in bytes.
+fn vm_rss_bytes(status: &str) -> Option<u64> {
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    kib.checked_mul(1024)
 }
 
 /// `current` of `max` bytes in percent; `None` when the cgroup has no limit (`max`).
@@ -71,6 +89,17 @@ mod tests {
             None
         );
         assert_eq!(meminfo_used_percent("nonsense"), None);
+    }
+
+    #[test]
+    fn the_resident_set_is_read_in_bytes() {
+        assert_eq!(
+            vm_rss_bytes("Name:\tx\nVmRSS:\t  2048 kB\nVmSwap:\t0 kB\n"),
+            Some(2 * 1024 * 1024)
+        );
+        assert_eq!(vm_rss_bytes("Name:\tx\n"), None);
+        #[cfg(target_os = "linux")]
+        assert!(resident_bytes().is_some_and(|bytes| bytes > 0));
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //!   markdown output, CSV export.
 //! - [`resources`]: each session's matrix as MCP resources; [`prompts`]: the guided
 //!   decision prompt.
-//! - [`transport`]: stdio and streamable HTTP; [`stdio`]: standard input and output as
+//! - [`stats`]: the metrics snapshot, `server_stats` and the background alert checks.
+//! - [`transport`]: stdio and streamable HTTP (with `/healthz` and `/metrics`); [`stdio`]: standard input and output as
 //!   streams; [`stopping`]: shutting down without losing finished cells.
 
 pub mod config;
@@ -24,6 +25,7 @@ pub mod prompts;
 pub mod resources;
 pub mod service;
 pub mod sessions;
+pub mod stats;
 pub mod stdio;
 pub mod stopping;
 pub mod transport;

@@ -25,6 +25,8 @@ use crate::domain::{
 };
 use crate::evaluation::{Evaluator, Plan};
 use crate::plugins::PluginCatalog;
+use crate::plugins::call::PluginInstances;
+use crate::telemetry::Telemetry;
 
 use super::error::{ToolError, now_rfc3339, rfc3339};
 use super::export;
@@ -53,6 +55,8 @@ pub struct Decisions {
     default_backend: String,
     bedrock: BedrockTarget,
     stopping: Stopping,
+    telemetry: Arc<Telemetry>,
+    plugin_instances: Option<PluginInstances>,
 }
 
 /// Where `test_aws_bedrock_connection` reports it tested: the Bedrock backend's region and
@@ -73,7 +77,8 @@ fn object(value: Value) -> Map<String, Value> {
 }
 
 impl Decisions {
-    /// Tools over `sessions`, scoring with `evaluator`, ranking with `catalog`'s strategies.
+    /// Tools over `sessions`, scoring with `evaluator`, ranking with `catalog`'s strategies;
+    /// metrics go where the evaluator records its backend calls.
     pub fn new(
         sessions: Arc<SessionManager>,
         evaluator: Evaluator,
@@ -83,13 +88,41 @@ impl Decisions {
         Decisions {
             analyses: AnalysisCache::new(sessions.settings().max_sessions),
             sessions,
-            evaluator,
             catalog,
             limits,
             default_backend: SessionDefaults::default().backend,
             bedrock: BedrockTarget::default(),
             stopping: Stopping::default(),
+            telemetry: evaluator.telemetry().clone(),
+            plugin_instances: None,
+            evaluator,
         }
+    }
+
+    /// Reports the plugin host's instance count in the metrics.
+    pub fn with_plugin_instances(mut self, instances: PluginInstances) -> Decisions {
+        self.plugin_instances = Some(instances);
+        self
+    }
+
+    /// Where calls are recorded.
+    pub fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
+    }
+
+    /// The plugin host's instance count, when known.
+    pub(super) fn plugin_instances(&self) -> Option<&PluginInstances> {
+        self.plugin_instances.as_ref()
+    }
+
+    /// The evaluation engine.
+    pub(super) fn evaluator(&self) -> &Evaluator {
+        &self.evaluator
+    }
+
+    /// The plugins loaded.
+    pub(super) fn catalog(&self) -> &PluginCatalog {
+        &self.catalog
     }
 
     /// Sets what `test_aws_bedrock_connection` reports as tested.
@@ -312,10 +345,12 @@ impl Decisions {
                  nothing was computed",
             ));
         };
+        let started = std::time::Instant::now();
         let outcome = self
             .evaluate_leased(&id, args.force, cancel, progress)
             .await;
         lease.release().await;
+        self.telemetry.evaluation(started.elapsed());
         outcome
     }
 

@@ -267,6 +267,11 @@ impl SessionManager {
         &self.store
     }
 
+    /// Memory of the machine or container in use, percent, as this manager's probe reads it.
+    pub fn memory_used_percent(&self) -> Option<f64> {
+        self.memory.used_percent()
+    }
+
     /// Where sessions are kept, for people (never with a password).
     pub fn describe(&self) -> String {
         self.store.describe()

@@ -3,7 +3,13 @@
 //! On stdio, stdout carries only JSON-RPC; logs go to stderr. Over HTTP the MCP endpoint is
 //! `/mcp` (rmcp's streamable HTTP service, which also rejects foreign `Host` headers and,
 //! when configured, foreign `Origin`s: DNS-rebinding protection), `/healthz` answers without
-//! authentication, and an optional bearer token guards `/mcp`.
+//! authentication (load balancers and orchestrators probe it), `/metrics` gives the
+//! Prometheus text, and an optional bearer token guards `/mcp` and `/metrics` (the metrics
+//! show how the server is used; scrapers can send a token).
+//!
+//! `/healthz` answers 200 whether the status is `ok` or `degraded`: a degraded server still
+//! serves, and taking it out of rotation would move its load onto the others. The body says
+//! which, with the reasons.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -66,7 +72,7 @@ impl Default for HttpSettings {
     }
 }
 
-/// The HTTP application: `/mcp` and `/healthz`.
+/// The HTTP application: `/mcp`, `/metrics` and `/healthz`.
 pub fn http_app(
     decisions: Arc<Decisions>,
     settings: &HttpSettings,
@@ -85,12 +91,15 @@ pub fn http_app(
     if !settings.allowed_origins.is_empty() {
         config = config.with_allowed_origins(settings.allowed_origins.clone());
     }
+    let handlers = decisions.clone();
     let service = StreamableHttpService::new(
-        move || Ok(McpServer::new(decisions.clone())),
+        move || Ok(McpServer::new(handlers.clone())),
         LocalSessionManager::default().into(),
         config,
     );
-    let mut mcp = Router::new().nest_service("/mcp", service);
+    let mut mcp = Router::new()
+        .nest_service("/mcp", service)
+        .route("/metrics", axum::routing::get(metrics));
     if let Some(token) = &settings.bearer_token {
         mcp = mcp.layer(middleware::from_fn_with_state(
             Arc::<str>::from(token.as_str()),
@@ -100,10 +109,35 @@ pub fn http_app(
     Router::new()
         .route("/healthz", axum::routing::get(healthz))
         .merge(mcp)
+        .with_state(decisions)
 }
 
-async fn healthz() -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({"status": "ok"}))
+/// `{"status": "ok"|"degraded", "reasons": [...], "alerts": [...], ...}`.
+async fn healthz(State(decisions): State<Arc<Decisions>>) -> axum::Json<serde_json::Value> {
+    let snapshot = decisions.observe().await;
+    axum::Json(serde_json::json!({
+        "status": snapshot.health.status,
+        "reasons": snapshot.health.reasons,
+        "alerts": snapshot.health.alerts,
+        "version": snapshot.version,
+        "uptime_seconds": snapshot.uptime_seconds,
+        "active_sessions": snapshot.sessions.active,
+        "max_sessions": snapshot.sessions.max,
+        "evaluation_queue_depth": snapshot.evaluation_queue_depth,
+    }))
+}
+
+/// The Prometheus text of every metric.
+async fn metrics(State(decisions): State<Arc<Decisions>>) -> Response {
+    let snapshot = decisions.observe().await;
+    (
+        [(
+            header::CONTENT_TYPE,
+            crate::telemetry::prometheus::CONTENT_TYPE,
+        )],
+        crate::telemetry::prometheus::render(&snapshot),
+    )
+        .into_response()
 }
 
 async fn require_bearer(State(token): State<Arc<str>>, request: Request, next: Next) -> Response {

@@ -81,14 +81,30 @@ pub fn server_env(command: &mut tokio::process::Command, llm: &MockServer) {
             std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-plugin-cache"),
         )
         .env("LOG_LEVEL", "warn")
+        // Health must not depend on how full this machine's memory is.
+        .env("DMM_ALERT_MEMORY_PERCENT", "100")
         // Never the developer's data directory: tests that need a durable or shared store
         // name one after this.
         .env("DMM_STORE", "memory")
         .kill_on_drop(true);
 }
 
+/// Every line a server wrote on stderr so far.
+pub type StderrLines = Arc<std::sync::Mutex<Vec<String>>>;
+
 /// A server on HTTP at a free port, and the child process (killed on drop).
 pub async fn http_server(llm: &MockServer, extra: &[&str]) -> (tokio::process::Child, String) {
+    let (child, url, _) = http_server_with(llm, extra, &[]).await;
+    (child, url)
+}
+
+/// A server on HTTP at a free port started with `extra` arguments and `env` variables (over
+/// [`server_env`]'s), the child process (killed on drop), and its stderr as it comes.
+pub async fn http_server_with(
+    llm: &MockServer,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, String, StderrLines) {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_decision-matrix"));
     command
         .args(["serve", "--transport", "http", "--port", "0"])
@@ -97,11 +113,16 @@ pub async fn http_server(llm: &MockServer, extra: &[&str]) -> (tokio::process::C
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     server_env(&mut command, llm);
+    for (name, value) in env {
+        command.env(name, value);
+    }
     let mut child = command.spawn().expect("server starts");
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stderr));
+    let seen = StderrLines::default();
     let url = tokio::time::timeout(Duration::from_secs(60), async {
         while let Some(line) = lines.next_line().await.expect("read stderr") {
+            seen.lock().expect("lines").push(line.clone());
             if let Some(url) = line.strip_prefix("listening on ") {
                 return url.to_owned();
             }
@@ -111,6 +132,11 @@ pub async fn http_server(llm: &MockServer, extra: &[&str]) -> (tokio::process::C
     .await
     .expect("the server listens within a minute");
     // Keep draining stderr so the server never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, url)
+    let keep = seen.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            keep.lock().expect("lines").push(line);
+        }
+    });
+    (child, url, seen)
 }

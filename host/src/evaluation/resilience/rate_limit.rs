@@ -233,11 +233,25 @@ impl RateLimits<TokioClock> {
             return Duration::ZERO;
         };
         let started = tokio::time::Instant::now();
-        let _turn = key.queue.lock().await;
+        // Waiting counts only when this call had to queue behind another or sleep: a free
+        // slot answers zero, as documented, and is not reported as a wait.
+        let mut waited = false;
+        let _turn = match key.queue.try_lock() {
+            Ok(turn) => turn,
+            Err(_) => {
+                waited = true;
+                key.queue.lock().await
+            }
+        };
         while let Err(not_until) = key.limiter.check() {
+            waited = true;
             tokio::time::sleep(not_until.wait_time_from(self.clock.now())).await;
         }
-        started.elapsed()
+        if waited {
+            started.elapsed()
+        } else {
+            Duration::ZERO
+        }
     }
 }
 
