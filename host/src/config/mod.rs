@@ -128,7 +128,23 @@ impl Config {
             .file
             .clone()
             .or_else(|| env.get(env::CONFIG_ENV).map(PathBuf::from));
-        let file_layer = file.as_deref().map(read_table).transpose()?;
+        let text = file.as_deref().map(read_text).transpose()?;
+        Config::resolve_text(overrides, env, file.as_deref().zip(text.as_deref()))
+    }
+
+    /// [`Config::resolve`] with the configuration file already read: `file` is its path
+    /// (named in messages and provenance) and text, and replaces `overrides.file` and
+    /// `DMM_CONFIG`. This is the whole path from a file's text to a validated [`Config`],
+    /// without touching the file system, for tests and the `config_file` fuzz target.
+    pub fn resolve_text(
+        overrides: &Overrides,
+        env: &Environment,
+        file: Option<(&Path, &str)>,
+    ) -> anyhow::Result<Loaded> {
+        let file_layer = file
+            .map(|(path, text)| parse_table(path, text))
+            .transpose()?;
+        let file = file.map(|(path, _)| path.to_owned());
 
         let mut layered = Layered::default();
         if let Some((profile, source)) =
@@ -209,9 +225,16 @@ impl Config {
 }
 
 fn read_table(path: &Path) -> anyhow::Result<Table> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading configuration file {}", path.display()))?;
-    toml::from_str(&text)
+    parse_table(path, &read_text(path)?)
+}
+
+fn read_text(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path)
+        .with_context(|| format!("reading configuration file {}", path.display()))
+}
+
+fn parse_table(path: &Path, text: &str) -> anyhow::Result<Table> {
+    toml::from_str(text)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("in configuration file {}", path.display()))
 }

@@ -207,3 +207,35 @@ fn sessions_default_without_profile_file_or_environment() {
     assert_eq!(loaded.config.profile, None);
     assert!(loaded.layered.set_keys().next().is_none());
 }
+
+#[test]
+fn resolving_text_is_resolving_the_file() {
+    let text = "profile = \"production\"\n[sessions]\nttl_seconds = 60\n";
+    let (_dir, path) = file(text);
+    let overrides = Overrides {
+        file: Some(path.clone()),
+        ..Overrides::default()
+    };
+    let from_file = Config::resolve(&overrides, &env(&[])).expect("valid");
+    let from_text =
+        Config::resolve_text(&Overrides::default(), &env(&[]), Some((&path, text))).expect("valid");
+    assert_eq!(
+        toml::to_string(&from_text.config).expect("serializes"),
+        toml::to_string(&from_file.config).expect("serializes")
+    );
+    assert_eq!(from_text.file, Some(path.clone()));
+    assert_eq!(
+        from_text.layered.source_of("sessions.ttl_seconds"),
+        Source::File(path.clone())
+    );
+    let err = Config::resolve_text(
+        &Overrides::default(),
+        &env(&[]),
+        Some((&path, "[sessions]\nttl_seconds = -1\n")),
+    )
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("sessions.ttl_seconds"),
+        "{err:#}"
+    );
+}

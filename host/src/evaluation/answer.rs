@@ -247,7 +247,10 @@ pub fn parse_single(text: &str) -> Result<Verdict, Malformed> {
 }
 
 /// [`parse_single`] without the fast path for the exact requested shape.
-fn general_single(text: &str) -> Result<Verdict, Malformed> {
+///
+/// Public so that differential tests and the `answer_parser` fuzz target can check that the
+/// fast path never changes a result; callers should use [`parse_single`].
+pub fn general_single(text: &str) -> Result<Verdict, Malformed> {
     if text.trim().is_empty() {
         return Err(Malformed::Empty);
     }
@@ -280,7 +283,9 @@ pub fn parse_batch(text: &str) -> Result<BatchAnswer, Malformed> {
 }
 
 /// [`parse_batch`] without the fast path for the exact requested shape.
-fn general_batch(text: &str) -> Result<BatchAnswer, Malformed> {
+///
+/// Public for the same reason as [`general_single`]; callers should use [`parse_batch`].
+pub fn general_batch(text: &str) -> Result<BatchAnswer, Malformed> {
     if text.trim().is_empty() {
         return Err(Malformed::Empty);
     }

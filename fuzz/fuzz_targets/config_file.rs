@@ -1,0 +1,53 @@
+//! The configuration file: its text through the same layering and validation as start-up
+//! (`Config::resolve_text`, with no environment and no flags).
+//!
+//! Invariants: a refusal has a message; a configuration that loads renders with
+//! `config show` (table and JSON, the JSON parsing back), and its effective values, written
+//! out as a file, load again to the same effective values.
+#![no_main]
+
+use std::path::Path;
+
+use decision_matrix::cli::config::show;
+use decision_matrix::config::{Config, Loaded, Overrides};
+use decision_matrix::providers::Environment;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|text: &str| {
+    let Some(loaded) = load(text) else { return };
+    for json in [false, true] {
+        let mut out = Vec::new();
+        let code = show(&loaded, &[], json, &mut out).expect("a loaded config renders");
+        assert_eq!(code, 0);
+        if json {
+            serde_json::from_slice::<serde_json::Value>(&out).expect("config show --json");
+        }
+    }
+    let written = effective_text(&loaded);
+    let again = load(&written).unwrap_or_else(|| panic!("effective config refused:\n{written}"));
+    assert_eq!(
+        written,
+        effective_text(&again),
+        "effective config changed on reload"
+    );
+});
+
+fn load(text: &str) -> Option<Loaded> {
+    let env = Environment::from_pairs(Vec::<(String, String)>::new());
+    let file = (Path::new("fuzz.toml"), text);
+    match Config::resolve_text(&Overrides::default(), &env, Some(file)) {
+        Ok(loaded) => Some(loaded),
+        Err(error) => {
+            assert!(!format!("{error:#}").is_empty());
+            None
+        }
+    }
+}
+
+fn effective_text(loaded: &Loaded) -> String {
+    let effective = loaded
+        .config
+        .effective()
+        .expect("a loaded config has effective values");
+    toml::to_string(&effective).expect("a loaded config serializes")
+}
