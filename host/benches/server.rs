@@ -413,6 +413,7 @@ fn cases() -> Vec<Case> {
         step("current_session", no_args),
         step("list_backends", no_args),
         step("list_plugins", no_args),
+        step("server_stats", no_args),
     ]
     .map(Case::new));
     cases.push(Case::new(step("clear_all_sessions", no_args)).before(start));
