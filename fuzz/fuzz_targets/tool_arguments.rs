@@ -30,16 +30,7 @@ fuzz_target!(|input: &str| {
         "start_decision_analysis" => args(arguments).map(|a: StartArgs| start(a, &limits)),
         "add_criterion" => args(arguments).map(|a: AddCriterionArgs| {
             limits.session_id(&a.session_id)?;
-            let spec = CriterionSpec {
-                name: a.name.clone(),
-                description: a.description,
-                weight: a.weight,
-                custom_prompt: a.custom_prompt,
-                backend: a.model_backend,
-                model: a.model_name,
-                temperature: a.temperature,
-            };
-            session.add_criterion(spec, &limits)?;
+            session.add_criterion(a.spec(), &limits)?;
             format::criterion_added(&session, &a.name);
             Ok(session)
         }),
@@ -51,7 +42,7 @@ fuzz_target!(|input: &str| {
         }),
         "update_option" => args(arguments).map(|a: UpdateOptionArgs| {
             limits.session_id(&a.session_id)?;
-            let description = a.description.map(|d| (!d.is_empty()).then_some(d));
+            let description = a.description_change();
             session.update_option(&a.option_name, a.new_name, description, &limits)?;
             Ok(session)
         }),
@@ -62,17 +53,7 @@ fuzz_target!(|input: &str| {
         }),
         "update_criterion" => args(arguments).map(|a: UpdateCriterionArgs| {
             limits.session_id(&a.session_id)?;
-            let clearable = |value: Option<String>| value.map(|v| (!v.is_empty()).then_some(v));
-            let update = CriterionUpdate {
-                name: a.new_name,
-                description: a.description,
-                weight: a.weight,
-                custom_prompt: clearable(a.custom_prompt),
-                backend: clearable(a.model_backend),
-                model: clearable(a.model_name),
-                temperature: a.temperature.map(Some),
-            };
-            session.update_criterion(&a.name, update, &limits)?;
+            session.update_criterion(&a.name, a.update(), &limits)?;
             Ok(session)
         }),
         "remove_criterion" => args(arguments).map(|a: RemoveCriterionArgs| {
@@ -142,13 +123,7 @@ fn base_session(limits: &Limits) -> Session {
 /// plugin catalog and is left out).
 fn start(a: StartArgs, limits: &Limits) -> Result<Session, ValidationError> {
     let criteria = (a.initial_criteria.unwrap_or_default().into_iter())
-        .map(|c| CriterionSpec {
-            name: c.name,
-            description: c.description,
-            weight: c.weight,
-            temperature: c.temperature,
-            ..CriterionSpec::default()
-        })
+        .map(CriterionSpec::from)
         .collect();
     let defaults = SessionDefaults {
         backend: a

@@ -8,6 +8,14 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::domain::{CriterionSpec, CriterionUpdate};
+
+/// An optional text where an empty string means "remove it": `None` leaves the value alone,
+/// `Some(None)` clears it, `Some(Some(text))` sets it.
+fn clearable(value: Option<String>) -> Option<Option<String>> {
+    value.map(|v| (!v.is_empty()).then_some(v))
+}
+
 /// One criterion given with `start_decision_analysis`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 pub struct InitialCriterion {
@@ -25,6 +33,18 @@ pub struct InitialCriterion {
     #[serde(default)]
     #[schemars(range(min = 0.0, max = 2.0))]
     pub temperature: Option<f64>,
+}
+
+impl From<InitialCriterion> for CriterionSpec {
+    fn from(c: InitialCriterion) -> CriterionSpec {
+        CriterionSpec {
+            name: c.name,
+            description: c.description,
+            weight: c.weight,
+            temperature: c.temperature,
+            ..CriterionSpec::default()
+        }
+    }
 }
 
 fn default_weight() -> f64 {
@@ -98,6 +118,21 @@ pub struct AddCriterionArgs {
     pub temperature: Option<f64>,
 }
 
+impl AddCriterionArgs {
+    /// The criterion these arguments describe.
+    pub fn spec(&self) -> CriterionSpec {
+        CriterionSpec {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            weight: self.weight,
+            custom_prompt: self.custom_prompt.clone(),
+            backend: self.model_backend.clone(),
+            model: self.model_name.clone(),
+            temperature: self.temperature,
+        }
+    }
+}
+
 /// `add_option`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 pub struct AddOptionArgs {
@@ -134,6 +169,13 @@ pub struct UpdateOptionArgs {
     /// A new description (at most 1000 characters); an empty string removes it.
     #[serde(default)]
     pub description: Option<String>,
+}
+
+impl UpdateOptionArgs {
+    /// The description change: none, a removal (an empty string) or a new text.
+    pub fn description_change(&self) -> Option<Option<String>> {
+        clearable(self.description.clone())
+    }
 }
 
 /// `remove_option`.
@@ -176,6 +218,21 @@ pub struct UpdateCriterionArgs {
     #[serde(default)]
     #[schemars(range(min = 0.0, max = 2.0))]
     pub temperature: Option<f64>,
+}
+
+impl UpdateCriterionArgs {
+    /// The change these arguments ask for (an empty prompt, backend or model clears it).
+    pub fn update(&self) -> CriterionUpdate {
+        CriterionUpdate {
+            name: self.new_name.clone(),
+            description: self.description.clone(),
+            weight: self.weight,
+            custom_prompt: clearable(self.custom_prompt.clone()),
+            backend: clearable(self.model_backend.clone()),
+            model: clearable(self.model_name.clone()),
+            temperature: self.temperature.map(Some),
+        }
+    }
 }
 
 /// `remove_criterion`.

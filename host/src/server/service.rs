@@ -212,13 +212,7 @@ impl Decisions {
             .initial_criteria
             .unwrap_or_default()
             .into_iter()
-            .map(|c| CriterionSpec {
-                name: c.name,
-                description: c.description,
-                weight: c.weight,
-                temperature: c.temperature,
-                ..CriterionSpec::default()
-            })
+            .map(CriterionSpec::from)
             .collect();
         let criteria_added: Vec<String> = criteria.iter().map(|c| c.name.clone()).collect();
         let mut session = Session::new(
@@ -270,15 +264,7 @@ impl Decisions {
 
     /// `add_criterion`.
     pub async fn add_criterion(&self, args: AddCriterionArgs) -> ToolResult {
-        let spec = CriterionSpec {
-            name: args.name.clone(),
-            description: args.description.clone(),
-            weight: args.weight,
-            custom_prompt: args.custom_prompt,
-            backend: args.model_backend,
-            model: args.model_name,
-            temperature: args.temperature,
-        };
+        let spec = args.spec();
         self.change(&args.session_id, |session| {
             if let Some(backend) = &spec.backend {
                 self.check_backend(backend)?;
@@ -773,7 +759,7 @@ fn sensitivity_list(session: &Session, analysis: &Analysis) -> Vec<Value> {
 impl Decisions {
     /// `update_option`: rename or re-describe; the option's cells become outdated.
     pub async fn update_option(&self, args: UpdateOptionArgs) -> ToolResult {
-        let description = args.description.map(|d| (!d.is_empty()).then_some(d));
+        let description = args.description_change();
         let name = args.new_name.clone().unwrap_or(args.option_name.clone());
         self.change(&args.session_id, |session| {
             session.update_option(
@@ -813,7 +799,7 @@ impl Decisions {
     /// `update_criterion`: a weight change re-ranks without re-evaluating; other changes make
     /// the criterion's cells outdated.
     pub async fn update_criterion(&self, args: UpdateCriterionArgs) -> ToolResult {
-        let clearable = |value: Option<String>| value.map(|v| (!v.is_empty()).then_some(v));
+        let update = args.update();
         let weight_only = args.new_name.is_none()
             && args.description.is_none()
             && args.custom_prompt.is_none()
@@ -821,15 +807,6 @@ impl Decisions {
             && args.model_name.is_none()
             && args.temperature.is_none();
         let backend = args.model_backend.clone();
-        let update = CriterionUpdate {
-            name: args.new_name.clone(),
-            description: args.description,
-            weight: args.weight,
-            custom_prompt: clearable(args.custom_prompt),
-            backend: clearable(args.model_backend),
-            model: clearable(args.model_name),
-            temperature: args.temperature.map(Some),
-        };
         let name = args.new_name.unwrap_or(args.name.clone());
         let message = if weight_only {
             format!("Updated criterion '{name}'; rankings use the new weight, no evaluation needed")

@@ -815,6 +815,19 @@ mod tests {
         }
     }
 
+    /// A cell as an evaluation of `session`'s current inputs would save it.
+    fn evaluated_cell(session: &Session, o: OptionId, c: CriterionId, score: f64) -> Cell {
+        let score = Score::new(score).expect("score");
+        let mut cell = Cell::manual(
+            score,
+            "from the model".to_owned(),
+            OffsetDateTime::now_utc(),
+        );
+        cell.status = CellStatus::Scored { score };
+        cell.basis = session.basis(o, c);
+        cell
+    }
+
     async fn manager(max: usize, when_full: WhenFull) -> SessionManager {
         SessionManager::open(settings(max, when_full, Duration::from_secs(60)))
             .await
@@ -841,15 +854,7 @@ mod tests {
         .expect("criterion");
         sessions.insert(&race).await.expect("inserted");
         let (o, c) = (race.options()[0].id, race.criteria()[0].id);
-        let mut evaluated = Cell::manual(
-            Score::new(3.0).expect("score"),
-            "from the model".to_owned(),
-            OffsetDateTime::now_utc(),
-        );
-        evaluated.status = CellStatus::Scored {
-            score: Score::new(3.0).expect("score"),
-        };
-        evaluated.basis = race.basis(o, c);
+        let evaluated = evaluated_cell(&race, o, c, 3.0);
 
         let set = |score: Option<f64>| {
             let limits = limits.clone();
@@ -1101,15 +1106,7 @@ mod tests {
 
         let current = sessions.load("s").await.expect("loads").expect("live");
         let (o, c) = (current.options()[1].id, current.criteria()[0].id);
-        let mut evaluated = Cell::manual(
-            Score::new(4.0).expect("score"),
-            "from the model".to_owned(),
-            OffsetDateTime::now_utc(),
-        );
-        evaluated.status = CellStatus::Scored {
-            score: Score::new(4.0).expect("score"),
-        };
-        evaluated.basis = current.basis(o, c);
+        let evaluated = evaluated_cell(&current, o, c, 4.0);
         let saved = sessions
             .record_cells("s", vec![(o, c, evaluated)])
             .await
