@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::client::{err, http_client, ok, stdio_client, stdio_client_with};
-use common::server::{hanging_llm, http_server, llm};
+use common::server::{gated_llm, hanging_llm, http_server, llm};
 use rmcp::model::{GetPromptRequestParams, ReadResourceRequestParams, ResourceContents};
 use serde_json::{Value, json};
 
@@ -109,6 +109,85 @@ async fn the_least_recent_session_is_evicted_or_a_new_one_refused_and_idle_ones_
     assert_eq!(listed["stats"]["sessions_expired"], 2);
     assert!(listed["stats"]["last_cleanup"].is_string());
     client.cancel().await.expect("close");
+}
+
+/// A session being evaluated is in use, however long ago it was last loaded: sessions
+/// started during its evaluation evict others, and the evaluation keeps every cell.
+#[tokio::test]
+async fn a_session_being_evaluated_is_never_evicted() {
+    let (llm, gate) = gated_llm().await;
+    let (_child, url) = http_server(&llm, &["--set", "sessions.max_sessions=2"]).await;
+    let (client, _) = http_client(&url).await;
+    let started = ok(
+        &client,
+        "start_decision_analysis",
+        json!({
+            "topic": "Pick a database",
+            "options": ["Postgres", "SQLite"],
+            "model_backend": "litellm",
+            "initial_criteria": [
+                {"name": "cost", "description": "Total cost"},
+                {"name": "slow", "description": "Held until the others are started"},
+            ],
+        }),
+    )
+    .await;
+    let evaluated_id = started["session_id"].as_str().expect("id").to_owned();
+    let evaluation = tokio::spawn({
+        let client = client.clone();
+        let session = json!({"session_id": evaluated_id});
+        async move {
+            client
+                .call_tool(common::client::request("evaluate_options", session))
+                .await
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while llm.requests().len() < 2 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the evaluation reaches the judge");
+
+    // The evaluated session is now the least recently used of the two limit's worth; each
+    // new session evicts the other one instead.
+    let id = |result: serde_json::Map<String, Value>| {
+        result["session_id"].as_str().expect("id").to_owned()
+    };
+    let second = id(ok(&client, "start_decision_analysis", start_args("second")).await);
+    let third = id(ok(&client, "start_decision_analysis", start_args("third")).await);
+    let fourth = id(ok(&client, "start_decision_analysis", start_args("fourth")).await);
+    let listed = ok(&client, "list_sessions", json!({})).await;
+    let mut live: Vec<&str> = listed["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .filter_map(|s| s["session_id"].as_str())
+        .collect();
+    live.sort_unstable();
+    let mut expected = vec![evaluated_id.as_str(), fourth.as_str()];
+    expected.sort_unstable();
+    assert_eq!(live, expected, "second {second}, third {third}");
+    assert_eq!(listed["stats"]["sessions_evicted"], 2);
+
+    gate.send(true).expect("the judge is running");
+    let result = tokio::time::timeout(Duration::from_secs(30), evaluation)
+        .await
+        .expect("the evaluation finishes")
+        .expect("task")
+        .expect("the client got an answer");
+    assert_ne!(result.is_error, Some(true), "{result:?}");
+    let result = result.structured_content.expect("result dict");
+    assert_eq!(result["evaluation_complete"], true, "{result:?}");
+    assert_eq!(result["summary"]["successful_scores"], 4, "{result:?}");
+    let matrix = ok(
+        &client,
+        "get_decision_matrix",
+        json!({"session_id": evaluated_id}),
+    )
+    .await;
+    assert_eq!(matrix["rankings"].as_array().map(Vec::len), Some(2));
 }
 
 #[tokio::test]

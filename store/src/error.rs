@@ -58,7 +58,8 @@ pub enum StoreError {
         current: u64,
     },
 
-    /// The session limit is reached and the store is set to refuse new sessions.
+    /// The session limit is reached and the store is set to refuse new sessions, or every
+    /// session that could make room is being evaluated (holds a lease).
     #[error("Maximum number of active sessions ({max}) reached. Please try again later.")]
     Full {
         /// The limit.

@@ -110,7 +110,9 @@ impl Store {
     /// Adds the session `id` at version 1. At [`StoreOptions::max_sessions`] live sessions it
     /// evicts the least recently used ones (returned) or fails with [`StoreError::Full`], as
     /// [`StoreOptions::when_full`] says; [`StoreError::Exists`] when `id` is live already.
-    /// Expired sessions are removed on the way and do not count.
+    /// Expired sessions are removed on the way and do not count. A session under evaluation
+    /// (holding an unexpired lease) is never evicted: when no other session can make room,
+    /// the store is full even if set to evict.
     pub async fn create(&self, id: &str, body: &[u8]) -> Result<Created, StoreError> {
         match self {
             Store::Memory(store) => store.create(id, body),
@@ -232,8 +234,8 @@ impl Store {
         }
     }
 
-    /// Removes the `count` least recently used live sessions; returns their ids, least
-    /// recent first.
+    /// Removes the `count` least recently used live sessions, passing over those under
+    /// evaluation (holding an unexpired lease); returns their ids, least recent first.
     pub async fn evict_least_recent(&self, count: usize) -> Result<Vec<String>, StoreError> {
         match self {
             Store::Memory(store) => Ok(store.evict_least_recent(count)),

@@ -72,12 +72,14 @@ impl State {
             .filter(|entry| is_live(entry, now, ttl))
     }
 
-    /// Ids of live sessions, least recently used first.
-    fn least_recent(&self, now: u64, ttl: u64) -> Vec<String> {
+    /// Ids of live sessions that may be evicted (none is under evaluation, that is, holds an
+    /// unexpired lease), least recently used first.
+    fn evictable(&self, now: u64, ttl: u64) -> Vec<String> {
+        let leased = |id: &str| self.leases.get(id).is_some_and(|l| l.expires_at > now);
         let mut live: Vec<(&String, &Entry)> = self
             .sessions
             .iter()
-            .filter(|(_, entry)| is_live(entry, now, ttl))
+            .filter(|(id, entry)| is_live(entry, now, ttl) && !leased(id))
             .collect();
         live.sort_by_key(|(_, entry)| entry.touched);
         live.into_iter().map(|(id, _)| id.clone()).collect()
@@ -151,15 +153,20 @@ impl MemoryStore {
             // Nothing changes, so expired sessions stay for the sweep to report.
             return Err(StoreError::Full { max });
         }
-        let expired = state.remove_expired(now, ttl);
         let mut evicted = Vec::new();
         if live >= max {
             let excess = live + 1 - max;
-            for victim in state.least_recent(now, ttl).into_iter().take(excess) {
-                state.sessions.remove(&victim);
-                state.leases.remove(&victim);
-                evicted.push(victim);
+            evicted = state.evictable(now, ttl);
+            if evicted.len() < excess {
+                // Every session that could make room is being evaluated.
+                return Err(StoreError::Full { max });
             }
+            evicted.truncate(excess);
+        }
+        let expired = state.remove_expired(now, ttl);
+        for victim in &evicted {
+            state.sessions.remove(victim);
+            state.leases.remove(victim);
         }
         let touched = state.touch();
         state.sessions.insert(
@@ -345,11 +352,8 @@ impl MemoryStore {
         let now = now_ms();
         let ttl = self.ttl();
         let mut state = self.state();
-        let victims: Vec<String> = state
-            .least_recent(now, ttl)
-            .into_iter()
-            .take(count)
-            .collect();
+        let mut victims = state.evictable(now, ttl);
+        victims.truncate(count);
         for victim in &victims {
             state.sessions.remove(victim);
             state.leases.remove(victim);

@@ -172,11 +172,20 @@ fn open_connection(path: &Path, options: &StoreOptions) -> Result<Connection, St
     }
 }
 
-/// Ids of live sessions, least recently used first, at most `limit` (-1: all).
-fn least_recent(conn: &Connection, threshold: i64, limit: i64) -> rusqlite::Result<Vec<String>> {
-    let mut statement = conn
-        .prepare_cached("SELECT id FROM sessions WHERE last_used > ?1 ORDER BY touched LIMIT ?2")?;
-    let ids = statement.query_map(params![threshold, limit], |row| row.get(0))?;
+/// Ids of live sessions that may be evicted (none is under evaluation, that is, holds a lease
+/// unexpired at `now`), least recently used first, at most `limit`.
+fn evictable(
+    conn: &Connection,
+    threshold: i64,
+    now: i64,
+    limit: i64,
+) -> rusqlite::Result<Vec<String>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT id FROM sessions WHERE last_used > ?1
+             AND id NOT IN (SELECT id FROM leases WHERE expires_at > ?2)
+         ORDER BY touched LIMIT ?3",
+    )?;
+    let ids = statement.query_map(params![threshold, now, limit], |row| row.get(0))?;
     ids.collect()
 }
 
@@ -299,13 +308,18 @@ impl SqliteStore {
                 // Nothing changes, so expired sessions stay for the sweep to report.
                 return Err(StoreError::Full { max }.into());
             }
-            let expired = remove_expired(&tx, clock.threshold())?;
             let mut evicted = Vec::new();
             if live >= max {
-                let excess = i64::try_from(live + 1 - max).unwrap_or(i64::MAX);
-                evicted = least_recent(&tx, clock.threshold(), excess)?;
-                remove_sessions(&tx, &evicted)?;
+                let excess = live + 1 - max;
+                let limit = i64::try_from(excess).unwrap_or(i64::MAX);
+                evicted = evictable(&tx, clock.threshold(), sql_ms(clock.now), limit)?;
+                if evicted.len() < excess {
+                    // Every session that could make room is being evaluated.
+                    return Err(StoreError::Full { max }.into());
+                }
             }
+            let expired = remove_expired(&tx, clock.threshold())?;
+            remove_sessions(&tx, &evicted)?;
             let touched = next_touch(&tx)?;
             let now = sql_ms(clock.now);
             tx.prepare_cached(
@@ -563,7 +577,7 @@ impl SqliteStore {
         let limit = i64::try_from(count).unwrap_or(i64::MAX);
         self.run("evict sessions", move |conn, clock| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let victims = least_recent(&tx, clock.threshold(), limit)?;
+            let victims = evictable(&tx, clock.threshold(), sql_ms(clock.now), limit)?;
             remove_sessions(&tx, &victims)?;
             tx.commit()?;
             Ok(victims)

@@ -61,6 +61,33 @@ pub async fn hanging_llm() -> (MockServer, Arc<AtomicBool>) {
     (llm, hang)
 }
 
+/// A judge that holds prompts about the criterion `slow` until the gate is opened.
+async fn gated_judge(
+    State(gate): State<tokio::sync::watch::Receiver<bool>>,
+    Json(body): Json<Value>,
+) -> Json<Value> {
+    let (system, _) = judge::openai_prompt(&body);
+    if judge::criterion_of(&system) == "slow" {
+        let mut gate = gate.clone();
+        // A closed channel (the test is over) lets the prompt through as well.
+        let _ = gate.wait_for(|open| *open).await;
+    }
+    Json(judge::openai_answer(&body))
+}
+
+/// The judge, except that it holds prompts about the criterion `slow` until `true` is sent
+/// on the returned gate.
+pub async fn gated_llm() -> (MockServer, tokio::sync::watch::Sender<bool>) {
+    let (open, gate) = tokio::sync::watch::channel(false);
+    let llm = MockServer::start(
+        axum::Router::new()
+            .route("/v1/chat/completions", post(gated_judge))
+            .with_state(gate),
+    )
+    .await;
+    (llm, open)
+}
+
 /// The environment the server runs with: the litellm backend pointed at `llm`, nothing read
 /// from this machine's AWS profile, plugin compile cache shared by these tests, sessions in
 /// memory.

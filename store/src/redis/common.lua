@@ -39,6 +39,27 @@ local function remove_session(ns, index_key, id)
   return existed
 end
 
+-- Up to `count` live sessions (stamp after `limit`) that may be evicted, least recently used
+-- first: a session holding an evaluation lease is in use, whenever it was last loaded.
+local function evictable(ns, index_key, limit, count)
+  local victims = {}
+  local offset = 0
+  while #victims < count do
+    local ids = redis.call('ZRANGEBYSCORE', index_key, '(' .. fmt(limit), '+inf',
+      'LIMIT', offset, 64)
+    if #ids == 0 then
+      break
+    end
+    for _, id in ipairs(ids) do
+      if #victims < count and redis.call('EXISTS', ns .. ':lease:' .. id) == 0 then
+        table.insert(victims, id)
+      end
+    end
+    offset = offset + #ids
+  end
+  return victims
+end
+
 -- Removes the sessions whose stamp is at or before `limit`; returns their ids, least recently
 -- used first.
 local function remove_expired(ns, index_key, limit)

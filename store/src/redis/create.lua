@@ -15,20 +15,23 @@ if live >= max and (refuse or max == 0) then
   return {'full'}
 end
 
+local victims = {}
+if live >= max then
+  victims = evictable(ns, index_key, limit, live + 1 - max)
+  if #victims < live + 1 - max then
+    -- Every session that could make room is being evaluated.
+    return {'full'}
+  end
+end
+
 local now = stamp(clock_key)
 local expired = remove_expired(ns, index_key, limit)
 local evicted = {}
-live = redis.call('ZCARD', index_key)
-while live >= max do
-  local oldest = redis.call('ZRANGE', index_key, 0, 0)
-  if #oldest == 0 then
-    break
-  end
+for _, victim in ipairs(victims) do
   -- A member whose key is already gone (removed behind our back) is dropped unreported.
-  if remove_session(ns, index_key, oldest[1]) == 1 then
-    table.insert(evicted, oldest[1])
+  if remove_session(ns, index_key, victim) == 1 then
+    table.insert(evicted, victim)
   end
-  live = live - 1
 end
 
 local now_ms = fmt(math.floor(now / 1000))

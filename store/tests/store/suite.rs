@@ -60,6 +60,7 @@ macro_rules! behaviour_suite {
             cells_are_stored_apart_from_the_version,
             cells_of_a_deleted_session_are_refused,
             least_recently_used_is_evicted,
+            a_session_under_evaluation_is_never_evicted,
             full_store_refuses,
             expired_sessions_disappear,
             expired_sessions_do_not_count_against_the_limit,
@@ -302,6 +303,60 @@ pub async fn least_recently_used_is_evicted<B: Backend>() {
     assert_eq!(created.evicted, ["d"]);
     assert_eq!(ids(&store.list().await.expect("list")), ["e", "a", "c"]);
     assert_eq!(store.count().await.expect("count"), 3);
+}
+
+/// A session whose evaluation lease is held is in use however long ago it was last loaded:
+/// neither a new session nor memory pressure may evict it (its evaluation would lose its
+/// cells). With every live session leased, a full store refuses even when set to evict.
+pub async fn a_session_under_evaluation_is_never_evicted<B: Backend>() {
+    let store = B::open(options(
+        2,
+        WhenFull::EvictLeastRecent,
+        Duration::from_secs(60),
+    ))
+    .await;
+    let lease = Duration::from_secs(30);
+    store.create("a", b"a").await.expect("create a");
+    store.create("b", b"b").await.expect("create b");
+    assert!(
+        store
+            .try_lease("a", "evaluator", lease)
+            .await
+            .expect("lease")
+    );
+    let created = store.create("c", b"c").await.expect("create c");
+    assert_eq!(
+        created.evicted,
+        ["b"],
+        "the least recent session not in use"
+    );
+
+    assert!(
+        store
+            .try_lease("c", "evaluator", lease)
+            .await
+            .expect("lease")
+    );
+    match store.create("d", b"d").await {
+        Err(StoreError::Full { max: 2 }) => {}
+        other => panic!("expected Full with every session in use, got {other:?}"),
+    }
+    assert!(
+        store.evict_least_recent(5).await.expect("evict").is_empty(),
+        "memory pressure evicted a session under evaluation"
+    );
+    assert_eq!(ids(&store.list().await.expect("list")), ["c", "a"]);
+
+    // Once its evaluation ends, the session is a candidate again.
+    assert!(
+        store
+            .release_lease("a", "evaluator")
+            .await
+            .expect("release")
+    );
+    let created = store.create("d", b"d").await.expect("create d");
+    assert_eq!(created.evicted, ["a"]);
+    assert!(store.load("c").await.expect("load").is_some());
 }
 
 pub async fn full_store_refuses<B: Backend>() {
