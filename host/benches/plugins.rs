@@ -3,6 +3,9 @@
 //!
 //! Run with `cargo bench -p decision-matrix --bench plugins`; BENCHMARKS.md records results.
 
+#[path = "support/plugin_host.rs"]
+mod plugin_host;
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -12,63 +15,10 @@ use axum::Router;
 use axum::routing::get;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use decision_matrix::plugins::bindings::http::{Auth, Method, Request as HttpRequest};
-use decision_matrix::plugins::bindings::llm_backend::{GenerateRequest, Message, Role};
-use decision_matrix::plugins::bindings::scoring_export::{Cell, Criterion as Crit, Matrix};
-use decision_matrix::plugins::grants::{Grant, GrantsConfig};
+use decision_matrix::plugins::grants::Grant;
 use decision_matrix::plugins::net::{HttpLimits, Network, PluginNetwork, SecretStore};
-use decision_matrix::plugins::{PluginCatalog, PluginHost, PluginSettings};
 use decision_matrix_testkit::MockServer;
-
-fn host(grant: Option<Grant>, cache: &Path) -> (PluginHost, PluginCatalog) {
-    let settings = PluginSettings {
-        dir: Some(env!("DMX_BUILT_PLUGINS_DIR").into()),
-        cache_dir: Some(cache.to_path_buf()),
-        ..PluginSettings::default()
-    };
-    let mut grants = GrantsConfig::default();
-    if let Some(grant) = grant {
-        grants.grants.insert("fixture-adversary".to_owned(), grant);
-    }
-    let host = PluginHost::new(settings, grants).expect("host");
-    let catalog = PluginCatalog::load(&host, host.settings().plugins_dir().as_deref());
-    (host, catalog)
-}
-
-fn matrix_20x15() -> Matrix {
-    Matrix {
-        options: (0..20).map(|i| format!("option {i}")).collect(),
-        criteria: (0..15)
-            .map(|j| Crit {
-                name: format!("criterion {j}"),
-                weight: 1.0 + j as f64 / 3.0,
-            })
-            .collect(),
-        cells: (0..300)
-            .map(|k| {
-                if k % 17 == 0 {
-                    Cell::Abstained
-                } else {
-                    Cell::Scored(1.0 + (k * 7 % 10) as f64)
-                }
-            })
-            .collect(),
-    }
-}
-
-fn request(text: &str) -> GenerateRequest {
-    GenerateRequest {
-        model: None,
-        messages: vec![Message {
-            role: Role::User,
-            content: text.to_owned(),
-        }],
-        temperature: None,
-        max_tokens: None,
-        stop: Vec::new(),
-        response_schema: None,
-        extra: Vec::new(),
-    }
-}
+use plugin_host::{host, matrix_20x15, request};
 
 fn runtime(threads: Threads) -> tokio::runtime::Runtime {
     match threads {

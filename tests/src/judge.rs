@@ -101,7 +101,9 @@ pub fn openai_answer(body: &serde_json::Value) -> serde_json::Value {
 }
 
 /// An OpenAI-compatible chat completions endpoint (`/v1/chat/completions`) giving the judge's
-/// correct answer to every request after `latency`, as a provider's round trip would.
+/// correct answer to every request after `latency`, as a provider's round trip would. The
+/// usage it reports is [`estimated_tokens`] of the messages and of the answer, so that token
+/// figures scale with the prompts as a real model's would.
 pub fn openai_router(latency: Duration) -> Router {
     Router::new()
         .route("/v1/chat/completions", post(openai_handler))
@@ -115,5 +117,19 @@ async fn openai_handler(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    Json(openai_answer(&body))
+    let (system, user) = openai_prompt(&body);
+    let content = answer(&system, &user, &[]);
+    let mut response = openai_response(&content);
+    let input = estimated_tokens(&system) + estimated_tokens(&user);
+    let output = estimated_tokens(&content);
+    response["usage"] = serde_json::json!({
+        "prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output
+    });
+    Json(response)
+}
+
+/// Tokens a model would count in `text`, by the usual rule of thumb for English text with
+/// BPE tokenizers: one token per four bytes.
+pub fn estimated_tokens(text: &str) -> usize {
+    text.len().div_ceil(4)
 }

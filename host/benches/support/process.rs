@@ -1,0 +1,206 @@
+//! The `decision-matrix serve` process under test, its clients, and what `/proc` tells about
+//! it.
+
+use std::future::Future;
+use std::time::Duration;
+
+use decision_matrix_testkit::MockServer;
+use rmcp::RoleClient;
+use rmcp::service::RunningService;
+use serde_json::{Map, Value};
+
+use super::{client, server};
+
+/// The longest any single call, start or stop may take.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// rmcp's client, connected to a server.
+pub type Client = RunningService<RoleClient, client::Client>;
+
+/// `future`, or a panic naming `what` after [`TIMEOUT`].
+pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(TIMEOUT, future)
+        .await
+        .unwrap_or_else(|_| panic!("{what} took longer than {TIMEOUT:?}"))
+}
+
+/// The structured result of a call that must succeed.
+pub async fn call(client: &Client, tool: &str, args: Value) -> Map<String, Value> {
+    within(tool, client::ok(client, tool, args)).await
+}
+
+/// The structured result of a call, or what went wrong with it (the server's error, a
+/// transport failure, or no answer within [`TIMEOUT`]), for runs that count failures instead
+/// of stopping at the first.
+pub async fn try_call(
+    client: &Client,
+    tool: &str,
+    args: Value,
+) -> Result<Map<String, Value>, String> {
+    let request = client.call_tool(client::request(tool, args));
+    let result = match tokio::time::timeout(TIMEOUT, request).await {
+        Err(_) => return Err(format!("no answer within {TIMEOUT:?}")),
+        Ok(Err(error)) => return Err(format!("transport: {error}")),
+        Ok(Ok(result)) => result,
+    };
+    let content = match result.structured_content {
+        Some(Value::Object(map)) => map,
+        other => return Err(format!("no structured content: {other:?}")),
+    };
+    if result.is_error == Some(true) {
+        let message = content
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("no message");
+        return Err(format!("tool error: {message}"));
+    }
+    Ok(content)
+}
+
+/// How clients reach the server.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Stdio,
+    Http,
+}
+
+impl Transport {
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Stdio => "stdio",
+            Transport::Http => "HTTP",
+        }
+    }
+}
+
+/// A server process and its connected clients.
+pub struct Server {
+    pub clients: Vec<Client>,
+    pub pid: u32,
+    /// The HTTP server's process; a stdio server's belongs to its client.
+    http: Option<tokio::process::Child>,
+}
+
+impl Server {
+    /// A server on `transport`, started with the extra `serve` arguments `args`, with
+    /// `clients` clients, each on its own connection (stdio serves one).
+    pub async fn start(
+        transport: Transport,
+        clients: usize,
+        llm: &MockServer,
+        args: &[&str],
+    ) -> Server {
+        match transport {
+            Transport::Stdio => {
+                assert_eq!(clients, 1, "a stdio server has one client");
+                let (client, _, pid) = within("start-up", client::stdio_server(llm, args)).await;
+                Server {
+                    clients: vec![client],
+                    pid,
+                    http: None,
+                }
+            }
+            Transport::Http => {
+                let (child, url) = server::http_server(llm, args).await;
+                let mut connected = Vec::with_capacity(clients);
+                for _ in 0..clients {
+                    connected.push(within("initialize", client::http_client(&url)).await.0);
+                }
+                Server {
+                    clients: connected,
+                    pid: child.id().expect("the server is running"),
+                    http: Some(child),
+                }
+            }
+        }
+    }
+
+    /// A `/proc/<pid>/status` field given in kB, in bytes.
+    fn status_bytes(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))
+            .expect("the server's /proc status");
+        let kib: u64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("{field} in kB"));
+        kib * 1024
+    }
+
+    /// The server's peak resident set so far (`VmHWM`), in bytes.
+    pub fn peak_memory(&self) -> u64 {
+        self.status_bytes("VmHWM")
+    }
+
+    /// The server's resident set now (`VmRSS`), in bytes.
+    pub fn resident(&self) -> u64 {
+        self.status_bytes("VmRSS")
+    }
+
+    /// The server's resident set now, by what it is (the binary, the heap, stacks, other
+    /// files), largest first, from `/proc/<pid>/smaps`; for telling where peak memory goes.
+    pub fn resident_breakdown(&self) -> Vec<(String, u64)> {
+        let smaps = std::fs::read_to_string(format!("/proc/{}/smaps", self.pid))
+            .expect("the server's /proc smaps");
+        let exe = std::fs::read_link(format!("/proc/{}/exe", self.pid)).ok();
+        let mut totals = std::collections::BTreeMap::<String, u64>::new();
+        let mut kind = String::new();
+        for line in smaps.lines() {
+            let mut fields = line.split_whitespace();
+            let first = fields.next().unwrap_or_default();
+            if first.contains('-') && !first.ends_with(':') {
+                // A mapping's header: range, perms, offset, dev, inode, path.
+                let path = fields.nth(4).unwrap_or_default();
+                kind = match path {
+                    "" => "anonymous (allocator arenas, wasm memories and stacks)".to_owned(),
+                    "[stack]" => "main thread stack".to_owned(),
+                    _ if exe.as_deref().is_some_and(|exe| exe.as_os_str() == path) => {
+                        "the decision-matrix binary".to_owned()
+                    }
+                    other => other.to_owned(),
+                };
+            } else if first == "Rss:" {
+                let kib: u64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+                *totals.entry(kind.clone()).or_default() += kib * 1024;
+            }
+        }
+        let mut totals: Vec<_> = totals.into_iter().filter(|(_, b)| *b > 0).collect();
+        totals.sort_by_key(|(_, bytes)| std::cmp::Reverse(*bytes));
+        totals
+    }
+
+    /// CPU time the server process has used so far (user and system), from
+    /// `/proc/<pid>/stat`.
+    pub fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))
+            .expect("the server's /proc stat");
+        // Fields after the command name, which is in parentheses and may contain spaces;
+        // utime and stime are the 14th and 15th fields of the line.
+        let after_name = stat.rsplit_once(')').expect("stat has a command name").1;
+        let ticks: u64 = after_name
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .map(|field| field.parse::<u64>().expect("utime and stime are numbers"))
+            .sum();
+        // The kernel reports in clock ticks, 100 per second on Linux.
+        Duration::from_millis(ticks * 10)
+    }
+
+    /// The `server_stats` tool's answer, through the first client.
+    pub async fn stats(&self) -> Map<String, Value> {
+        call(&self.clients[0], "server_stats", Value::Object(Map::new())).await
+    }
+
+    /// Disconnects the clients (which ends a stdio server) and stops an HTTP server.
+    pub async fn stop(self) {
+        for client in self.clients {
+            let _ = within("closing a client", client.cancel()).await;
+        }
+        if let Some(mut child) = self.http {
+            within("stopping the server", child.kill())
+                .await
+                .expect("stop the server");
+        }
+    }
+}
