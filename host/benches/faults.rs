@@ -108,7 +108,9 @@ fn content(result: &CallToolResult) -> (bool, Map<String, Value>) {
 
 fn ms(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1e3;
-    if ms < 10.0 {
+    if ms < 1.0 {
+        format!("{} µs", d.as_micros())
+    } else if ms < 10.0 {
         format!("{ms:.1} ms")
     } else if ms < 1000.0 {
         format!("{ms:.0} ms")
@@ -341,8 +343,9 @@ struct RateRow {
 }
 
 /// [`SESSIONS`] sessions evaluated at once against a judge in `mode`; `extra` are more
-/// `serve` arguments.
-async fn rate_row(label: &str, mode: Mode, extra: &[&str]) -> RateRow {
+/// `serve` arguments. The sessions' topics, and so the prompts and the faults drawn for
+/// them, depend on `schedule` only: rows with the same schedule meet the same faults.
+async fn rate_row(label: &str, schedule: &str, mode: Mode, extra: &[&str]) -> RateRow {
     let judge = FaultyJudge::with_hang(mode, SEED, Duration::from_secs(10));
     let llm = MockServer::start_unrecorded(judge.openai_router()).await;
     let args: Vec<&str> = FAST_FAILURES
@@ -353,7 +356,7 @@ async fn rate_row(label: &str, mode: Mode, extra: &[&str]) -> RateRow {
     let server = Server::start(&llm, &args, CLIENTS).await;
     let mut sessions = Vec::with_capacity(SESSIONS);
     for index in 0..SESSIONS {
-        let topic = format!("Choose a codename, {label}, session {index}");
+        let topic = format!("Choose a codename, {schedule}, session {index}");
         sessions.push(start_session(server.client(index), &topic, &CRITERIA).await);
     }
     let started = Instant::now();
@@ -482,6 +485,7 @@ async fn rates() {
     let mut rows = vec![
         rate_row(
             "0 %",
+            "0 %",
             Mode::Healthy,
             &["--set", "evaluation.circuit_breaker=false"],
         )
@@ -498,6 +502,7 @@ async fn rates() {
         rows.push(
             rate_row(
                 &format!("{percent} %, mixed"),
+                &format!("{percent} %, mixed"),
                 Mode::mixed(percent),
                 &no_breaker,
             )
@@ -507,6 +512,7 @@ async fn rates() {
     for fault in Fault::ALL {
         rows.push(
             rate_row(
+                &format!("30 %, {} only", fault.name()),
                 &format!("30 %, {} only", fault.name()),
                 Mode::only(30, fault),
                 &no_breaker,
@@ -527,13 +533,15 @@ async fn rates() {
         "evaluation.circuit_breaker_open_seconds=1",
     ];
     // Whether five failures come in a row depends on the order concurrent calls report in,
-    // so these rows are run several times.
+    // so these rows are run several times, each on the same schedule of faults as the
+    // row without the breaker.
     let mut rows = Vec::new();
     for percent in [10, 30, 50] {
         for run in 1..=BREAKER_RUNS {
             rows.push(
                 rate_row(
                     &format!("{percent} %, mixed, run {run}"),
+                    &format!("{percent} %, mixed"),
                     Mode::mixed(percent),
                     &breaker,
                 )
@@ -728,7 +736,8 @@ mod adversary {
         echo_after: Duration,
     }
 
-    /// `text` for a table cell: one line, no machine path, at most 200 characters.
+    /// `text` for a table cell: one line, no machine path or port number (they change from
+    /// run to run), at most 200 characters.
     fn short(text: &str) -> String {
         let line = text
             .lines()
@@ -736,10 +745,22 @@ mod adversary {
             .unwrap_or_default()
             .replace(env!("DMX_BUILT_PLUGINS_DIR"), "<plugins dir>")
             .replace('|', "\\|");
-        if line.chars().count() > 200 {
-            format!("{}…", line.chars().take(200).collect::<String>())
+        let mut masked = String::with_capacity(line.len());
+        let mut rest = line.as_str();
+        while let Some(at) = rest.find("127.0.0.1:") {
+            let (before, after) = rest.split_at(at + "127.0.0.1:".len());
+            masked.push_str(before);
+            let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            if digits > 0 {
+                masked.push_str("PORT");
+            }
+            rest = &after[digits..];
+        }
+        masked.push_str(rest);
+        if masked.chars().count() > 200 {
+            format!("{}…", masked.chars().take(200).collect::<String>())
         } else {
-            line
+            masked
         }
     }
 
@@ -869,9 +890,9 @@ mod adversary {
                 Some(&granted),
             ),
             (
-                "host outside the allow-list",
+                "https host outside the allow-list",
                 &strict,
-                format!("fetch GET {}/x", other.base_url()),
+                format!("fetch GET https://{}/x", other.addr()),
                 Some(&other),
             ),
             (
@@ -911,7 +932,15 @@ mod adversary {
             let outcome = run(target, &command).await;
             let stopped_after = started.elapsed();
             let answer = match outcome {
-                Ok(text) => format!("answered: {}", text.replace('\n', "; ")),
+                // A response: its status and where it points (dates and sizes change).
+                Ok(text) if text.starts_with("status=") => format!(
+                    "answered: {}",
+                    text.lines()
+                        .filter(|l| l.starts_with("status=") || l.starts_with("location:"))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                Ok(text) => format!("answered: {}", text.trim_end().replace('\n', "; ")),
                 Err(error) => error.to_string(),
             };
             assert!(
