@@ -8,15 +8,9 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use common::Backends;
 use decision_matrix::domain::{CellStatus, CriterionSpec, Limits, Score, Session, SessionDefaults};
 use decision_matrix::evaluation::resilience::breaker::BreakerConfig;
@@ -28,154 +22,29 @@ use decision_matrix::evaluation::{
 };
 use decision_matrix::plugins::net::SecretStore;
 use decision_matrix_testkit::MockServer;
+use decision_matrix_testkit::faults::{Fault, FaultyJudge, Mode};
 use decision_matrix_testkit::judge;
-use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 const OPTIONS: [&str; 6] = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"];
 const CRITERIA: [&str; 4] = ["cost", "speed", "safety", "support"];
-
-/// How the mock answers.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Mode {
-    /// Every call answered correctly.
-    Healthy,
-    /// About `percent` % of calls fail: 429, 500, a hang past the timeout or malformed text.
-    Faulty { percent: usize },
-    /// Every call is a 500.
-    Down,
-    /// Every call hangs.
-    Hanging,
-}
-
-struct Judge {
-    mode: Mutex<Mode>,
-    calls: AtomicUsize,
-    faults: AtomicUsize,
-}
-
-impl Judge {
-    fn new(mode: Mode) -> Arc<Judge> {
-        Arc::new(Judge {
-            mode: Mutex::new(mode),
-            calls: AtomicUsize::new(0),
-            faults: AtomicUsize::new(0),
-        })
-    }
-
-    fn set(&self, mode: Mode) {
-        *self.mode.lock().expect("lock") = mode;
-    }
-
-    /// The fault for call `n`, if any: a fixed pseudo-random schedule, so runs are repeatable.
-    fn fault(&self, n: usize) -> Option<usize> {
-        match *self.mode.lock().expect("lock") {
-            Mode::Healthy => None,
-            Mode::Down => Some(1),
-            Mode::Hanging => Some(2),
-            Mode::Faulty { percent } => {
-                let roll = n.wrapping_mul(2_654_435_761) % 1000;
-                (roll < percent * 10).then_some(roll % 4)
-            }
-        }
-    }
-}
-
-fn openai_error(status: StatusCode, message: &str, code: &str) -> Response {
-    (
-        status,
-        Json(json!({"error": {"message": message, "type": "server_error", "param": null, "code": code}})),
-    )
-        .into_response()
-}
-
-/// Answers the judge's verdict, or the scheduled fault, in `format`.
-async fn respond(judge: &Judge, body: &Value, format: fn(&str) -> Value) -> Response {
-    let n = judge.calls.fetch_add(1, Ordering::SeqCst);
-    let messages = body["messages"].as_array().cloned().unwrap_or_default();
-    let text = |role: &str| {
-        messages
-            .iter()
-            .find(|m| m["role"] == role)
-            .and_then(|m| m["content"].as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    if let Some(fault) = judge.fault(n) {
-        judge.faults.fetch_add(1, Ordering::SeqCst);
-        return match fault {
-            0 => (
-                StatusCode::TOO_MANY_REQUESTS,
-                [("retry-after-ms", "20")],
-                Json(json!({"error": {"message": "Rate limit reached", "type": "requests", "param": null, "code": "rate_limit_exceeded"}})),
-            )
-                .into_response(),
-            1 => openai_error(StatusCode::INTERNAL_SERVER_ERROR, "The server had an error", "internal_error"),
-            2 => {
-                tokio::time::sleep(Duration::from_secs(30)).await;
-                Json(format(&judge::answer(&text("system"), &text("user"), &[]))).into_response()
-            }
-            _ => Json(format("I would rate this option quite highly overall.")).into_response(),
-        };
-    }
-    Json(format(&judge::answer(&text("system"), &text("user"), &[]))).into_response()
-}
-
-fn openai_body(content: &str) -> Value {
-    json!({
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "created": 1_764_590_400,
-        "model": "gpt-4o-mini-2024-07-18",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150}
-    })
-}
-
-fn ollama_body(content: &str) -> Value {
-    json!({
-        "model": "llama3.1:8b",
-        "created_at": "2026-12-01T12:00:00Z",
-        "message": {"role": "assistant", "content": content},
-        "done": true,
-        "done_reason": "stop",
-        "prompt_eval_count": 90,
-        "eval_count": 25
-    })
-}
-
-async fn openai(State(judge): State<Arc<Judge>>, Json(body): Json<Value>) -> Response {
-    respond(&judge, &body, openai_body).await
-}
-
-async fn ollama(State(judge): State<Arc<Judge>>, Json(body): Json<Value>) -> Response {
-    respond(&judge, &body, ollama_body).await
-}
+/// The fault schedule's seed: any fixed value makes runs repeatable.
+const SEED: u64 = 7;
 
 struct Setup {
     openai: MockServer,
     ollama: MockServer,
-    openai_judge: Arc<Judge>,
+    openai_judge: Arc<FaultyJudge>,
     backends: BackendMap,
     _plugins: Backends,
 }
 
 async fn setup(openai_mode: Mode) -> Setup {
-    let openai_judge = Judge::new(openai_mode);
-    let ollama_judge = Judge::new(Mode::Healthy);
-    let openai_server = MockServer::start(
-        axum::Router::new()
-            .route("/v1/chat/completions", post(openai))
-            .with_state(openai_judge.clone()),
-    )
-    .await;
-    let ollama_server = MockServer::start(
-        axum::Router::new()
-            .route("/api/chat", post(ollama))
-            .with_state(ollama_judge.clone()),
-    )
-    .await;
+    let openai_judge = FaultyJudge::new(openai_mode, SEED);
+    let ollama_judge = FaultyJudge::new(Mode::Healthy, SEED);
+    let openai_server = MockServer::start(openai_judge.openai_router()).await;
+    let ollama_server = MockServer::start(ollama_judge.ollama_router()).await;
     let plugins = Backends::load(
         &[
             (
@@ -327,7 +196,7 @@ async fn every_cell_is_correct_through_both_plugins_and_batching_cuts_calls() {
 #[tokio::test]
 async fn thirty_percent_faults_lose_nothing_and_mix_nothing_up() {
     for batch_size in [1, 5] {
-        let setup = setup(Mode::Faulty { percent: 30 }).await;
+        let setup = setup(Mode::mixed(30)).await;
         let evaluator = Evaluator::new(
             setup.backends.clone(),
             EvaluationSettings {
@@ -340,8 +209,8 @@ async fn thirty_percent_faults_lose_nothing_and_mix_nothing_up() {
         assert!(report.failures.is_empty(), "{:?}", report.failures);
         assert_eq!(report.scored, 24);
         assert_all_correct(&s);
-        let faults = setup.openai_judge.faults.load(Ordering::SeqCst);
-        let calls = setup.openai_judge.calls.load(Ordering::SeqCst);
+        let faults = setup.openai_judge.faults();
+        let calls = setup.openai_judge.calls();
         assert!(faults > 0, "the schedule injected faults");
         // Every request that reached the server was counted, and every fault cost a retry.
         assert_eq!(report.calls as usize, calls);
@@ -354,7 +223,7 @@ async fn thirty_percent_faults_lose_nothing_and_mix_nothing_up() {
 
 #[tokio::test]
 async fn failures_are_reported_when_retries_run_out() {
-    let setup = setup(Mode::Down).await;
+    let setup = setup(Mode::Always(Fault::ServerError)).await;
     let evaluator = Evaluator::new(
         setup.backends.clone(),
         EvaluationSettings {
@@ -389,7 +258,7 @@ async fn failures_are_reported_when_retries_run_out() {
 
 #[tokio::test]
 async fn the_breaker_opens_fails_fast_and_recovers() {
-    let setup = setup(Mode::Down).await;
+    let setup = setup(Mode::Always(Fault::ServerError)).await;
     let evaluator = Evaluator::new(
         setup.backends.clone(),
         EvaluationSettings {
@@ -468,7 +337,7 @@ async fn the_rate_limit_holds_at_the_server() {
 
 #[tokio::test]
 async fn cancelling_stops_hanging_calls_and_keeps_finished_cells() {
-    let setup = setup(Mode::Hanging).await;
+    let setup = setup(Mode::Always(Fault::Hang)).await;
     let mut s = session("litellm", 3, &["cost"]);
     // A second criterion on the healthy Ollama mock finishes while litellm hangs.
     s.add_criterion(

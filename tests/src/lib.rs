@@ -3,8 +3,10 @@
 //! [`MockServer`] is a real HTTP/1.1 server on `127.0.0.1:0` that records every request it
 //! receives, so a test can assert both what a plugin got back and that a denied request
 //! never left the host. [`redis_server::RedisServer`] is a real `redis-server` on loopback,
-//! shared by the store's tests and the host's multi-instance tests.
+//! shared by the store's tests and the host's multi-instance tests. [`faults::FaultyJudge`]
+//! is the test judge failing a chosen share of calls, as providers do.
 
+pub mod faults;
 pub mod judge;
 pub mod redis_server;
 pub mod sigv4;

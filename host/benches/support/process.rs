@@ -11,8 +11,9 @@ use serde_json::{Map, Value};
 
 use super::{client, server};
 
-/// The longest any single call, start or stop may take.
-pub const TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest any single call, start or stop may take: a guard against a hung run, long
+/// enough for an evaluation that waits out backend timeouts and retries.
+pub const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// rmcp's client, connected to a server.
 pub type Client = RunningService<RoleClient, client::Client>;
@@ -190,6 +191,21 @@ impl Server {
     /// The `server_stats` tool's answer, through the first client.
     pub async fn stats(&self) -> Map<String, Value> {
         call(&self.clients[0], "server_stats", Value::Object(Map::new())).await
+    }
+
+    /// The client `index`, counting round the clients.
+    pub fn client(&self, index: usize) -> &Client {
+        &self.clients[index % self.clients.len()]
+    }
+
+    /// Kills an HTTP server with SIGKILL, as a crash or the OOM killer would, and waits for
+    /// it to be gone; its clients stay connected to nothing.
+    pub async fn kill(&mut self) -> std::process::ExitStatus {
+        let child = self.http.as_mut().expect("kill serves HTTP servers");
+        child.start_kill().expect("SIGKILL");
+        within("the killed server exits", child.wait())
+            .await
+            .expect("wait for the killed server")
     }
 
     /// Disconnects the clients (which ends a stdio server) and stops an HTTP server.

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
 use time::OffsetDateTime;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
@@ -104,6 +104,8 @@ struct Inner {
     settings: EvaluationSettings,
     limits: ConcurrencyLimits,
     breakers: Mutex<HashMap<String, CircuitBreaker>>,
+    /// Woken whenever a half-open probe reports, for the calls waiting on its outcome.
+    probe_settled: Notify,
     rate: RateLimits,
     cache: CompletionCache,
     telemetry: Arc<Telemetry>,
@@ -196,6 +198,7 @@ impl Evaluator {
                 limits: ConcurrencyLimits::new(&settings),
                 cache: CompletionCache::with_shared(settings.cache_entries, shared),
                 breakers: Mutex::new(HashMap::new()),
+                probe_settled: Notify::new(),
                 rate,
                 backends,
                 settings,
@@ -580,25 +583,41 @@ impl Batch {
             )));
         };
         let _permits = inner.limits.acquire(&self.share, backend_id).await;
-        let permit = {
-            let mut breakers = lock(&inner.breakers);
-            if !breakers.contains_key(backend_id) {
-                breakers.insert(
-                    backend_id.to_owned(),
-                    CircuitBreaker::new(inner.settings.breaker),
-                );
+        let permit = loop {
+            // Created before the breaker is asked, so a probe settling in between still wakes
+            // this call.
+            let probe_settled = inner.probe_settled.notified();
+            let rejected = {
+                let mut breakers = lock(&inner.breakers);
+                if !breakers.contains_key(backend_id) {
+                    breakers.insert(
+                        backend_id.to_owned(),
+                        CircuitBreaker::new(inner.settings.breaker),
+                    );
+                }
+                let breaker = breakers
+                    .get_mut(backend_id)
+                    .ok_or_else(|| CallFailure::Unknown(backend_id.to_owned()))?;
+                match breaker.try_acquire(Instant::now()) {
+                    Ok(permit) => break permit,
+                    Err(rejected) => rejected,
+                }
+            };
+            if rejected.probe_in_flight {
+                // Another call is testing whether the backend is back, and its answer is
+                // what this call's fate depends on: wait for it (at most until its lease
+                // runs out, when a new probe may go) rather than fail a call the backend
+                // may well answer. Without this, the first evaluation after an outage
+                // failed every batch but the probe's.
+                let _ = tokio::time::timeout(rejected.retry_in, probe_settled).await;
+                continue;
             }
-            let breaker = breakers
-                .get_mut(backend_id)
-                .ok_or_else(|| CallFailure::Unknown(backend_id.to_owned()))?;
-            breaker.try_acquire(Instant::now()).map_err(|rejected| {
-                telemetry.backend_rejected(backend_id);
-                CallFailure::CircuitOpen(format!(
-                    "backend '{backend_id}' is failing and its circuit breaker is open; \
-                     no calls are sent to it for another {:.0} s",
-                    rejected.retry_in.as_secs_f64().ceil()
-                ))
-            })?
+            telemetry.backend_rejected(backend_id);
+            return Err(CallFailure::CircuitOpen(format!(
+                "backend '{backend_id}' is failing and its circuit breaker is open; \
+                 no calls are sent to it for another {:.0} s",
+                rejected.retry_in.as_secs_f64().ceil()
+            )));
         };
         // The probe slot must be released even if this call is cancelled mid-flight.
         let mut guard = ProbeGuard {
@@ -914,14 +933,20 @@ struct ProbeGuard<'a> {
 impl ProbeGuard<'_> {
     fn resolve(&mut self, healthy: bool) {
         if let Some(permit) = self.permit.take() {
-            let mut breakers = lock(&self.inner.breakers);
-            if let Some(breaker) = breakers.get_mut(self.backend) {
-                let now = Instant::now();
-                if healthy {
-                    breaker.on_success(permit, now);
-                } else {
-                    breaker.on_failure(permit, now);
+            let probe = permit.is_probe();
+            {
+                let mut breakers = lock(&self.inner.breakers);
+                if let Some(breaker) = breakers.get_mut(self.backend) {
+                    let now = Instant::now();
+                    if healthy {
+                        breaker.on_success(permit, now);
+                    } else {
+                        breaker.on_failure(permit, now);
+                    }
                 }
+            }
+            if probe {
+                self.inner.probe_settled.notify_waiters();
             }
         }
     }
@@ -930,9 +955,16 @@ impl ProbeGuard<'_> {
 impl Drop for ProbeGuard<'_> {
     fn drop(&mut self) {
         if let Some(permit) = self.permit.take() {
-            let mut breakers = lock(&self.inner.breakers);
-            if let Some(breaker) = breakers.get_mut(self.backend) {
-                breaker.on_cancel(permit, Instant::now());
+            let probe = permit.is_probe();
+            {
+                let mut breakers = lock(&self.inner.breakers);
+                if let Some(breaker) = breakers.get_mut(self.backend) {
+                    breaker.on_cancel(permit, Instant::now());
+                }
+            }
+            if probe {
+                // A cancelled probe frees the slot: one of the waiting calls probes next.
+                self.inner.probe_settled.notify_waiters();
             }
         }
     }

@@ -357,6 +357,83 @@ async fn the_breaker_opens_fails_fast_and_recovers() {
 }
 
 #[tokio::test]
+async fn calls_arriving_while_the_probe_is_out_wait_for_its_outcome() {
+    let healthy = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = healthy.clone();
+    // Slow enough that every batch of an evaluation reaches the breaker while the probe is
+    // still out.
+    let fake = Arc::new(Fake {
+        requests: Mutex::new(Vec::new()),
+        calls: AtomicUsize::new(0),
+        delay: Duration::from_millis(50),
+        behaviour: Box::new(move |_, request| {
+            if flag.load(Ordering::SeqCst) {
+                Ok(answer(request, &[]))
+            } else {
+                Err(failure("HTTP 503", true))
+            }
+        }),
+    });
+    let evaluator = evaluator(
+        &[("fake", fake.clone())],
+        EvaluationSettings {
+            batch_size: 1,
+            breaker: BreakerConfig {
+                enabled: true,
+                failure_threshold: 2,
+                open_for: Duration::from_millis(200),
+            },
+            retry: RetryPolicy {
+                max_attempts: 1,
+                ..settings().retry
+            },
+            ..settings()
+        },
+    );
+    let mut s = session(6, &["cost"]);
+    let (report, _) = evaluate(&evaluator, &mut s, false).await;
+    assert_eq!(report.failures.len(), 6);
+    let open_period = || tokio::time::sleep(Duration::from_millis(250));
+
+    // Still down: the probe fails, and the calls that waited for it fail without a call.
+    open_period().await;
+    let calls = fake.calls();
+    let (report, _) = evaluate(&evaluator, &mut s, false).await;
+    assert_eq!(
+        fake.calls() - calls,
+        1,
+        "only the probe reached the backend"
+    );
+    assert_eq!(report.failures.len(), 6);
+    assert_eq!(
+        report
+            .failures
+            .iter()
+            .filter(|f| f.contains("circuit breaker is open"))
+            .count(),
+        5,
+        "{:?}",
+        report.failures
+    );
+
+    // Back up: the probe succeeds, closing the breaker, and the calls that waited for it
+    // go through: the first evaluation after the outage scores everything.
+    healthy.store(true, Ordering::SeqCst);
+    open_period().await;
+    let calls = fake.calls();
+    let (report, _) = evaluate(&evaluator, &mut s, false).await;
+    assert_eq!(report.scored, 6, "{:?}", report.failures);
+    assert_eq!(
+        fake.calls() - calls,
+        6,
+        "the probe, then the five that waited"
+    );
+    assert_all_correct(&s);
+    let (_, state) = evaluator.breakers().remove(0);
+    assert_eq!(state.status.as_str(), "closed");
+}
+
+#[tokio::test]
 async fn identical_requests_come_from_the_cache_unless_forced() {
     let fake = Fake::correct();
     let evaluator = evaluator(&[("fake", fake.clone())], settings());
