@@ -6,21 +6,42 @@ mod common;
 
 use std::time::Duration;
 
-use common::client::{err, http_client, ok, stdio_client, stdio_client_with};
+use common::client::{Client, err, http_client, ok, stdio_client, stdio_client_with};
 use common::server::{gated_llm, hanging_llm, http_server, llm};
-use rmcp::model::{GetPromptRequestParams, ReadResourceRequestParams, ResourceContents};
+use decision_matrix_testkit::MockServer;
+use rmcp::RoleClient;
+use rmcp::model::{
+    CallToolResult, GetPromptRequestParams, ReadResourceRequestParams, ResourceContents,
+};
+use rmcp::service::RunningService;
 use serde_json::{Value, json};
 
 fn start_args(topic: &str) -> Value {
     json!({"topic": topic, "options": ["A", "B"], "model_backend": "litellm"})
 }
 
+/// The ids of the sessions a `list_sessions` answer lists, sorted.
+fn live_ids(listed: &serde_json::Map<String, Value>) -> Vec<String> {
+    let ids = listed["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .filter_map(|s| s["session_id"].as_str());
+    sorted(ids)
+}
+
+fn sorted<S: ToString>(ids: impl IntoIterator<Item = S>) -> Vec<String> {
+    let mut ids: Vec<String> = ids.into_iter().map(|id| id.to_string()).collect();
+    ids.sort_unstable();
+    ids
+}
+
 /// On a server with `store` limited to two sessions: using the first of two sessions makes
 /// the second the least recently used, and a third evicts it. Returns the client.
 async fn the_least_recent_is_evicted(
-    llm: &decision_matrix_testkit::MockServer,
+    llm: &MockServer,
     store: &str,
-) -> rmcp::service::RunningService<rmcp::RoleClient, common::client::Client> {
+) -> RunningService<RoleClient, Client> {
     let settings = [
         "--store",
         store,
@@ -53,16 +74,7 @@ async fn the_least_recent_is_evicted(
     .await;
     assert_eq!(gone, "Session not found or expired", "{store}");
     let listed = ok(&client, "list_sessions", json!({})).await;
-    let mut live: Vec<&str> = listed["sessions"]
-        .as_array()
-        .expect("sessions")
-        .iter()
-        .filter_map(|s| s["session_id"].as_str())
-        .collect();
-    live.sort_unstable();
-    let mut expected = vec![first.as_str(), third.as_str()];
-    expected.sort_unstable();
-    assert_eq!(live, expected, "{store}");
+    assert_eq!(live_ids(&listed), sorted([&first, &third]), "{store}");
     assert_eq!(listed["stats"]["sessions_evicted"], 1, "{store}");
     client
 }
@@ -111,15 +123,18 @@ async fn the_least_recent_session_is_evicted_or_a_new_one_refused_and_idle_ones_
     client.cancel().await.expect("close");
 }
 
-/// A session being evaluated is in use, however long ago it was last loaded: sessions
-/// started during its evaluation evict others, and the evaluation keeps every cell.
-#[tokio::test]
-async fn a_session_being_evaluated_is_never_evicted() {
-    let (llm, gate) = gated_llm().await;
-    let (_child, url) = http_server(&llm, &["--set", "sessions.max_sessions=2"]).await;
-    let (client, _) = http_client(&url).await;
+/// An evaluation in flight: the task making the `evaluate_options` call.
+type Evaluation = tokio::task::JoinHandle<Result<CallToolResult, rmcp::ServiceError>>;
+
+/// Starts a 2 × 2 session with the criteria `cost` and `slow` and its evaluation, and returns
+/// once both criteria's prompts have reached the judge (which holds or never answers `slow`):
+/// the session's id and the evaluation.
+async fn evaluation_held_on_slow(
+    client: &RunningService<RoleClient, Client>,
+    llm: &MockServer,
+) -> (String, Evaluation) {
     let started = ok(
-        &client,
+        client,
         "start_decision_analysis",
         json!({
             "topic": "Pick a database",
@@ -127,15 +142,15 @@ async fn a_session_being_evaluated_is_never_evicted() {
             "model_backend": "litellm",
             "initial_criteria": [
                 {"name": "cost", "description": "Total cost"},
-                {"name": "slow", "description": "Held until the others are started"},
+                {"name": "slow", "description": "Held by the judge"},
             ],
         }),
     )
     .await;
-    let evaluated_id = started["session_id"].as_str().expect("id").to_owned();
+    let id = started["session_id"].as_str().expect("id").to_owned();
     let evaluation = tokio::spawn({
-        let client = client.clone();
-        let session = json!({"session_id": evaluated_id});
+        let client = client.peer().clone();
+        let session = json!({"session_id": id});
         async move {
             client
                 .call_tool(common::client::request("evaluate_options", session))
@@ -149,6 +164,17 @@ async fn a_session_being_evaluated_is_never_evicted() {
     })
     .await
     .expect("the evaluation reaches the judge");
+    (id, evaluation)
+}
+
+/// A session being evaluated is in use, however long ago it was last loaded: sessions
+/// started during its evaluation evict others, and the evaluation keeps every cell.
+#[tokio::test]
+async fn a_session_being_evaluated_is_never_evicted() {
+    let (llm, gate) = gated_llm().await;
+    let (_child, url) = http_server(&llm, &["--set", "sessions.max_sessions=2"]).await;
+    let (client, _) = http_client(&url).await;
+    let (evaluated_id, evaluation) = evaluation_held_on_slow(&client, &llm).await;
 
     // The evaluated session is now the least recently used of the two limit's worth; each
     // new session evicts the other one instead.
@@ -159,16 +185,11 @@ async fn a_session_being_evaluated_is_never_evicted() {
     let third = id(ok(&client, "start_decision_analysis", start_args("third")).await);
     let fourth = id(ok(&client, "start_decision_analysis", start_args("fourth")).await);
     let listed = ok(&client, "list_sessions", json!({})).await;
-    let mut live: Vec<&str> = listed["sessions"]
-        .as_array()
-        .expect("sessions")
-        .iter()
-        .filter_map(|s| s["session_id"].as_str())
-        .collect();
-    live.sort_unstable();
-    let mut expected = vec![evaluated_id.as_str(), fourth.as_str()];
-    expected.sort_unstable();
-    assert_eq!(live, expected, "second {second}, third {third}");
+    assert_eq!(
+        live_ids(&listed),
+        sorted([&evaluated_id, &fourth]),
+        "second {second}, third {third}"
+    );
     assert_eq!(listed["stats"]["sessions_evicted"], 2);
 
     gate.send(true).expect("the judge is running");
@@ -299,37 +320,7 @@ async fn stopping_the_server_cancels_evaluations_in_flight_and_exits_cleanly() {
     let (llm, _hang) = hanging_llm().await;
     let (mut child, url) = http_server(&llm, &[]).await;
     let (client, _) = http_client(&url).await;
-    let started = ok(
-        &client,
-        "start_decision_analysis",
-        json!({
-            "topic": "Pick a database",
-            "options": ["Postgres", "SQLite"],
-            "model_backend": "litellm",
-            "initial_criteria": [
-                {"name": "cost", "description": "Total cost"},
-                {"name": "slow", "description": "Never answered"},
-            ],
-        }),
-    )
-    .await;
-    let session = json!({"session_id": started["session_id"]});
-    let evaluation = tokio::spawn({
-        let client = client.clone();
-        async move {
-            client
-                .call_tool(common::client::request("evaluate_options", session))
-                .await
-        }
-    });
-    // Both criteria have been sent to the judge: one answered, one hanging.
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while llm.requests().len() < 2 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("the evaluation reaches the judge");
+    let (_, evaluation) = evaluation_held_on_slow(&client, &llm).await;
 
     let pid = child.id().expect("running").to_string();
     let signalled = std::process::Command::new("kill")
