@@ -428,6 +428,9 @@ impl Batch {
         let mut rng = fastrand::Rng::new();
         let mut attempt = 0;
         let mut nudge: Option<String> = None;
+        // Why the previous attempt failed: when the breaker opens during this batch's retries,
+        // the breaker's refusal alone would hide the failure that led to it.
+        let mut previous: Option<String> = None;
         loop {
             attempt += 1;
             let request = self.request(pending, model.clone(), nudge.as_deref());
@@ -481,15 +484,21 @@ impl Batch {
                         "retrying: {}",
                         failure.message()
                     );
+                    previous = Some(failure.message());
                     tokio::time::sleep(delay).await;
                 }
                 RetryDecision::GiveUp(reason) => {
                     let message = format!("{} ({reason})", failure.message());
-                    return Some(match failure {
-                        CallFailure::Backend(f) => {
+                    return Some(match (failure, previous) {
+                        (CallFailure::Backend(f), _) => {
                             CallFailure::Backend(BackendFailure { message, ..f })
                         }
-                        other => other,
+                        (CallFailure::CircuitOpen(open), Some(previous)) => {
+                            CallFailure::CircuitOpen(format!(
+                                "{open}; before that, this call failed: {previous}"
+                            ))
+                        }
+                        (other, _) => other,
                     });
                 }
             }

@@ -356,6 +356,36 @@ async fn the_breaker_opens_fails_fast_and_recovers() {
     assert_eq!(state.status.as_str(), "closed");
 }
 
+/// A batch whose retry meets the breaker its own failure opened reports that failure too:
+/// "circuit breaker is open" alone would not say what is wrong with the backend.
+#[tokio::test]
+async fn a_retry_refused_by_the_breaker_reports_the_failure_before_it() {
+    let fake = Fake::new(|_, _| Err(failure("HTTP 500: upstream exploded", true)));
+    let evaluator = evaluator(
+        &[("fake", fake.clone())],
+        EvaluationSettings {
+            breaker: BreakerConfig {
+                enabled: true,
+                failure_threshold: 1,
+                open_for: Duration::from_secs(60),
+            },
+            ..settings()
+        },
+    );
+    // Two options, one batch, one call: its retry is refused by the breaker it opened.
+    let mut s = session(2, &["cost"]);
+    let (report, _) = evaluate(&evaluator, &mut s, false).await;
+    assert_eq!(fake.calls(), 1, "the retry is refused by the open breaker");
+    assert_eq!(report.failures.len(), 2, "{:?}", report.failures);
+    for failure in &report.failures {
+        assert!(
+            failure.contains("circuit breaker is open")
+                && failure.contains("before that, this call failed: HTTP 500: upstream exploded"),
+            "{failure}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn calls_arriving_while_the_probe_is_out_wait_for_its_outcome() {
     let healthy = Arc::new(std::sync::atomic::AtomicBool::new(false));
