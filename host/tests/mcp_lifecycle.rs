@@ -168,12 +168,13 @@ async fn evaluation_held_on_slow(
 }
 
 /// A session being evaluated is in use, however long ago it was last loaded: sessions
-/// started during its evaluation evict others, and the evaluation keeps every cell.
+/// started during its evaluation evict others, and the evaluation keeps every cell. A second
+/// evaluation of it meanwhile tells its client that it waits, then has nothing left to do.
 #[tokio::test]
 async fn a_session_being_evaluated_is_never_evicted() {
     let (llm, gate) = gated_llm().await;
     let (_child, url) = http_server(&llm, &["--set", "sessions.max_sessions=2"]).await;
-    let (client, _) = http_client(&url).await;
+    let (client, handler) = http_client(&url).await;
     let (evaluated_id, evaluation) = evaluation_held_on_slow(&client, &llm).await;
 
     // The evaluated session is now the least recently used of the two limit's worth; each
@@ -192,6 +193,33 @@ async fn a_session_being_evaluated_is_never_evicted() {
     );
     assert_eq!(listed["stats"]["sessions_evicted"], 2);
 
+    let again = tokio::spawn({
+        let client = client.peer().clone();
+        let session = json!({"session_id": evaluated_id});
+        async move {
+            client
+                .call_tool(common::client::request("evaluate_options", session))
+                .await
+        }
+    });
+    let waiting = "waiting for another evaluation of this session to finish";
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let told = handler
+                .progress
+                .lock()
+                .expect("lock")
+                .iter()
+                .any(|p| p.message.as_deref().is_some_and(|m| m.starts_with(waiting)));
+            if told {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the second evaluation says that it waits");
+
     gate.send(true).expect("the judge is running");
     let result = tokio::time::timeout(Duration::from_secs(30), evaluation)
         .await
@@ -202,6 +230,15 @@ async fn a_session_being_evaluated_is_never_evicted() {
     let result = result.structured_content.expect("result dict");
     assert_eq!(result["evaluation_complete"], true, "{result:?}");
     assert_eq!(result["summary"]["successful_scores"], 4, "{result:?}");
+    let again = tokio::time::timeout(Duration::from_secs(30), again)
+        .await
+        .expect("the second evaluation finishes")
+        .expect("task")
+        .expect("the client got an answer")
+        .structured_content
+        .expect("result dict");
+    assert_eq!(again["summary"]["llm_calls"], 0, "{again:?}");
+    assert_eq!(llm.requests().len(), 2, "nothing was asked twice");
     let matrix = ok(
         &client,
         "get_decision_matrix",

@@ -23,6 +23,7 @@ use crate::server::error::ToolError;
 use crate::server::params::{
     AddCriterionArgs, EvaluateArgs, SessionArgs, StartArgs, UpdateOptionArgs,
 };
+use crate::server::service::Update;
 
 /// The configuration `evaluate` runs with: the memory store unless `--store` named one
 /// (`store_given`). A one-shot run must not leave sessions in the user's data directory (nor,
@@ -65,9 +66,13 @@ pub async fn evaluate(
             }
         }
     });
-    let mut progress = |done: usize, total: usize| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
+    let mut progress = |update: Update| match update {
+        Update::Waiting => bar.set_message("waiting for another evaluation of this session"),
+        Update::Cells { done, planned } => {
+            bar.set_message("");
+            bar.set_length(planned as u64);
+            bar.set_position(done as u64);
+        }
     };
     let evaluation = decisions
         .evaluate(
@@ -165,7 +170,7 @@ fn progress_bar(json: bool) -> ProgressBar {
     }
     let bar = ProgressBar::new(0);
     if let Ok(style) =
-        ProgressStyle::with_template("{spinner} scoring {bar:30} {pos}/{len} cells {elapsed}")
+        ProgressStyle::with_template("{spinner} scoring {bar:30} {pos}/{len} cells {elapsed} {msg}")
     {
         bar.set_style(style);
     }

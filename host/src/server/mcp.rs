@@ -31,7 +31,8 @@ use super::params::{
     RemoveOptionArgs, SensitivityArgs, SessionArgs, SetScoreArgs, StartArgs, StrategyArgs,
     UpdateCriterionArgs, UpdateOptionArgs,
 };
-use super::service::{Decisions, ToolResult};
+use super::service::{Decisions, ToolResult, Update};
+use super::sessions::LEASE_TTL;
 use super::{prompts, resources};
 use crate::telemetry::labels::OTHER;
 
@@ -104,24 +105,34 @@ impl McpServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         let token = context.meta.get_progress_token();
-        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<(usize, usize)>();
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Update>();
         // Notifications go out from their own task: the engine's per-cell callback is
         // synchronous, and a slow client must not slow the evaluation down.
         let forward = token.map(|token| {
             let peer = context.peer.clone();
             tokio::spawn(async move {
-                while let Some((done, total)) = receiver.recv().await {
-                    let note = ProgressNotificationParam::new(token.clone(), done as f64)
-                        .with_total(total as f64)
-                        .with_message(format!("{done}/{total} cells evaluated"));
+                while let Some(update) = receiver.recv().await {
+                    let note = match update {
+                        Update::Waiting => ProgressNotificationParam::new(token.clone(), 0.0)
+                            .with_message(format!(
+                                "waiting for another evaluation of this session to finish \
+                                 (one whose server stopped lets go within {} s)",
+                                LEASE_TTL.as_secs()
+                            )),
+                        Update::Cells { done, planned } => {
+                            ProgressNotificationParam::new(token.clone(), done as f64)
+                                .with_total(planned as f64)
+                                .with_message(format!("{done}/{planned} cells evaluated"))
+                        }
+                    };
                     if peer.notify_progress(note).await.is_err() {
                         return;
                     }
                 }
             })
         });
-        let mut progress = move |done: usize, total: usize| {
-            let _ = sender.send((done, total));
+        let mut progress = move |update: Update| {
+            let _ = sender.send(update);
         };
         let outcome = self
             .decisions

@@ -42,8 +42,18 @@ use super::stopping::Stopping;
 /// A tool's result dict.
 pub type ToolResult = Result<Map<String, Value>, ToolError>;
 
-/// Progress of an evaluation: cells finished, cells planned.
-pub type Progress<'a> = &'a mut (dyn FnMut(usize, usize) + Send);
+/// What an evaluation reports while it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Update {
+    /// Another evaluation of the session holds it, in this process or another; this one waits
+    /// until that evaluation ends or, if its process died, until its hold lapses.
+    Waiting,
+    /// Cells finished so far, of those planned.
+    Cells { done: usize, planned: usize },
+}
+
+/// Where an evaluation reports its [`Update`]s.
+pub type Progress<'a> = &'a mut (dyn FnMut(Update) + Send);
 
 /// The state every tool works on.
 pub struct Decisions {
@@ -324,7 +334,11 @@ impl Decisions {
         let id = args.session_id.clone();
         prerequisites(&self.session(&id).await?)?;
         let (cancel, _running) = self.stopping.evaluation(cancel);
-        let Some(lease) = self.sessions.lease(&id, &cancel).await? else {
+        let Some(lease) = self
+            .sessions
+            .lease(&id, &cancel, &mut || progress(Update::Waiting))
+            .await?
+        else {
             return Err(ToolError::new(
                 "Evaluation cancelled",
                 "Evaluation cancelled while another evaluation of this session was running; \
@@ -358,7 +372,7 @@ impl Decisions {
         let planned = plan.cells();
         let mut done = 0;
         if planned > 0 {
-            progress(0, planned);
+            progress(Update::Cells { done: 0, planned });
         }
         // The engine reports cells from a synchronous callback; a writer task saves them,
         // each batch being whatever finished since the last write.
@@ -386,7 +400,7 @@ impl Decisions {
             .run(plan, cancel, |result| {
                 let _ = cells.send((result.option, result.criterion, result.cell));
                 done += 1;
-                progress(done, planned);
+                progress(Update::Cells { done, planned });
             })
             .await;
         drop(cells);

@@ -172,7 +172,7 @@ const CONFLICT_ATTEMPTS: u32 = 32;
 /// How long an evaluation lease lasts unless renewed (every third of it). Short, so that the
 /// lease of a process killed mid-evaluation frees the session soon; long enough that a
 /// renewal delayed by a busy store does not lose it.
-const LEASE_TTL: Duration = Duration::from_secs(15);
+pub(crate) const LEASE_TTL: Duration = Duration::from_secs(15);
 
 /// Longest wait for another evaluation of the same session to finish.
 const LEASE_WAIT: Duration = Duration::from_secs(600);
@@ -670,12 +670,14 @@ impl SessionManager {
     }
 
     /// Takes the evaluation lease of session `id`, waiting (with backoff, at most ten
-    /// minutes) while another evaluation holds it; `None` when `cancel` fires first. The
-    /// lease is renewed in the background until [`Lease::release`] or drop.
+    /// minutes) while another evaluation holds it, and calling `waiting` once when it starts
+    /// to wait; `None` when `cancel` fires first. The lease is renewed in the background
+    /// until [`Lease::release`] or drop.
     pub async fn lease(
         self: &Arc<SessionManager>,
         id: &str,
         cancel: &CancellationToken,
+        waiting: &mut (dyn FnMut() + Send),
     ) -> Result<Option<Lease>, ToolError> {
         let owner = format!(
             "{}-{}",
@@ -702,6 +704,9 @@ impl SessionManager {
                         LEASE_WAIT.as_secs() / 60
                     ),
                 ));
+            }
+            if attempt == 0 {
+                waiting();
             }
             let pause = Duration::from_millis((50u64 << attempt.min(4)) + fastrand::u64(0..50));
             attempt += 1;
@@ -1141,17 +1146,22 @@ mod tests {
         let sessions = Arc::new(manager(5, WhenFull::Refuse).await);
         sessions.insert(&session("s")).await.expect("room");
         let cancel = CancellationToken::new();
+        let mut told = 0;
         let first = sessions
-            .lease("s", &cancel)
+            .lease("s", &cancel, &mut || told += 1)
             .await
             .expect("ok")
             .expect("held");
+        assert_eq!(told, 0, "a free lease is taken without waiting");
+        let waits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let waiting = tokio::spawn({
-            let sessions = sessions.clone();
-            let cancel = cancel.clone();
+            let (sessions, cancel, waits) = (sessions.clone(), cancel.clone(), waits.clone());
             async move {
+                let mut waited = || {
+                    waits.fetch_add(1, Ordering::SeqCst);
+                };
                 sessions
-                    .lease("s", &cancel)
+                    .lease("s", &cancel, &mut waited)
                     .await
                     .map(|lease| lease.is_some())
             }
@@ -1164,5 +1174,10 @@ mod tests {
             .expect("within bounds")
             .expect("joins");
         assert_eq!(second, Ok(true));
+        assert_eq!(
+            waits.load(Ordering::SeqCst),
+            1,
+            "told once that it waits, however many tries"
+        );
     }
 }
