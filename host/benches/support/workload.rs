@@ -66,7 +66,7 @@ pub async fn fixture(client: &Client) -> String {
         start_args("Choose a platform", CRITERIA),
     )
     .await;
-    let id = started["session_id"].as_str().expect("id").to_owned();
+    let id = session_id(&started);
     call(client, "evaluate_options", json!({"session_id": id})).await;
     id
 }

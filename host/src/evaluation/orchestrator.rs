@@ -42,7 +42,7 @@ use super::cache::{CacheKey, CompletionCache, SharedCache};
 use super::concurrency::{ConcurrencyLimits, SessionShare};
 use super::plan::{CriterionWork, Plan, PlannedOption};
 use super::prompt::{self, CriterionBrief, OptionBrief};
-use super::resilience::breaker::{BreakerState, CircuitBreaker};
+use super::resilience::breaker::{BreakerState, CircuitBreaker, Permit};
 use super::resilience::rate_limit::{ANY_MODEL, RateLimit, RateLimitKey, RateLimits};
 use super::resilience::retry::RetryDecision;
 use super::settings::EvaluationSettings;
@@ -936,45 +936,39 @@ impl Drop for Queued<'_> {
 struct ProbeGuard<'a> {
     inner: &'a Inner,
     backend: &'a str,
-    permit: Option<super::resilience::breaker::Permit>,
+    permit: Option<Permit>,
 }
 
 impl ProbeGuard<'_> {
     fn resolve(&mut self, healthy: bool) {
-        if let Some(permit) = self.permit.take() {
-            let probe = permit.is_probe();
-            {
-                let mut breakers = lock(&self.inner.breakers);
-                if let Some(breaker) = breakers.get_mut(self.backend) {
-                    let now = Instant::now();
-                    if healthy {
-                        breaker.on_success(permit, now);
-                    } else {
-                        breaker.on_failure(permit, now);
-                    }
-                }
+        self.settle(|breaker, permit, now| {
+            if healthy {
+                breaker.on_success(permit, now);
+            } else {
+                breaker.on_failure(permit, now);
             }
-            if probe {
-                self.inner.probe_settled.notify_waiters();
-            }
+        });
+    }
+
+    /// Hands the permit, if still held, to `outcome` under the breakers' lock; a settled
+    /// probe (whatever its outcome, cancelled included) wakes the calls waiting on it, one of
+    /// which probes next if the breaker is still half-open.
+    fn settle(&mut self, outcome: impl FnOnce(&mut CircuitBreaker, Permit, Instant)) {
+        let Some(permit) = self.permit.take() else {
+            return;
+        };
+        let probe = permit.is_probe();
+        if let Some(breaker) = lock(&self.inner.breakers).get_mut(self.backend) {
+            outcome(breaker, permit, Instant::now());
+        }
+        if probe {
+            self.inner.probe_settled.notify_waiters();
         }
     }
 }
 
 impl Drop for ProbeGuard<'_> {
     fn drop(&mut self) {
-        if let Some(permit) = self.permit.take() {
-            let probe = permit.is_probe();
-            {
-                let mut breakers = lock(&self.inner.breakers);
-                if let Some(breaker) = breakers.get_mut(self.backend) {
-                    breaker.on_cancel(permit, Instant::now());
-                }
-            }
-            if probe {
-                // A cancelled probe frees the slot: one of the waiting calls probes next.
-                self.inner.probe_settled.notify_waiters();
-            }
-        }
+        self.settle(|breaker, permit, now| breaker.on_cancel(permit, now));
     }
 }

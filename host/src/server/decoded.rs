@@ -44,15 +44,11 @@ impl From<Loaded> for Stored {
 }
 
 impl Stored {
-    /// The stored form after a change that wrote `body`, wrote `changed` cells and removed
-    /// the cells keyed `removed`: what loading the session would now return, unless someone
-    /// else wrote meanwhile (and then the bytes differ, and the entry is simply not used).
-    pub fn after_change(
-        mut self,
-        body: Vec<u8>,
-        changed: &[(String, Vec<u8>)],
-        removed: &[String],
-    ) -> Stored {
+    /// The stored form after a change that wrote `changed` cells and removed the cells
+    /// keyed `removed` (and whatever body `self` holds): what loading the session would now
+    /// return, unless someone else wrote meanwhile (and then the bytes differ, and the entry
+    /// is simply not used).
+    pub fn after_change(mut self, changed: &[(String, Vec<u8>)], removed: &[String]) -> Stored {
         let mut cells: BTreeMap<String, Vec<u8>> =
             std::mem::take(&mut self.cells).into_iter().collect();
         for key in removed {
@@ -62,7 +58,7 @@ impl Stored {
             cells.insert(key.clone(), cell.clone());
         }
         Stored {
-            body,
+            body: self.body,
             cells: cells.into_iter().collect(),
         }
     }
@@ -175,8 +171,11 @@ mod tests {
     #[test]
     fn the_bytes_after_a_change_are_what_a_load_returns() {
         let before = stored("{v1}", &[("0:0", "a"), ("0:1", "b"), ("1:0", "c")]);
-        let after = before.after_change(
-            b"{v2}".to_vec(),
+        let after = Stored {
+            body: b"{v2}".to_vec(),
+            ..before
+        }
+        .after_change(
             &[
                 ("0:1".to_owned(), b"B".to_vec()),
                 ("m:0:0".to_owned(), b"M".to_vec()),

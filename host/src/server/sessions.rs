@@ -481,8 +481,8 @@ impl SessionManager {
                     .await
                     .map_err(|e| self.failure(e))?;
             }
-            self.decoded
-                .put(id, stored.after_change(body, &changed, &removed), &session);
+            let written = Stored { body, ..stored }.after_change(&changed, &removed);
+            self.decoded.put(id, written, &session);
             return Ok(value);
         }
         Err(ToolError::new(
@@ -518,9 +518,8 @@ impl SessionManager {
             .put_cells(id, &encoded)
             .await
             .map_err(|e| self.failure(e))?;
-        let body = stored.body.clone();
         self.decoded
-            .put(id, stored.after_change(body, &encoded, &[]), &session);
+            .put(id, stored.after_change(&encoded, &[]), &session);
         Ok(accepted.len())
     }
 
