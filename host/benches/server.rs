@@ -126,7 +126,10 @@ async fn main() {
         Some((mode, only)) if mode == "latency" => {
             let stdio = tool_latencies(Transport::Stdio, &llm.mock, only, &[]).await;
             let http = tool_latencies(Transport::Http, &llm.mock, only, &[]).await;
-            println!("\n{}", report::latency_table(&stdio, &http));
+            println!(
+                "\n{}",
+                report::latency_table(&[(Transport::Stdio, &stdio), (Transport::Http, &http)])
+            );
         }
         _ => {
             let startup = startups(&llm.mock, Cache::Warm, STARTS).await;
@@ -140,7 +143,10 @@ async fn main() {
             ] {
                 runs.push(throughput(transport, clients, &llm, &[]).await);
             }
-            println!("\n{}", report::latency_table(&stdio, &http));
+            println!(
+                "\n{}",
+                report::latency_table(&[(Transport::Stdio, &stdio), (Transport::Http, &http)])
+            );
             println!("{}", report::throughput_table(&runs));
             let every_latency: Vec<&ToolLatency> = stdio.iter().chain(&http).collect();
             println!("{}", report::summary(&every_latency, &runs, &startup));

@@ -55,6 +55,7 @@ struct Figures {
     warm: Samples,
     stdio: Vec<ToolLatency>,
     http: Vec<ToolLatency>,
+    http_per_call: Vec<ToolLatency>,
     runs: Vec<Throughput>,
     capacity: Capacity,
     load: Load,
@@ -73,6 +74,8 @@ async fn main() {
     let warm = startups(&reference.mock, Cache::Warm, WARM_STARTS).await;
     let stdio = tool_latencies(Transport::Stdio, &reference.mock, &[], &[]).await;
     let http = tool_latencies(Transport::Http, &reference.mock, &[], &[]).await;
+    let http_per_call =
+        tool_latencies(Transport::HttpConnectionPerCall, &reference.mock, &[], &[]).await;
     let mut runs = Vec::new();
     for llm in [&instant, &reference] {
         runs.push(throughput(Transport::Stdio, 1, llm, &[]).await);
@@ -88,6 +91,7 @@ async fn main() {
         warm,
         stdio,
         http,
+        http_per_call,
         runs,
         capacity,
         load,
@@ -171,8 +175,14 @@ fn section(f: &Figures) -> String {
          then 1,000 timed calls per tool and transport on a fresh evaluated session of 5 \
          options × 4 criteria; calls that change the session for good are undone by an \
          untimed call. Server CPU per call is read from `/proc` and includes the untimed \
-         calls.\n\n{}\n",
-        report::latency_table(&f.stdio, &f.http)
+         calls. The HTTP client keeps its connection between calls, as the MCP SDKs' clients \
+         do; the last columns use rmcp's default client instead, which opens a new \
+         connection for every call (for comparison, not judged against the targets).\n\n{}\n",
+        report::latency_table(&[
+            (Transport::Stdio, &f.stdio),
+            (Transport::Http, &f.http),
+            (Transport::HttpConnectionPerCall, &f.http_per_call),
+        ])
     );
 
     let _ = write!(

@@ -62,7 +62,11 @@ pub async fn try_call(
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
     Stdio,
+    /// Streamable HTTP, each client keeping its connection between requests (as the MCP
+    /// SDKs' clients do).
     Http,
+    /// Streamable HTTP with rmcp's default client, which opens a connection per request.
+    HttpConnectionPerCall,
 }
 
 impl Transport {
@@ -70,6 +74,7 @@ impl Transport {
         match self {
             Transport::Stdio => "stdio",
             Transport::Http => "HTTP",
+            Transport::HttpConnectionPerCall => "HTTP, a connection per call",
         }
     }
 }
@@ -101,11 +106,16 @@ impl Server {
                     http: None,
                 }
             }
-            Transport::Http => {
+            Transport::Http | Transport::HttpConnectionPerCall => {
                 let (child, url) = server::http_server(llm, args).await;
                 let mut connected = Vec::with_capacity(clients);
                 for _ in 0..clients {
-                    connected.push(within("initialize", client::http_client(&url)).await.0);
+                    let client = if transport == Transport::Http {
+                        within("initialize", client::http_client(&url)).await
+                    } else {
+                        within("initialize", client::http_client_per_request(&url)).await
+                    };
+                    connected.push(client.0);
                 }
                 Server {
                     clients: connected,

@@ -18,24 +18,34 @@ const PYTHON_EVALUATE_P50: Duration = Duration::from_millis(650);
 const PYTHON_STARTUP: Duration = Duration::from_millis(3600);
 const PYTHON_PEAK_MB: f64 = 270.0;
 
-/// p50 and p99 of every tool, over stdio and over HTTP side by side.
-pub fn latency_table(stdio: &[ToolLatency], http: &[ToolLatency]) -> String {
-    let mut out = String::from(
-        "| tool | stdio p50 | stdio p99 | HTTP p50 | HTTP p99 | server CPU per call, stdio / HTTP |\n\
-         |---|---|---|---|---|---|\n",
-    );
-    for (s, h) in stdio.iter().zip(http) {
-        let _ = writeln!(
-            out,
-            "| `{}` | {} | {} | {} | {} | {} / {} |",
-            s.tool,
-            time(s.samples.p50()),
-            time(s.samples.p99()),
-            time(h.samples.p50()),
-            time(h.samples.p99()),
-            time(s.server_cpu),
-            time(h.server_cpu),
-        );
+/// p50 and p99 of every tool over each transport measured, side by side: `columns` holds
+/// one list per transport, every list in the same tool order.
+pub fn latency_table(columns: &[(Transport, &[ToolLatency])]) -> String {
+    let mut out = String::from("| tool |");
+    for (transport, _) in columns {
+        let name = transport.name();
+        let _ = write!(out, " {name} p50 | {name} p99 |");
+    }
+    let names: Vec<&str> = columns.iter().map(|(t, _)| t.name()).collect();
+    let _ = writeln!(out, " server CPU per call, {} |", names.join(" / "));
+    out.push_str(&"|---".repeat(2 + 2 * columns.len()));
+    out.push_str("|\n");
+    let Some((_, first)) = columns.first() else {
+        return out;
+    };
+    for (row, tool) in first.iter().enumerate() {
+        let _ = write!(out, "| `{}` |", tool.tool);
+        let cells: Vec<&ToolLatency> = columns.iter().map(|(_, c)| &c[row]).collect();
+        for cell in &cells {
+            let _ = write!(
+                out,
+                " {} | {} |",
+                time(cell.samples.p50()),
+                time(cell.samples.p99())
+            );
+        }
+        let cpu: Vec<String> = cells.iter().map(|c| time(c.server_cpu)).collect();
+        let _ = writeln!(out, " {} |", cpu.join(" / "));
     }
     out
 }

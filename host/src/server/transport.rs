@@ -20,6 +20,7 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt as _;
 use rmcp::ServiceExt as _;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -181,6 +182,15 @@ pub async fn serve_http(
     tracing::info!(address = %local, "MCP streamable HTTP at http://{local}/mcp");
     eprintln!("listening on http://{local}/mcp");
     let app = http_app(decisions, &settings, shutdown.clone());
+    // Without TCP_NODELAY, a response written in more than one segment (an event stream's
+    // events, a large body) waits on the client's delayed ACK: a stall of up to 40 ms per
+    // call on a kept-alive connection, the reason some clients give up reusing connections
+    // at all. Answers here are small and latency-bound, so nothing is gained by coalescing.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set on an accepted connection");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await

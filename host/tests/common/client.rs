@@ -10,6 +10,7 @@ use rmcp::model::{
     ProgressNotificationParam,
 };
 use rmcp::service::{NotificationContext, RunningService};
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::{Map, Value};
@@ -74,10 +75,27 @@ pub async fn stdio_client(llm: &MockServer) -> (RunningService<RoleClient, Clien
     stdio_client_with(llm, &[]).await
 }
 
-/// A client connected to the streamable HTTP endpoint `url`.
+/// A client connected to the streamable HTTP endpoint `url` that keeps its connection
+/// between requests, as the MCP SDKs' HTTP clients (httpx in Python, fetch in TypeScript) do.
 pub async fn http_client(url: &str) -> (RunningService<RoleClient, Client>, Client) {
+    let config = StreamableHttpClientTransportConfig::with_uri(url.to_owned());
+    connect_http(StreamableHttpClientTransport::with_client(
+        reqwest::Client::new(),
+        config,
+    ))
+    .await
+}
+
+/// A client connected to `url` with rmcp's default HTTP client, which opens a new connection
+/// for every request.
+pub async fn http_client_per_request(url: &str) -> (RunningService<RoleClient, Client>, Client) {
+    connect_http(StreamableHttpClientTransport::from_uri(url.to_owned())).await
+}
+
+async fn connect_http(
+    transport: StreamableHttpClientTransport<reqwest::Client>,
+) -> (RunningService<RoleClient, Client>, Client) {
     let handler = Client::default();
-    let transport = StreamableHttpClientTransport::from_uri(url.to_owned());
     let client = handler.clone().serve(transport).await.expect("initialize");
     (client, handler)
 }
