@@ -406,6 +406,16 @@ async fn editing_manual_scores_strategies_sensitivity_and_export() {
     .await;
     assert_eq!(sensitivity["sensitivity"].as_array().map(Vec::len), Some(2));
     assert_eq!(sensitivity["what_if"]["weights"]["latency"], 0.5);
+    // Rankings there are totals; the breakdown with justifications is the matrix's.
+    for rankings in [
+        &sensitivity["rankings"],
+        &sensitivity["what_if"]["rankings"],
+    ] {
+        let first = &rankings[0];
+        assert_eq!(first["rank"], 1, "{rankings}");
+        assert!(first["weighted_total"].is_number(), "{rankings}");
+        assert!(first.get("breakdown").is_none(), "{rankings}");
+    }
     let weights =
         ok(&client, "get_decision_matrix", session.clone()).await["criteria_weights"].clone();
     assert_eq!(weights["latency"], 5.0);

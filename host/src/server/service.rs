@@ -740,6 +740,23 @@ fn rankings(session: &Session, analysis: &Analysis) -> Vec<Value> {
         .collect()
 }
 
+/// Rankings without their breakdown, for `analyze_sensitivity`: the question there is which
+/// weights move the order, and the cells' justifications (get_decision_matrix's) would more
+/// than double the answer.
+fn ranking_totals(session: &Session, analysis: &Analysis) -> Vec<Value> {
+    analysis
+        .ranking
+        .iter()
+        .map(|r| {
+            json!({
+                "option": session.options()[r.option].name,
+                "weighted_total": r.total,
+                "rank": r.rank,
+            })
+        })
+        .collect()
+}
+
 /// The matrix's `criteria_weights`: criterion → weight.
 fn criteria_weights(session: &Session) -> BTreeMap<&str, f64> {
     session
@@ -933,7 +950,7 @@ impl Decisions {
         let mut result = object(json!({
             "session_id": session.id,
             "strategy": current.strategy,
-            "rankings": rankings(&session, &current),
+            "rankings": ranking_totals(&session, &current),
             "recommendation": current.recommendation,
             "sensitivity": sensitivity_list(&session, &current),
             "criteria_weights": criteria_weights(&session),
@@ -959,7 +976,7 @@ impl Decisions {
                 "what_if".into(),
                 json!({
                     "weights": weights,
-                    "rankings": rankings(&what_if, &analysis),
+                    "rankings": ranking_totals(&what_if, &analysis),
                     "recommendation": analysis.recommendation,
                     "winner_changes": winner(&analysis) != winner(&current),
                 }),
