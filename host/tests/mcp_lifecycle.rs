@@ -126,6 +126,17 @@ async fn the_least_recent_session_is_evicted_or_a_new_one_refused_and_idle_ones_
 /// An evaluation in flight: the task making the `evaluate_options` call.
 type Evaluation = tokio::task::JoinHandle<Result<CallToolResult, rmcp::ServiceError>>;
 
+/// `evaluate_options` of session `id`, made in its own task.
+fn spawn_evaluation(client: &RunningService<RoleClient, Client>, id: &str) -> Evaluation {
+    let client = client.peer().clone();
+    let session = json!({"session_id": id});
+    tokio::spawn(async move {
+        client
+            .call_tool(common::client::request("evaluate_options", session))
+            .await
+    })
+}
+
 /// Starts a 2 × 2 session with the criteria `cost` and `slow` and its evaluation, and returns
 /// once both criteria's prompts have reached the judge (which holds or never answers `slow`):
 /// the session's id and the evaluation.
@@ -148,15 +159,7 @@ async fn evaluation_held_on_slow(
     )
     .await;
     let id = started["session_id"].as_str().expect("id").to_owned();
-    let evaluation = tokio::spawn({
-        let client = client.peer().clone();
-        let session = json!({"session_id": id});
-        async move {
-            client
-                .call_tool(common::client::request("evaluate_options", session))
-                .await
-        }
-    });
+    let evaluation = spawn_evaluation(client, &id);
     tokio::time::timeout(Duration::from_secs(30), async {
         while llm.requests().len() < 2 {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -193,15 +196,7 @@ async fn a_session_being_evaluated_is_never_evicted() {
     );
     assert_eq!(listed["stats"]["sessions_evicted"], 2);
 
-    let again = tokio::spawn({
-        let client = client.peer().clone();
-        let session = json!({"session_id": evaluated_id});
-        async move {
-            client
-                .call_tool(common::client::request("evaluate_options", session))
-                .await
-        }
-    });
+    let again = spawn_evaluation(&client, &evaluated_id);
     let waiting = "waiting for another evaluation of this session to finish";
     tokio::time::timeout(Duration::from_secs(30), async {
         loop {

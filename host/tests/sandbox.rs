@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{any, get};
+
+use axum::routing::get;
 use decision_matrix::plugins::bindings::llm_backend::{GenerateRequest, Message, Role};
 use decision_matrix::plugins::grants::{Grant, GrantsConfig, HostPattern, SecretSource};
 use decision_matrix::plugins::limits::LimitSettings;
@@ -17,6 +17,7 @@ use decision_matrix::plugins::{
     BackendPlugin, CallError, PluginCatalog, PluginHost, PluginSettings,
 };
 use decision_matrix_testkit::MockServer;
+use decision_matrix_testkit::hostile::{echo_server, huge_body_server, metadata_redirect_server};
 
 const SECRET: &str = "sk-test-0123456789abcdef-never-in-the-guest";
 
@@ -119,30 +120,6 @@ fn grant_for(server: &MockServer, allow_private: bool) -> Grant {
         secrets: BTreeMap::from([("test-key".to_owned(), vec![base])]),
         config: BTreeMap::from([("mode".to_owned(), "test".to_owned())]),
     }
-}
-
-async fn echo_server() -> MockServer {
-    MockServer::start(Router::new().route(
-        "/{*path}",
-        any(|headers: HeaderMap, body: axum::body::Bytes| async move {
-            let mut text = String::new();
-            for (name, value) in &headers {
-                text.push_str(&format!("{name}={}\n", value.to_str().unwrap_or("?")));
-            }
-            text.push_str(&String::from_utf8_lossy(&body));
-            (
-                [(
-                    "x-echo-auth",
-                    headers
-                        .get("authorization")
-                        .cloned()
-                        .unwrap_or_else(|| "none".parse().unwrap()),
-                )],
-                text,
-            )
-        }),
-    ))
-    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -261,10 +238,7 @@ async fn host_outside_the_allow_list_is_denied_naming_the_grant() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_response_is_cut_off() {
-    let server = MockServer::start(
-        Router::new().route("/huge", get(|| async { vec![b'x'; 20 * 1024 * 1024] })),
-    )
-    .await;
+    let server = huge_body_server().await;
     let (_host, catalog) = host_with(grant_for(&server, true));
     let plugin = adversary(&catalog);
     let err = run(&plugin, &format!("fetch GET {}/huge", server.base_url()))
@@ -322,17 +296,7 @@ async fn guest_auth_headers_are_stripped_and_the_secret_never_reaches_the_guest(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirects_are_not_followed() {
-    let server = MockServer::start(Router::new().route(
-        "/jump",
-        get(|| async {
-            (
-                StatusCode::FOUND,
-                [("location", "http://169.254.169.254/latest/meta-data")],
-                "",
-            )
-        }),
-    ))
-    .await;
+    let server = metadata_redirect_server().await;
     let (_host, catalog) = host_with(grant_for(&server, true));
     let answer = run(
         &adversary(&catalog),

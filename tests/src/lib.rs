@@ -4,9 +4,11 @@
 //! receives, so a test can assert both what a plugin got back and that a denied request
 //! never left the host. [`redis_server::RedisServer`] is a real `redis-server` on loopback,
 //! shared by the store's tests and the host's multi-instance tests. [`faults::FaultyJudge`]
-//! is the test judge failing a chosen share of calls, as providers do.
+//! is the test judge failing a chosen share of calls, as providers do, and [`hostile`] holds
+//! the servers sandbox tests aim plugins at.
 
 pub mod faults;
+pub mod hostile;
 pub mod judge;
 pub mod redis_server;
 pub mod sigv4;

@@ -5,15 +5,13 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{any, get};
 use decision_matrix::plugins::bindings::scoring_export::{Cell, Criterion, Matrix};
 use decision_matrix::plugins::grants::{Grant, GrantsConfig, HostPattern, SecretSource};
 use decision_matrix::plugins::{
     BackendPlugin, CallError, PluginCatalog, PluginHost, PluginSettings,
 };
 use decision_matrix_testkit::MockServer;
+use decision_matrix_testkit::hostile::{echo_server, huge_body_server, metadata_redirect_server};
 
 use crate::support::figures::time;
 use crate::support::plugin_host::request;
@@ -26,23 +24,6 @@ async fn run(plugin: &BackendPlugin, command: &str) -> Result<String, CallError>
 
 fn pattern(text: &str) -> HostPattern {
     text.parse().expect("host pattern")
-}
-
-/// A server echoing the request's headers and body, with the `authorization` header
-/// also echoed back as a response header.
-async fn echo_server() -> MockServer {
-    MockServer::start(Router::new().route(
-        "/{*path}",
-        any(|headers: HeaderMap, body: axum::body::Bytes| async move {
-            let mut text = String::new();
-            for (name, value) in &headers {
-                text.push_str(&format!("{name}={}\n", value.to_str().unwrap_or("?")));
-            }
-            text.push_str(&String::from_utf8_lossy(&body));
-            text
-        }),
-    ))
-    .await
 }
 
 /// One attack's outcome.
@@ -97,21 +78,8 @@ pub async fn attacks() {
     std::fs::write(dir.path().join("key"), SECRET).expect("secret file");
     let granted = echo_server().await;
     let other = echo_server().await;
-    let huge = MockServer::start(
-        Router::new().route("/huge", get(|| async { vec![b'x'; 20 * 1024 * 1024] })),
-    )
-    .await;
-    let redirect = MockServer::start(Router::new().route(
-        "/jump",
-        get(|| async {
-            (
-                StatusCode::FOUND,
-                [("location", "http://169.254.169.254/latest/meta-data")],
-                "",
-            )
-        }),
-    ))
-    .await;
+    let huge = huge_body_server().await;
+    let redirect = metadata_redirect_server().await;
     // The server's default limits; the adversary's plugin.toml asks for 32 MiB, 2 s of
     // CPU and 10 s of wall time, the scoring loop for 500 ms of CPU.
     let settings = PluginSettings {
