@@ -5,6 +5,22 @@
 //! process's cgroup v2 limit is used when one is set (`memory.current` / `memory.max`);
 //! otherwise `/proc/meminfo` (used = total − available). Where neither exists the use is
 //! unknown and memory never triggers a cleanup.
+//!
+//! Every `server_stats`, `/healthz` and `/metrics` reading takes these figures, so they are
+//! read the cheap way: the cgroup directory is found once and each file is read with one
+//! `read` into a buffer on the stack (`read_to_string` probes and grows). The kernel
+//! composes `/proc/meminfo` afresh at every read, which costs more than the rest of a
+//! `server_stats` call, so the machine's figure is reused for up to [`MACHINE_MAX_AGE`]: a
+//! second-old percentage judges a memory threshold as well as a new one. Reading the files
+//! was half of a `server_stats` call before.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a reading of the machine's memory (`/proc/meminfo` or the cgroup) is reused.
+pub const MACHINE_MAX_AGE: Duration = Duration::from_secs(1);
 
 /// Reports memory use.
 pub trait MemoryProbe: Send + Sync {
@@ -13,32 +29,97 @@ pub trait MemoryProbe: Send + Sync {
 }
 
 /// The memory of this process's container or machine.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemMemory;
+#[derive(Debug, Default)]
+pub struct SystemMemory {
+    /// This process's cgroup v2 directory, when it has one with a memory controller.
+    cgroup: Option<PathBuf>,
+    /// The last reading and when it was taken.
+    last: Mutex<Option<(Instant, Option<f64>)>>,
+}
 
-impl MemoryProbe for SystemMemory {
-    fn used_percent(&self) -> Option<f64> {
-        cgroup_used_percent().or_else(|| {
-            let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
-            meminfo_used_percent(&meminfo)
-        })
+impl SystemMemory {
+    /// Finds this process's cgroup. A process is not expected to move to another cgroup
+    /// while it runs; the limit itself is read afresh each time, as it may be changed.
+    pub fn detect() -> SystemMemory {
+        SystemMemory {
+            cgroup: cgroup_dir().filter(|dir| dir.join("memory.max").exists()),
+            last: Mutex::default(),
+        }
+    }
+
+    fn read_used_percent(&self) -> Option<f64> {
+        let mut buffer = [0; SMALL_FILE];
+        if let Some(dir) = &self.cgroup {
+            let current = read_small(&dir.join("memory.current"), &mut buffer)
+                .and_then(|text| text.trim().parse().ok());
+            let mut max_buffer = [0; 64];
+            let max = read_small(&dir.join("memory.max"), &mut max_buffer);
+            if let (Some(current), Some(max)) = (current, max)
+                && let Some(percent) = cgroup_percent(current, max)
+            {
+                return Some(percent);
+            }
+        }
+        meminfo_used_percent(read_small(Path::new("/proc/meminfo"), &mut buffer)?)
     }
 }
 
-fn cgroup_used_percent() -> Option<f64> {
-    let membership = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+impl MemoryProbe for SystemMemory {
+    fn used_percent(&self) -> Option<f64> {
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = Instant::now();
+        match *last {
+            Some((taken, used)) if now.duration_since(taken) < MACHINE_MAX_AGE => used,
+            _ => {
+                let used = self.read_used_percent();
+                *last = Some((now, used));
+                used
+            }
+        }
+    }
+}
+
+/// The largest text read from `/proc` or a cgroup here: `/proc/meminfo` and
+/// `/proc/self/status` are about 1.5 KiB (status grows with the CPU masks of very large
+/// machines, hence the room).
+const SMALL_FILE: usize = 8192;
+
+/// The text of a small pseudo-file, read into `buffer`; `None` when it cannot be read, is
+/// not UTF-8, or does not fit.
+fn read_small<'a>(path: &Path, buffer: &'a mut [u8]) -> Option<&'a str> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut filled = 0;
+    // A pseudo-file hands over its whole text in the first read; the loop is for files that
+    // do not, and ends at the end of the file or of the buffer.
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => return std::str::from_utf8(&buffer[..filled]).ok(),
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// The cgroup v2 directory of this process, from `/proc/self/cgroup`.
+fn cgroup_dir() -> Option<PathBuf> {
+    let mut buffer = [0; SMALL_FILE];
+    let membership = read_small(Path::new("/proc/self/cgroup"), &mut buffer)?;
     let path = membership
         .lines()
         .find_map(|line| line.strip_prefix("0::"))?
         .trim();
-    let dir = std::path::Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/'));
-    let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
-    cgroup_percent(&read("memory.current")?, &read("memory.max")?)
+    Some(Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/')))
 }
 
 /// This process's resident set size, from `/proc/self/status`; `None` where there is none.
 pub fn resident_bytes() -> Option<u64> {
-    vm_rss_bytes(&std::fs::read_to_string("/proc/self/status").ok()?)
+    let mut buffer = [0; SMALL_FILE];
+    vm_rss_bytes(read_small(Path::new("/proc/self/status"), &mut buffer)?)
 }
 
 /// The `VmRSS` line of a `/proc/PID/status` text, in bytes.
@@ -54,9 +135,8 @@ fn vm_rss_bytes(status: &str) -> Option<u64> {
 }
 
 /// `current` of `max` bytes in percent; `None` when the cgroup has no limit (`max`).
-fn cgroup_percent(current: &str, max: &str) -> Option<f64> {
+fn cgroup_percent(current: f64, max: &str) -> Option<f64> {
     let max: f64 = max.trim().parse().ok().filter(|max: &f64| *max > 0.0)?;
-    let current: f64 = current.trim().parse().ok()?;
     Some(current / max * 100.0)
 }
 
@@ -99,21 +179,40 @@ mod tests {
         );
         assert_eq!(vm_rss_bytes("Name:\tx\n"), None);
         #[cfg(target_os = "linux")]
-        assert!(resident_bytes().is_some_and(|bytes| bytes > 0));
+        assert!(resident_bytes().is_some_and(|bytes| bytes > 1024 * 1024));
+    }
+
+    #[test]
+    fn small_files_are_read_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("memory.max");
+        std::fs::write(&path, "1048576\n").expect("write");
+        let mut buffer = [0; 64];
+        assert_eq!(read_small(&path, &mut buffer), Some("1048576\n"));
+        let mut too_small = [0; 4];
+        assert_eq!(read_small(&path, &mut too_small), None);
+        assert_eq!(read_small(&dir.path().join("absent"), &mut buffer), None);
     }
 
     #[test]
     fn an_unlimited_cgroup_defers_to_the_machine() {
-        assert_eq!(cgroup_percent("512\n", "1024\n"), Some(50.0));
-        assert_eq!(cgroup_percent("512\n", "max\n"), None);
+        assert_eq!(cgroup_percent(512.0, "1024\n"), Some(50.0));
+        assert_eq!(cgroup_percent(512.0, "max\n"), None);
     }
 
     #[cfg(target_os = "linux")]
     #[test]
     fn this_machine_reports_a_plausible_figure() {
-        let used = SystemMemory
-            .used_percent()
-            .expect("Linux reports memory use");
+        let memory = SystemMemory::detect();
+        let used = memory.used_percent().expect("Linux reports memory use");
         assert!((0.0..=100.0).contains(&used), "{used}");
+        // Within a second the same reading is returned; afterwards it is taken again.
+        assert_eq!(memory.used_percent(), Some(used));
+        *memory.last.lock().expect("unpoisoned") = Some((
+            Instant::now().checked_sub(MACHINE_MAX_AGE).expect("uptime"),
+            Some(-1.0),
+        ));
+        let fresh = memory.used_percent().expect("read again");
+        assert!((0.0..=100.0).contains(&fresh), "{fresh}");
     }
 }

@@ -237,7 +237,7 @@ impl SessionManager {
     /// Opens the store `settings.store` names, watching this machine's (or container's)
     /// memory.
     pub async fn open(settings: SessionSettings) -> Result<SessionManager, StoreError> {
-        SessionManager::open_with_memory_probe(settings, Box::new(SystemMemory)).await
+        SessionManager::open_with_memory_probe(settings, Box::new(SystemMemory::detect())).await
     }
 
     /// Opens the store, watching memory through `memory`.

@@ -5,7 +5,8 @@
 //! Every reading judges the thresholds (see [`crate::telemetry::alerts`]): the background
 //! task makes sure an episode is noticed and logged even when nobody reads health, and a
 //! reading of `/healthz`, `/metrics` or `server_stats` is never older than the moment it was
-//! asked for.
+//! asked for (but for the machine's memory use, which may be a second old: see
+//! [`memory::MACHINE_MAX_AGE`]).
 
 use std::sync::Arc;
 
