@@ -2,15 +2,21 @@
 
 use decision_matrix::plugins::bindings::scoring_export::{Cell, Criterion, Matrix};
 use decision_matrix::plugins::grants::GrantsConfig;
+use decision_matrix::plugins::limits::LimitSettings;
 use decision_matrix::plugins::{
     CallError, PluginCatalog, PluginHost, PluginSettings, ScoringPlugin,
 };
 
 fn weighted_average() -> (ScoringPlugin, tempfile::TempDir) {
+    weighted_average_with(LimitSettings::default())
+}
+
+fn weighted_average_with(limits: LimitSettings) -> (ScoringPlugin, tempfile::TempDir) {
     let cache = tempfile::tempdir().expect("tempdir");
     let settings = PluginSettings {
         dir: None,
         cache_dir: Some(cache.path().join("cache")),
+        limits,
         ..PluginSettings::default()
     };
     let host = PluginHost::new(settings, GrantsConfig::default()).expect("host");
@@ -106,4 +112,34 @@ async fn malformed_matrix_is_invalid_input() {
     let err = plugin.rank(m, Vec::new()).await.unwrap_err();
     assert!(matches!(err, CallError::Plugin { .. }), "{err:?}");
     assert!(err.to_string().contains("invalid input"), "{err}");
+}
+
+/// More calls than `max_concurrent_calls` wait for a free instance slot; none fails for want
+/// of one, with calls finishing and starting on several threads at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn calls_beyond_the_pool_wait_for_a_slot_instead_of_failing() {
+    let (plugin, _cache) = weighted_average_with(LimitSettings {
+        max_concurrent_calls: 2,
+        ..LimitSettings::default()
+    });
+    for round in 0..3 {
+        let calls: Vec<_> = (0..32)
+            .map(|_| {
+                let plugin = plugin.clone();
+                tokio::spawn(async move {
+                    let m = matrix(
+                        &["A", "B"],
+                        &[("cost", 1.0)],
+                        vec![Cell::Scored(5.0), Cell::Scored(7.0)],
+                    );
+                    plugin.rank(m, Vec::new()).await
+                })
+            })
+            .collect();
+        for call in calls {
+            let ranked = call.await.expect("the call task");
+            let ranked = ranked.unwrap_or_else(|error| panic!("round {round}: {error}"));
+            assert_eq!(ranked[0].option_index, 1);
+        }
+    }
 }
