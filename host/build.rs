@@ -12,7 +12,9 @@
 //!   plugins directory, exported to the crate's tests as `DMX_BUILT_PLUGINS_DIR`. Fixtures are
 //!   never embedded in the binary.
 //! - On Linux with glibc, the binary is linked with packed relative relocations when the
-//!   toolchain and C library support them (see [`link_packed_relocations`]).
+//!   toolchain and C library support them (see [`link_packed_relocations`]), and with the
+//!   code the server runs laid out together when the linker takes a symbol ordering file
+//!   (see [`link_code_order`]).
 
 use std::env;
 use std::fmt::Write as _;
@@ -110,7 +112,71 @@ fn run() -> Result<(), String> {
         plugin_dir.display()
     );
     link_packed_relocations(&out_dir);
+    link_code_order(&manifest_dir.join("link").join("code.order"), &out_dir);
     Ok(())
+}
+
+/// Whether this is a native (not cross) build for Linux with glibc.
+fn native_gnu_linux() -> bool {
+    env::var("TARGET").ok() == env::var("HOST").ok()
+        && env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux")
+        && env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("gnu")
+}
+
+/// Whether a trivial program linked with `flags` links and runs: the linker understands them
+/// and the loader accepts the result. Only for native Linux/glibc builds (a cross-built probe
+/// could not run).
+fn native_link_works(out_dir: &Path, name: &str, flags: &[String]) -> bool {
+    if !native_gnu_linux() {
+        return false;
+    }
+    let target = env::var("TARGET").unwrap_or_default();
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
+    let source = out_dir.join(format!("{name}.rs"));
+    let probe = out_dir.join(name);
+    if fs::write(&source, "fn main() {}\n").is_err() {
+        return false;
+    }
+    let mut compile = Command::new(rustc);
+    compile
+        .arg(&source)
+        .args(["--edition", "2024", "--target", &target, "-o"])
+        .arg(&probe);
+    for flag in flags {
+        compile.arg("-C").arg(format!("link-arg={flag}"));
+    }
+    if let Ok(linker) = env::var("RUSTC_LINKER") {
+        compile.arg("-C").arg(format!("linker={linker}"));
+    }
+    let linked = compile.output().is_ok_and(|out| out.status.success());
+    linked && Command::new(&probe).status().is_ok_and(|s| s.success())
+}
+
+/// Links the `decision-matrix` binary with the functions listed in `order` (`link/code.order`)
+/// placed first and together, in that order, where the linker takes a symbol ordering file
+/// (LLD, Rust's default linker on x86-64 Linux).
+///
+/// The kernel maps a binary's code 64 KB at a time around each page it faults in, so what
+/// stays resident is every 64 KB window holding at least one function that ever ran. Left to
+/// the linker, the few megabytes the server runs at start-up and while serving are spread
+/// over its 32 MB of code, and touching them keeps about 15 MB resident. The list is
+/// recorded from a real run by `link/record-code-order`; names that no longer exist (after a
+/// dependency or compiler upgrade) are skipped silently, so a stale list costs memory, never
+/// a build.
+fn link_code_order(order: &Path, out_dir: &Path) {
+    println!("cargo:rerun-if-changed={}", order.display());
+    if !order.exists() {
+        return;
+    }
+    let flags = [
+        format!("-Wl,--symbol-ordering-file={}", order.display()),
+        "-Wl,--no-warn-symbol-ordering".to_owned(),
+    ];
+    if native_link_works(out_dir, "order_probe", &flags) {
+        for flag in &flags {
+            println!("cargo:rustc-link-arg-bins={flag}");
+        }
+    }
 }
 
 /// Links the `decision-matrix` binary with `-z pack-relative-relocs` (DT_RELR) where that
@@ -125,31 +191,10 @@ fn run() -> Result<(), String> {
 /// `GLIBC_ABI_DT_RELR` version). Cross builds are left alone: the probe could not run.
 fn link_packed_relocations(out_dir: &Path) {
     const FLAG: &str = "-Wl,-z,pack-relative-relocs";
-    let target = env::var("TARGET").unwrap_or_default();
-    let host = env::var("HOST").unwrap_or_default();
-    let gnu_linux = env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux")
-        && env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("gnu");
-    if !gnu_linux || target != host {
+    if !native_gnu_linux() {
         return;
     }
-    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
-    let source = out_dir.join("relr_probe.rs");
-    let probe = out_dir.join("relr_probe");
-    if fs::write(&source, "fn main() {}\n").is_err() {
-        return;
-    }
-    let mut compile = Command::new(rustc);
-    compile
-        .arg(&source)
-        .args(["--edition", "2024", "--target", &target, "-o"])
-        .arg(&probe)
-        .args(["-C", &format!("link-arg={FLAG}")]);
-    if let Ok(linker) = env::var("RUSTC_LINKER") {
-        compile.arg("-C").arg(format!("linker={linker}"));
-    }
-    let linked = compile.output().is_ok_and(|out| out.status.success());
-    let runs = linked && Command::new(&probe).status().is_ok_and(|s| s.success());
-    if runs {
+    if native_link_works(out_dir, "relr_probe", &[FLAG.to_owned()]) {
         println!("cargo:rustc-link-arg-bins={FLAG}");
     } else {
         println!(

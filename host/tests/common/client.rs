@@ -15,7 +15,7 @@ use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::{Map, Value};
 
-use super::server::server_env;
+use super::server::{server_command, server_env};
 
 /// Records the progress notifications the server sends.
 #[derive(Clone, Default)]
@@ -47,7 +47,7 @@ pub async fn stdio_server(
     llm: &MockServer,
     args: &[&str],
 ) -> (RunningService<RoleClient, Client>, Client, u32) {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_decision-matrix"));
+    let mut command = server_command();
     command.arg("serve").args(args);
     server_env(&mut command, llm);
     let transport = TokioChildProcess::builder(command)

@@ -88,6 +88,23 @@ pub async fn gated_llm() -> (MockServer, tokio::sync::watch::Sender<bool>) {
     (llm, open)
 }
 
+/// The command that starts the server binary. `DMM_SERVER_WRAPPER`, when set, is a command
+/// line to run it under (a profiler, `valgrind`), split at spaces: `link/record-code-order`
+/// uses it to see which functions the server runs.
+pub fn server_command() -> tokio::process::Command {
+    let binary = env!("CARGO_BIN_EXE_decision-matrix");
+    let wrapper = std::env::var("DMM_SERVER_WRAPPER").unwrap_or_default();
+    let mut words = wrapper.split_whitespace();
+    match words.next() {
+        Some(program) => {
+            let mut command = tokio::process::Command::new(program);
+            command.args(words).arg(binary);
+            command
+        }
+        None => tokio::process::Command::new(binary),
+    }
+}
+
 /// The environment the server runs with: the litellm backend pointed at `llm`, nothing read
 /// from this machine's AWS profile, plugin compile cache shared by these tests, sessions in
 /// memory.
@@ -132,7 +149,7 @@ pub async fn http_server_with(
     extra: &[&str],
     env: &[(&str, &str)],
 ) -> (tokio::process::Child, String, StderrLines) {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_decision-matrix"));
+    let mut command = server_command();
     command
         .args(["serve", "--transport", "http", "--port", "0"])
         .args(extra)
