@@ -8,7 +8,6 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::Router;
-
 use axum::routing::get;
 use decision_matrix::plugins::bindings::llm_backend::{GenerateRequest, Message, Role};
 use decision_matrix::plugins::grants::{Grant, GrantsConfig, HostPattern, SecretSource};

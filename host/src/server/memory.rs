@@ -12,7 +12,7 @@
 //! composes `/proc/meminfo` afresh at every read, which costs more than the rest of a
 //! `server_stats` call, so the machine's figure is reused for up to [`MACHINE_MAX_AGE`]: a
 //! second-old percentage judges a memory threshold as well as a new one. Reading the files
-//! was half of a `server_stats` call before.
+//! was half of `server_stats`'s own time before.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -52,8 +52,7 @@ impl SystemMemory {
         if let Some(dir) = &self.cgroup {
             let current = read_small(&dir.join("memory.current"), &mut buffer)
                 .and_then(|text| text.trim().parse().ok());
-            let mut max_buffer = [0; 64];
-            let max = read_small(&dir.join("memory.max"), &mut max_buffer);
+            let max = read_small(&dir.join("memory.max"), &mut buffer);
             if let (Some(current), Some(max)) = (current, max)
                 && let Some(percent) = cgroup_percent(current, max)
             {
@@ -206,8 +205,9 @@ mod tests {
         let memory = SystemMemory::detect();
         let used = memory.used_percent().expect("Linux reports memory use");
         assert!((0.0..=100.0).contains(&used), "{used}");
-        // Within a second the same reading is returned; afterwards it is taken again.
-        assert_eq!(memory.used_percent(), Some(used));
+        // Within a second the last reading is returned; afterwards it is taken again.
+        *memory.last.lock().expect("unpoisoned") = Some((Instant::now(), Some(-1.0)));
+        assert_eq!(memory.used_percent(), Some(-1.0));
         *memory.last.lock().expect("unpoisoned") = Some((
             Instant::now().checked_sub(MACHINE_MAX_AGE).expect("uptime"),
             Some(-1.0),
