@@ -322,6 +322,57 @@ async fn http_gives_the_same_results_as_stdio() {
     child.kill().await.expect("stop the server");
 }
 
+/// Clients at once on a plugin host with two instances, evaluating two cells at a time: the
+/// backend and scoring calls beyond the two wait for an instance, and every evaluation and
+/// every matrix succeeds. (Instances going back to the pool in batches once made such calls
+/// fail with "maximum concurrent limit of 2 for fibers reached".)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_clients_share_a_small_plugin_pool_without_failures() {
+    let llm = llm().await;
+    let (mut child, url) = http_server(
+        &llm,
+        &[
+            "--set",
+            "plugins.limits.max_concurrent_calls=2",
+            "--set",
+            "evaluation.max_concurrent_calls=2",
+        ],
+    )
+    .await;
+    let criteria = ["cost", "speed", "safety", "support"]
+        .map(|name| json!({"name": name, "description": format!("{name} matters")}));
+    let clients = (0..4).map(|number| {
+        let (url, criteria) = (url.clone(), criteria.clone());
+        tokio::spawn(async move {
+            let (client, _) = http_client(&url).await;
+            for round in 0..10 {
+                // A topic of its own, so that no answer comes from the cache; six options in
+                // batches of five: two backend calls per criterion.
+                let start = json!({
+                    "topic": format!("Pick a database, client {number}, round {round}"),
+                    "options": ["Postgres", "SQLite", "DynamoDB", "MySQL", "Cassandra"],
+                    "model_backend": "litellm",
+                    "initial_criteria": criteria,
+                });
+                let started = ok(&client, "start_decision_analysis", start).await;
+                let session = json!({"session_id": started["session_id"]});
+                let added = json!({"session_id": started["session_id"], "option_name": "Redis"});
+                ok(&client, "add_option", added).await;
+                let evaluated = ok(&client, "evaluate_options", session.clone()).await;
+                assert_eq!(evaluated["summary"]["successful_scores"], 24);
+                assert_eq!(evaluated["summary"]["errors"], 0);
+                let matrix = ok(&client, "get_decision_matrix", session).await;
+                assert_eq!(matrix["rankings"].as_array().map(Vec::len), Some(6));
+            }
+            client.cancel().await.expect("close");
+        })
+    });
+    for client in clients.collect::<Vec<_>>() {
+        client.await.expect("every call succeeds");
+    }
+    child.kill().await.expect("stop the server");
+}
+
 #[tokio::test]
 async fn editing_manual_scores_strategies_sensitivity_and_export() {
     let llm = llm().await;

@@ -17,8 +17,6 @@ use super::limits::{EPOCH_TICK, LimitSettings};
 const MAX_CORE_INSTANCES_PER_COMPONENT: u32 = 32;
 const MAX_MEMORIES_PER_COMPONENT: u32 = 2;
 const MAX_TABLES_PER_COMPONENT: u32 = 8;
-/// Slot resets batched per `madvise` flush (see `base_config`).
-const DECOMMIT_BATCH: usize = 16;
 
 /// How instances are allocated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,11 +91,14 @@ fn base_config(pool: Option<&LimitSettings>) -> Config {
             .total_tables(calls.saturating_mul(MAX_TABLES_PER_COMPONENT))
             .total_stacks(calls)
             .max_memory_size((limits.max_memory_mib * 1024 * 1024) as usize);
-        // Returning a slot to the pool resets its memory with `madvise`, and each call of
-        // that flushes the TLB of every core running this process. Batching the resets cut a
-        // plugin call from 24 to 19 µs in `benches/plugins.rs`; when the pool runs short,
-        // wasmtime flushes the queue before failing an allocation, so no capacity is lost.
-        pooling.decommit_batch_size(DECOMMIT_BATCH);
+        // A slot goes back to the pool as the call's store drops, before the call gives up
+        // its place in `CallRunner`, so the next call always finds one. Batching the resets
+        // would break that: a batched slot waits in wasmtime's decommit queue, and while one
+        // call flushes the queue to take a slot, a second call finds the queue empty and the
+        // pool exhausted, and fails ("maximum concurrent limit ... for fibers reached"). The
+        // batch saved about 5 µs of `madvise` per call (`benches/plugins.rs`); a call that
+        // fails under load costs far more.
+        pooling.decommit_batch_size(1);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     }
     config
