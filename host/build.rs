@@ -1,9 +1,13 @@
 //! Builds the plugins in `plugins/` for `wasm32-wasip2` and embeds the built-in ones.
 //!
-//! `plugins/` is its own Cargo workspace, built here with a nested `cargo build` into a
-//! target directory under `OUT_DIR`. Inherited flags are cleared: an outer `RUSTFLAGS` or
+//! `plugins/` is its own Cargo workspace, built here with a nested `cargo build` into its own
+//! target directory, `plugins/target`. Inherited flags are cleared: an outer `RUSTFLAGS` or
 //! compiler wrapper meant for the host can turn a component build into a core-module build
-//! (or hang it), so the plugins build exactly as a plugin author's would.
+//! (or hang it), so the plugins build exactly as a plugin author's would. That also makes the
+//! build the same whatever the outer build is, so one target directory serves them all: the
+//! lint run, the test build, the release build and the fuzz build find the components built
+//! (half a minute of compiling each, otherwise), and so does `cargo build` run in `plugins/`. The
+//! artifacts are copied into `OUT_DIR` before anything uses them.
 //!
 //! Outputs:
 //! - `$OUT_DIR/builtin_plugins.rs`: `BUILTIN_PLUGINS`, every plugin whose manifest says
@@ -47,7 +51,7 @@ fn run() -> Result<(), String> {
     }
 
     check_target_installed()?;
-    let target_dir = out_dir.join("plugins-target");
+    let target_dir = plugins.join("target");
     build_plugins(&plugins, &target_dir)?;
     let artifacts = target_dir.join(TARGET).join("release");
 
