@@ -72,6 +72,37 @@ impl<T: ScoringStrategy> wit::Guest for T {
 }
 
 impl Matrix {
+    /// A matrix with placeholder names, for a strategy's tests: one criterion per weight
+    /// (`criterion 0`, `criterion 1`, …) and as many options (`option 0`, …) as `cells` fills,
+    /// row by row: each option's cells in criterion order, as the host sends them.
+    ///
+    /// ```
+    /// use dmx_plugin_sdk::scoring::{Cell, Matrix};
+    ///
+    /// let m = Matrix::with_placeholder_names(
+    ///     &[2.0, 1.0],
+    ///     vec![Cell::Scored(8.0), Cell::Abstained, Cell::Scored(5.0), Cell::Missing],
+    /// );
+    /// assert_eq!(m.options, ["option 0", "option 1"]);
+    /// assert_eq!(m.criteria[1].name, "criterion 1");
+    /// assert_eq!(m.row(1), [Cell::Scored(5.0), Cell::Missing]);
+    /// ```
+    pub fn with_placeholder_names(weights: &[f64], cells: Vec<Cell>) -> Matrix {
+        let options = cells.len() / weights.len().max(1);
+        Matrix {
+            options: (0..options).map(|i| format!("option {i}")).collect(),
+            criteria: weights
+                .iter()
+                .enumerate()
+                .map(|(i, &weight)| Criterion {
+                    name: format!("criterion {i}"),
+                    weight,
+                })
+                .collect(),
+            cells,
+        }
+    }
+
     /// Checks that `cells` holds exactly `options × criteria` entries and that every weight and
     /// score is a finite number.
     pub fn check_shape(&self) -> Result<(), PluginError> {

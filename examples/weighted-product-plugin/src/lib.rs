@@ -153,21 +153,11 @@ fn option_total(matrix: &Matrix, o: usize, abstentions: Abstentions) -> Result<f
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dmx_plugin_sdk::scoring::{Cell, Criterion};
+    use dmx_plugin_sdk::scoring::Cell;
 
+    /// One row of cells per option.
     fn matrix(weights: &[f64], rows: &[&[Cell]]) -> Matrix {
-        Matrix {
-            options: (0..rows.len()).map(|i| format!("option {i}")).collect(),
-            criteria: weights
-                .iter()
-                .enumerate()
-                .map(|(i, &weight)| Criterion {
-                    name: format!("criterion {i}"),
-                    weight,
-                })
-                .collect(),
-            cells: rows.iter().flat_map(|r| r.iter().copied()).collect(),
-        }
+        Matrix::with_placeholder_names(weights, rows.concat())
     }
 
     /// `(option, total rounded to 1e-9, rank)`: `exp(ln x)` does not round-trip exactly.

@@ -56,25 +56,7 @@ dmx_plugin_sdk::export_scoring!(RankSum);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dmx_plugin_sdk::scoring::{Cell, Criterion};
-
-    fn matrix(weights: &[f64], cells: Vec<Cell>) -> Matrix {
-        let criteria = weights.len().max(1);
-        Matrix {
-            options: (0..cells.len() / criteria)
-                .map(|i| format!("option {i}"))
-                .collect(),
-            criteria: weights
-                .iter()
-                .enumerate()
-                .map(|(i, &weight)| Criterion {
-                    name: format!("criterion {i}"),
-                    weight,
-                })
-                .collect(),
-            cells,
-        }
-    }
+    use dmx_plugin_sdk::scoring::Cell;
 
     fn invalid_input(result: Result<Vec<RankedOption>, PluginError>) -> String {
         match result {
@@ -88,7 +70,7 @@ mod tests {
         // Criterion 0 (weight 2): 8 > 5 = 5, option 3 abstained: points 2, 0.5, 0.5, 0.
         // Criterion 1 (weight 1): 3 < 9, options 2 and 3 not scored: points 0, 1, 0, 0.
         // Totals: 2·2 = 4, 2·0.5 + 1 = 2, 2·0.5 = 1, 0.
-        let m = matrix(
+        let m = Matrix::with_placeholder_names(
             &[2.0, 1.0],
             vec![
                 Cell::Scored(8.0),
@@ -115,7 +97,7 @@ mod tests {
     #[test]
     fn equal_totals_share_a_rank_in_insertion_order() {
         // A and C tie on the only criterion, above B.
-        let m = matrix(
+        let m = Matrix::with_placeholder_names(
             &[1.0],
             vec![Cell::Scored(7.0), Cell::Scored(2.0), Cell::Scored(7.0)],
         );
@@ -130,26 +112,29 @@ mod tests {
     #[test]
     fn rejects_invalid_input_and_params() {
         let msg = invalid_input(RankSum::rank(
-            matrix(&[1.0, -0.5], vec![Cell::Scored(2.0), Cell::Scored(2.0)]),
+            Matrix::with_placeholder_names(
+                &[1.0, -0.5],
+                vec![Cell::Scored(2.0), Cell::Scored(2.0)],
+            ),
             Vec::new(),
         ));
         assert!(msg.contains("`criterion 1`"), "{msg}");
         invalid_input(RankSum::rank(
-            matrix(&[f64::NAN], vec![Cell::Scored(2.0)]),
+            Matrix::with_placeholder_names(&[f64::NAN], vec![Cell::Scored(2.0)]),
             Vec::new(),
         ));
         let msg = invalid_input(RankSum::rank(
-            matrix(&[1.0], vec![Cell::Scored(f64::NEG_INFINITY)]),
+            Matrix::with_placeholder_names(&[1.0], vec![Cell::Scored(f64::NEG_INFINITY)]),
             Vec::new(),
         ));
         assert!(msg.contains("`option 0`"), "{msg}");
         let short = Matrix {
             cells: vec![Cell::Scored(1.0)],
-            ..matrix(&[1.0, 1.0], vec![Cell::Missing; 4])
+            ..Matrix::with_placeholder_names(&[1.0, 1.0], vec![Cell::Missing; 4])
         };
         assert!(invalid_input(RankSum::rank(short, Vec::new())).contains("need 4"));
         let msg = invalid_input(RankSum::rank(
-            matrix(&[1.0], vec![Cell::Scored(2.0)]),
+            Matrix::with_placeholder_names(&[1.0], vec![Cell::Scored(2.0)]),
             vec![("ties".into(), "min".into())],
         ));
         assert!(msg.contains("`ties`"), "{msg}");

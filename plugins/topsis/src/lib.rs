@@ -66,24 +66,12 @@ dmx_plugin_sdk::export_scoring!(Topsis);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dmx_plugin_sdk::scoring::{Cell, Criterion};
+    use dmx_plugin_sdk::scoring::Cell;
 
+    /// Every cell scored: one row of scores per option.
     fn matrix(weights: &[f64], rows: &[&[f64]]) -> Matrix {
-        Matrix {
-            options: (0..rows.len()).map(|i| format!("A{}", i + 1)).collect(),
-            criteria: weights
-                .iter()
-                .enumerate()
-                .map(|(i, &weight)| Criterion {
-                    name: format!("C{}", i + 1),
-                    weight,
-                })
-                .collect(),
-            cells: rows
-                .iter()
-                .flat_map(|r| r.iter().copied().map(Cell::Scored))
-                .collect(),
-        }
+        let cells = rows.concat().into_iter().map(Cell::Scored).collect();
+        Matrix::with_placeholder_names(weights, cells)
     }
 
     fn ranks(r: &[RankedOption]) -> Vec<(u32, u32)> {
@@ -160,10 +148,10 @@ mod tests {
         assert!(invalid(&ok, &[("normalisation", "vector")]).contains("unknown parameter"));
         let mut negative = ok.clone();
         negative.criteria[1].weight = -2.0;
-        assert!(invalid(&negative, &[]).contains("`C2`"));
+        assert!(invalid(&negative, &[]).contains("`criterion 1`"));
         let mut infinite = ok.clone();
         infinite.cells[0] = Cell::Scored(f64::INFINITY);
-        assert!(invalid(&infinite, &[]).contains("`A1`"));
+        assert!(invalid(&infinite, &[]).contains("`option 0`"));
         let short = Matrix {
             cells: Vec::new(),
             ..ok

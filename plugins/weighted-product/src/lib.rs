@@ -72,25 +72,7 @@ fn check_positive_scores(matrix: &Matrix) -> Result<(), PluginError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dmx_plugin_sdk::scoring::{Cell, Criterion};
-
-    fn matrix(weights: &[f64], cells: Vec<Cell>) -> Matrix {
-        let criteria = weights.len().max(1);
-        Matrix {
-            options: (0..cells.len() / criteria)
-                .map(|i| format!("option {i}"))
-                .collect(),
-            criteria: weights
-                .iter()
-                .enumerate()
-                .map(|(i, &weight)| Criterion {
-                    name: format!("criterion {i}"),
-                    weight,
-                })
-                .collect(),
-            cells,
-        }
-    }
+    use dmx_plugin_sdk::scoring::Cell;
 
     fn invalid_input(result: Result<Vec<RankedOption>, PluginError>) -> String {
         match result {
@@ -103,7 +85,7 @@ mod tests {
     fn ranks_through_the_trait() {
         // Totals: √(9·4) = 6, 8 (abstained on the second criterion), √(4·9) = 6 again, 0
         // (nothing scored).
-        let m = matrix(
+        let m = Matrix::with_placeholder_names(
             &[1.0, 1.0],
             vec![
                 Cell::Scored(9.0),
@@ -129,7 +111,7 @@ mod tests {
     #[test]
     fn rejects_what_the_product_cannot_take() {
         let msg = invalid_input(WeightedProduct::rank(
-            matrix(&[1.0, 1.0], vec![Cell::Scored(2.0), Cell::Scored(0.0)]),
+            Matrix::with_placeholder_names(&[1.0, 1.0], vec![Cell::Scored(2.0), Cell::Scored(0.0)]),
             Vec::new(),
         ));
         assert!(
@@ -137,11 +119,14 @@ mod tests {
             "{msg}"
         );
         invalid_input(WeightedProduct::rank(
-            matrix(&[1.0], vec![Cell::Scored(-3.0)]),
+            Matrix::with_placeholder_names(&[1.0], vec![Cell::Scored(-3.0)]),
             Vec::new(),
         ));
         let msg = invalid_input(WeightedProduct::rank(
-            matrix(&[1.0, -1.0], vec![Cell::Scored(2.0), Cell::Scored(2.0)]),
+            Matrix::with_placeholder_names(
+                &[1.0, -1.0],
+                vec![Cell::Scored(2.0), Cell::Scored(2.0)],
+            ),
             Vec::new(),
         ));
         assert!(msg.contains("negative weight"), "{msg}");
@@ -150,26 +135,32 @@ mod tests {
     #[test]
     fn rejects_malformed_input_and_params() {
         invalid_input(WeightedProduct::rank(
-            matrix(&[f64::INFINITY], vec![Cell::Scored(2.0)]),
+            Matrix::with_placeholder_names(&[f64::INFINITY], vec![Cell::Scored(2.0)]),
             Vec::new(),
         ));
         invalid_input(WeightedProduct::rank(
-            matrix(&[1.0], vec![Cell::Scored(f64::NAN)]),
+            Matrix::with_placeholder_names(&[1.0], vec![Cell::Scored(f64::NAN)]),
             Vec::new(),
         ));
         let short = Matrix {
             cells: vec![Cell::Scored(2.0)],
-            ..matrix(&[1.0, 1.0], vec![Cell::Missing; 4])
+            ..Matrix::with_placeholder_names(&[1.0, 1.0], vec![Cell::Missing; 4])
         };
         let msg = invalid_input(WeightedProduct::rank(short, Vec::new()));
         assert!(msg.contains("need 4"), "{msg}");
         let msg = invalid_input(WeightedProduct::rank(
-            matrix(&[1.0], vec![Cell::Scored(2.0)]),
+            Matrix::with_placeholder_names(&[1.0], vec![Cell::Scored(2.0)]),
             vec![("abstentions".into(), "penalise".into())],
         ));
         assert!(msg.contains("`abstentions`"), "{msg}");
         // Abstentions carry no number, so they are never out of range.
-        assert!(WeightedProduct::rank(matrix(&[1.0], vec![Cell::Abstained]), Vec::new()).is_ok());
+        assert!(
+            WeightedProduct::rank(
+                Matrix::with_placeholder_names(&[1.0], vec![Cell::Abstained]),
+                Vec::new()
+            )
+            .is_ok()
+        );
     }
 
     #[test]
