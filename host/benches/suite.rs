@@ -118,6 +118,20 @@ fn write_section(path: &Path, section: &str) {
     std::fs::write(path, updated).expect("write BENCHMARKS.md");
 }
 
+/// Which server binary ran: the bench's own release build unless `DMM_SERVER_BINARY` named
+/// another (see `server_command` in `tests/common/server.rs`).
+fn server_description() -> &'static str {
+    if std::env::var_os("DMM_SERVER_BINARY").is_some_and(|path| !path.is_empty()) {
+        "The server is the binary `cargo build --release --locked --bin decision-matrix` makes, \
+         named in `DMM_SERVER_BINARY`."
+    } else {
+        "The server is the bench's own release build, which carries the features the \
+         dev-dependencies add and so misses most of `host/link/code.order` (BENCHMARKS.md, \
+         \"MCP server\"); set `DMM_SERVER_BINARY` to a copy of the `cargo build --release` \
+         binary to measure that one."
+    }
+}
+
 /// The generated section, markers included.
 fn section(f: &Figures) -> String {
     let mut out = String::new();
@@ -128,14 +142,15 @@ fn section(f: &Figures) -> String {
          ## Benchmark suite\n\n\
          Every figure in this section comes from one command, which takes about {} minutes and \
          writes the section:\n\n```sh\ncargo bench -p decision-matrix --bench suite\n```\n\n\
-         Last run: {}. Release build; the bench process (clients and the mock model, two \
+         Last run: {}. {} The bench process (clients and the mock model, two \
          tokio workers) and the server share the CPUs, as a local assistant and its MCP server \
          do. Cells are scored by the built-in `litellm` plugin against a loopback \
          OpenAI-compatible mock that answers every prompt correctly, at once or after 50 ms \
          like a fast hosted model, and reports tokens as a quarter of the bytes of its prompt \
          and answer. Sessions are in the memory store.\n\n",
         f.elapsed.as_secs().div_ceil(60),
-        run_description()
+        run_description(),
+        server_description()
     );
 
     let _ = write!(
