@@ -118,10 +118,27 @@ fn write_section(path: &Path, section: &str) {
     std::fs::write(path, updated).expect("write BENCHMARKS.md");
 }
 
-/// Which server binary ran: the bench's own release build unless `DMM_SERVER_BINARY` named
-/// another (see `server_command` in `tests/common/server.rs`).
+/// Whether `DMM_SERVER_BINARY` names the server to run instead of the bench's own build (see
+/// `server_command` in `tests/common/server.rs`).
+fn installed_binary() -> bool {
+    std::env::var_os("DMM_SERVER_BINARY").is_some_and(|path| !path.is_empty())
+}
+
+/// The command that reproduces this run.
+fn suite_command() -> &'static str {
+    if installed_binary() {
+        "cargo build --release --locked --bin decision-matrix\n\
+         mkdir -p target/installed && cp target/release/decision-matrix target/installed/\n\
+         DMM_SERVER_BINARY=$PWD/target/installed/decision-matrix \\\n    \
+         cargo bench -p decision-matrix --bench suite"
+    } else {
+        "cargo bench -p decision-matrix --bench suite"
+    }
+}
+
+/// Which server binary ran.
 fn server_description() -> &'static str {
-    if std::env::var_os("DMM_SERVER_BINARY").is_some_and(|path| !path.is_empty()) {
+    if installed_binary() {
         "The server is the binary `cargo build --release --locked --bin decision-matrix` makes, \
          named in `DMM_SERVER_BINARY`."
     } else {
@@ -141,7 +158,7 @@ fn section(f: &Figures) -> String {
          (host/benches/suite.rs): a rerun replaces everything down to suite:end. -->\n\n\
          ## Benchmark suite\n\n\
          Every figure in this section comes from one command, which takes about {} minutes and \
-         writes the section:\n\n```sh\ncargo bench -p decision-matrix --bench suite\n```\n\n\
+         writes the section:\n\n```sh\n{}\n```\n\n\
          Last run: {}. {} The bench process (clients and the mock model, two \
          tokio workers) and the server share the CPUs, as a local assistant and its MCP server \
          do. Cells are scored by the built-in `litellm` plugin against a loopback \
@@ -149,6 +166,7 @@ fn section(f: &Figures) -> String {
          like a fast hosted model, and reports tokens as a quarter of the bytes of its prompt \
          and answer. Sessions are in the memory store.\n\n",
         f.elapsed.as_secs().div_ceil(60),
+        suite_command(),
         run_description(),
         server_description()
     );
