@@ -157,8 +157,8 @@ fn section(f: &Figures) -> String {
         "{BEGIN}\n<!-- Written by `cargo bench -p decision-matrix --bench suite` \
          (host/benches/suite.rs): a rerun replaces everything down to suite:end. -->\n\n\
          ## Benchmark suite\n\n\
-         Every figure in this section comes from one command, which takes about {} minutes and \
-         writes the section:\n\n```sh\n{}\n```\n\n\
+         Every figure in this section comes from one run of the suite, which takes about {} \
+         minutes and writes the section:\n\n```sh\n{}\n```\n\n\
          Last run: {}. {} The bench process (clients and the mock model, two \
          tokio workers) and the server share the CPUs, as a local assistant and its MCP server \
          do. Cells are scored by the built-in `litellm` plugin against a loopback \
