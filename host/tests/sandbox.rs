@@ -553,3 +553,54 @@ async fn wall_clock_limit_stops_a_call_that_waits_too_long() {
     assert!(err.is_retryable());
     still_serving(&plugin).await;
 }
+
+/// Sets its flag when dropped: the server dropped the handler, so the connection is gone.
+struct Dropped(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_stopped_by_its_time_limit_abandons_its_request() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let abandoned = Arc::new(AtomicBool::new(false));
+    let flag = abandoned.clone();
+    let server = MockServer::start(Router::new().route(
+        "/hang",
+        get(move || {
+            let guard = Dropped(flag.clone());
+            async move {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                drop(guard);
+                "too late"
+            }
+        }),
+    ))
+    .await;
+    let limits = LimitSettings {
+        max_timeout_ms: 400,
+        default_timeout_ms: 400,
+        ..test_limits()
+    };
+    let (_host, catalog) = host_with_limits(grant_for(&server, true), limits);
+    let plugin = adversary(&catalog);
+    let err = run(&plugin, &format!("fetch GET {}/hang", server.base_url()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CallError::Timeout { .. }), "{err:?}");
+    // The request is not left running after its call: the connection closes, and the server
+    // drops the handler long before its minute is up.
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        while !abandoned.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the upstream request outlived its call");
+    still_serving(&plugin).await;
+}
