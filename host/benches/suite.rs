@@ -228,7 +228,9 @@ fn section(f: &Figures) -> String {
          clients each have their own connection to one server process. Model calls and tokens \
          per session are the server's own counts (`server_stats`) over the timed sessions. \
          With 64 clients the server's limits on concurrent model calls (64 in all, 32 for \
-         `litellm`, by default) set the pace.\n\n{}\n",
+         `litellm`, by default) set the pace, and the server holds up to 256 sessions instead \
+         of the default 100, so that eviction never takes a session its client is still \
+         using.\n\n{}\n",
         time(WORKFLOW_TIME),
         report::throughput_table(&f.runs)
     );

@@ -77,7 +77,15 @@ pub async fn throughput(
     llm: &Judge,
     args: &[&str],
 ) -> Throughput {
-    let server = Server::start(transport, clients, &llm.mock, args).await;
+    // Room for every client's session and the ones it left behind: with the default 100 and
+    // 64 fast clients, least-recently-used eviction can take a session between two of its
+    // client's calls. Four clients keep the default.
+    let max_sessions = format!("sessions.max_sessions={}", (4 * clients).max(100));
+    let args: Vec<&str> = ["--set", max_sessions.as_str()]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    let server = Server::start(transport, clients, &llm.mock, &args).await;
     all_clients(&server, "warm-up", WARM_UP_WORKFLOWS, Instant::now()).await;
     let usage_before = Usage::of(&server.stats().await);
     let started = Instant::now();
