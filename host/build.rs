@@ -6,8 +6,8 @@
 //! (or hang it), so the plugins build exactly as a plugin author's would. That also makes the
 //! build the same whatever the outer build is, so one target directory serves them all: the
 //! lint run, the test build, the release build and the fuzz build find the components built
-//! (half a minute of compiling each, otherwise), and so does `cargo build` run in `plugins/`. The
-//! artifacts are copied into `OUT_DIR` before anything uses them.
+//! (half a minute of compiling each, otherwise), and so does `cargo build` run in `plugins/`.
+//! The artifacts are copied into `OUT_DIR` before anything uses them.
 //!
 //! Outputs:
 //! - `$OUT_DIR/builtin_plugins.rs`: `BUILTIN_PLUGINS`, every plugin whose manifest says

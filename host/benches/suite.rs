@@ -34,8 +34,9 @@ use support::load::{self, Load};
 use support::plugin_calls::{PluginCall, plugin_calls};
 use support::process::Transport;
 use support::report::{self, REFERENCE_LLM_LATENCY};
+use support::server::server_binary_override;
 use support::startup::{Cache, startups};
-use support::throughput::{Throughput, WORKFLOW_TIME, throughput};
+use support::throughput::{Throughput, WORKFLOW_TIME, max_sessions, throughput};
 use support::workload::{CELLS, Judge, LLM_CALLS};
 
 /// Timed starts with an empty compile cache (each compiles every built-in plugin).
@@ -118,10 +119,9 @@ fn write_section(path: &Path, section: &str) {
     std::fs::write(path, updated).expect("write BENCHMARKS.md");
 }
 
-/// Whether `DMM_SERVER_BINARY` names the server to run instead of the bench's own build (see
-/// `server_command` in `tests/common/server.rs`).
+/// Whether `DMM_SERVER_BINARY` names the server to run instead of the bench's own build.
 fn installed_binary() -> bool {
-    std::env::var_os("DMM_SERVER_BINARY").is_some_and(|path| !path.is_empty())
+    server_binary_override().is_some()
 }
 
 /// The command that reproduces this run.
@@ -228,10 +228,11 @@ fn section(f: &Figures) -> String {
          clients each have their own connection to one server process. Model calls and tokens \
          per session are the server's own counts (`server_stats`) over the timed sessions. \
          With 64 clients the server's limits on concurrent model calls (64 in all, 32 for \
-         `litellm`, by default) set the pace, and the server holds up to 256 sessions instead \
+         `litellm`, by default) set the pace, and the server holds up to {} sessions instead \
          of the default 100, so that eviction never takes a session its client is still \
          using.\n\n{}\n",
         time(WORKFLOW_TIME),
+        max_sessions(64),
         report::throughput_table(&f.runs)
     );
 

@@ -69,6 +69,14 @@ impl Throughput {
 /// inspecting it from outside (`/proc/<pid>/smaps`, `pagemap`).
 const RESIDENT_ENV: &str = "DMM_BENCH_RESIDENT";
 
+/// Sessions a throughput server holds for `clients` clients: room for every client's session
+/// and the ones it left behind. With the default 100 and 64 fast clients, least-recently-used
+/// eviction can take a session between two of its client's calls; up to 25 clients keep the
+/// default, so the four-client figures are the default configuration's.
+pub fn max_sessions(clients: usize) -> usize {
+    (4 * clients).max(100)
+}
+
 /// `clients` clients of one server on `transport` looping the workflow against `llm`.
 /// `args` are extra `serve` arguments.
 pub async fn throughput(
@@ -77,10 +85,7 @@ pub async fn throughput(
     llm: &Judge,
     args: &[&str],
 ) -> Throughput {
-    // Room for every client's session and the ones it left behind: with the default 100 and
-    // 64 fast clients, least-recently-used eviction can take a session between two of its
-    // client's calls. Four clients keep the default.
-    let max_sessions = format!("sessions.max_sessions={}", (4 * clients).max(100));
+    let max_sessions = format!("sessions.max_sessions={}", max_sessions(clients));
     let args: Vec<&str> = ["--set", max_sessions.as_str()]
         .into_iter()
         .chain(args.iter().copied())

@@ -96,8 +96,8 @@ fn base_config(pool: Option<&LimitSettings>) -> Config {
         // would break that: a batched slot waits in wasmtime's decommit queue, and while one
         // call flushes the queue to take a slot, a second call finds the queue empty and the
         // pool exhausted, and fails ("maximum concurrent limit ... for fibers reached"). The
-        // batch saved about 5 µs of `madvise` per call (`benches/plugins.rs`); a call that
-        // fails under load costs far more.
+        // batch saved 5–11 µs per call on one machine and nothing measurable on another
+        // (`benches/plugins.rs`, BENCHMARKS.md); a call that fails under load costs far more.
         pooling.decommit_batch_size(1);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     }

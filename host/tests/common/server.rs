@@ -88,16 +88,21 @@ pub async fn gated_llm() -> (MockServer, tokio::sync::watch::Sender<bool>) {
     (llm, open)
 }
 
-/// The command that starts the server binary: the one Cargo built with these tests, or the
-/// one `DMM_SERVER_BINARY` names. (A benchmark's build of the server carries the features
-/// the dev-dependencies add, so it is not the binary `cargo build --release` makes; the
-/// variable lets the benchmarks measure that one.) `DMM_SERVER_WRAPPER`, when set, is a
-/// command line to run it under (a profiler, `valgrind`), split at spaces:
-/// `link/record-code-order` uses it to see which functions the server runs.
+/// The server binary `DMM_SERVER_BINARY` names, if any, to run instead of the one Cargo built
+/// with these tests. (A benchmark's build of the server carries the features the
+/// dev-dependencies add, so it is not the binary `cargo build --release` makes; the variable
+/// lets the benchmarks measure that one.)
+pub fn server_binary_override() -> Option<std::ffi::OsString> {
+    std::env::var_os("DMM_SERVER_BINARY").filter(|path| !path.is_empty())
+}
+
+/// The command that starts the server binary: [`server_binary_override`], or the one Cargo
+/// built with these tests. `DMM_SERVER_WRAPPER`, when set, is a command line to run it under
+/// (a profiler, `valgrind`), split at spaces: `link/record-code-order` uses it to see which
+/// functions the server runs.
 pub fn server_command() -> tokio::process::Command {
-    let binary = std::env::var_os("DMM_SERVER_BINARY")
-        .filter(|path| !path.is_empty())
-        .unwrap_or_else(|| env!("CARGO_BIN_EXE_decision-matrix").into());
+    let binary =
+        server_binary_override().unwrap_or_else(|| env!("CARGO_BIN_EXE_decision-matrix").into());
     let wrapper = std::env::var("DMM_SERVER_WRAPPER").unwrap_or_default();
     let mut words = wrapper.split_whitespace();
     match words.next() {
