@@ -1,18 +1,61 @@
 //! `http` import: hands the request to the plugin's capability-checked network.
+//!
+//! The request runs as a task of its own rather than inside the import. A plugin call runs
+//! on a wasmtime fiber, and a host future awaited there is polled on the fiber's stack: the
+//! whole reqwest and hyper call chain would dirty that stack, once per call in flight, and
+//! every page it touches stays resident until the call ends (224 KB against 36 KB per call in
+//! flight, measured from the server's smaps). Spawned, the request is polled on a worker's own
+//! stack, and the fiber only waits for its result.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::task::{JoinError, JoinHandle};
 
 use super::super::bindings::http::{Host, HttpError, Request, Response};
 use super::super::state::CallState;
 
 impl Host for CallState {
     async fn send(&mut self, req: Request) -> Result<Response, HttpError> {
-        match &self.context.network {
-            Some(network) => network.send(req).await,
+        let Some(network) = self.context.network.clone() else {
             // Only backend plugins are linked with `http`, and each gets a network; this arm
             // keeps the host honest should that ever change.
-            None => Err(HttpError::Denied(format!(
+            return Err(HttpError::Denied(format!(
                 "plugin {} has no network access",
                 self.context.label
+            )));
+        };
+        match AbortOnDrop(tokio::spawn(async move { network.send(req).await })).await {
+            Ok(result) => result,
+            // The task is only aborted by dropping its guard, which ends this future too, so
+            // an error here is a panic in the network code: report it as the failure it is.
+            Err(error) => Err(HttpError::Connection(format!(
+                "the host's request task failed: {error}"
             ))),
         }
+    }
+}
+
+/// A spawned task that is aborted when its awaiter goes away.
+///
+/// A call stopped by its time limit, or by a cancelled evaluation, drops the import's future;
+/// without this the request would go on talking to the backend for nobody. tokio-util has the
+/// same type behind its `rt` feature, but turning that feature on renames the symbols of every
+/// crate built on tokio-util and so undoes the server's recorded code order
+/// (`host/link/code.order`), for fifteen lines.
+struct AbortOnDrop<T>(JoinHandle<T>);
+
+impl<T> Future for AbortOnDrop<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
