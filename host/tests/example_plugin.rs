@@ -7,7 +7,9 @@ use std::process::Command;
 use decision_matrix::plugins::bindings::scoring_export::{Cell, Criterion, Matrix};
 use decision_matrix::plugins::discover::read_component_file;
 use decision_matrix::plugins::grants::GrantsConfig;
-use decision_matrix::plugins::{LoadedPlugin, Origin, PluginHost, PluginSettings, PluginSource};
+use decision_matrix::plugins::{
+    ComponentBinary, LoadedPlugin, Origin, PluginHost, PluginSettings, PluginSource,
+};
 
 fn example_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/weighted-product-plugin")
@@ -57,7 +59,7 @@ async fn example_plugin_builds_outside_the_workspace_and_runs() {
     let loaded = host
         .load(PluginSource {
             manifest: file.manifest,
-            wasm: &file.wasm,
+            wasm: ComponentBinary::new(&file.wasm),
             origin: Origin::File(file.path),
         })
         .expect("load example");

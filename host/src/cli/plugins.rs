@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 use crate::config::Config;
 use crate::plugins::discover;
 use crate::plugins::grants::{GrantsConfig, HostPattern};
-use crate::plugins::{Origin, PluginCatalog, PluginDescriptor, PluginHost, PluginSource};
+use crate::plugins::{
+    ComponentBinary, Origin, PluginCatalog, PluginDescriptor, PluginHost, PluginSource,
+};
 
 /// Runs `plugins list`; returns the process exit code (1 when some plugin failed to load).
 pub fn list(
@@ -59,7 +61,7 @@ pub fn check(
     let plugin = discover::read_component_file(file, host.max_component_bytes())?;
     let loaded = host.load(PluginSource {
         manifest: plugin.manifest,
-        wasm: &plugin.wasm,
+        wasm: ComponentBinary::new(&plugin.wasm),
         origin: Origin::File(plugin.path),
     })?;
     let descriptor = loaded.descriptor();

@@ -1,5 +1,7 @@
 //! Plugins compiled into the binary: the build script builds `plugins/` for `wasm32-wasip2`
-//! and embeds every plugin whose manifest says `builtin = true`.
+//! and embeds every plugin whose manifest says `builtin = true`, with its SHA-256.
+
+use super::binary::ComponentBinary;
 
 /// One embedded plugin.
 #[derive(Debug, Clone, Copy)]
@@ -8,6 +10,16 @@ pub struct BuiltinPlugin {
     pub manifest: &'static str,
     /// The component binary.
     pub wasm: &'static [u8],
+    /// SHA-256 of `wasm`, computed by the build script.
+    pub sha256: [u8; 32],
+}
+
+impl BuiltinPlugin {
+    /// The component with its digest, so loading it does not read it unless it must be
+    /// compiled.
+    pub fn binary(&self) -> ComponentBinary<'static> {
+        ComponentBinary::prehashed(self.wasm, self.sha256)
+    }
 }
 
 include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));
@@ -15,4 +27,22 @@ include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));
 /// Every built-in plugin, in id order.
 pub fn all() -> &'static [BuiltinPlugin] {
     BUILTIN_PLUGINS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_script_digests_match_the_embedded_components() {
+        assert!(!all().is_empty());
+        for plugin in all() {
+            assert_eq!(
+                plugin.binary().sha256(),
+                ComponentBinary::new(plugin.wasm).sha256(),
+                "{}",
+                plugin.manifest.lines().next().unwrap_or_default()
+            );
+        }
+    }
 }

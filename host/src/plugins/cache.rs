@@ -10,10 +10,17 @@
 //! through a `cap-std` handle (no path from a manifest or a config entry can lead outside it),
 //! which must not be writable by other users, and each file carries a digest of its payload
 //! so a truncated or altered file is recompiled instead of loaded.
+//!
+//! An entry is the artifact exactly as wasmtime wrote it, followed by a trailer (this
+//! cache's magic and the artifact's digest), so that wasmtime can map the file itself instead
+//! of copying it into anonymous memory. Mapped, only the pages a plugin actually runs become
+//! resident, and they are shared with every other server process on the machine; copied,
+//! every built-in plugin's code stayed resident in every process whether it ran or not. The
+//! digest is checked by reading the file through a small buffer, which leaves nothing behind.
 
 use std::hash::Hasher;
-use std::io::{self, Write};
-use std::path::Path;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cap_std::ambient_authority;
@@ -22,8 +29,13 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-/// Marks a file as written by this cache, format version 1.
-const MAGIC: &[u8; 12] = b"DMX-CWASM-1\n";
+use super::binary::ComponentBinary;
+
+/// Marks a file as written by this cache, format version 2 (the trailer). Entries of version
+/// 1, which put it first, fail the check and are recompiled.
+const MAGIC: &[u8; 12] = b"DMX-CWASM-2\n";
+/// The magic, then the SHA-256 of everything before the trailer.
+const TRAILER_LEN: usize = MAGIC.len() + 32;
 /// Entries kept; older ones are removed when a new one is written.
 const MAX_ENTRIES: usize = 64;
 const SUFFIX: &str = ".cwasm";
@@ -42,6 +54,9 @@ pub enum CacheOutcome {
 /// A directory of precompiled components.
 pub struct CompileCache {
     dir: Dir,
+    /// Where `dir` is: wasmtime maps an entry by path. Only hex names built by
+    /// [`CompileCache::entry_name`] are ever joined to it.
+    path: PathBuf,
     engine_hash: String,
 }
 
@@ -55,6 +70,7 @@ impl CompileCache {
         let dir = Dir::open_ambient_dir(path, ambient_authority())?;
         Ok(CompileCache {
             dir,
+            path: path.to_path_buf(),
             engine_hash: engine_hash(engine),
         })
     }
@@ -63,15 +79,13 @@ impl CompileCache {
     pub fn load_or_compile(
         &self,
         engine: &Engine,
-        wasm: &[u8],
+        wasm: ComponentBinary<'_>,
     ) -> wasmtime::Result<(Component, CacheOutcome)> {
-        let name = self.entry_name(wasm);
+        let name = self.entry_name(wasm.sha256());
         if let Some(component) = self.load(engine, &name) {
             return Ok((component, CacheOutcome::Hit));
         }
-        let compiled = engine.precompile_component(wasm)?;
-        // SAFETY: `compiled` was produced just now by this engine from `wasm`.
-        let component = unsafe { Component::deserialize(engine, &compiled)? };
+        let compiled = engine.precompile_component(wasm.bytes())?;
         let outcome = match self.store(&name, &compiled) {
             Ok(()) => CacheOutcome::Compiled,
             Err(error) => {
@@ -79,43 +93,91 @@ impl CompileCache {
                 CacheOutcome::CompiledUncached
             }
         };
+        // Mapped from the entry just written, so that even the first start keeps only the
+        // code that runs resident.
+        if outcome == CacheOutcome::Compiled {
+            match self.map(engine, &name) {
+                Ok(component) => return Ok((component, outcome)),
+                Err(error) => unmappable(&name, &error),
+            }
+        }
+        // SAFETY: `compiled` was produced just now by this engine from `wasm`.
+        let component = unsafe { Component::deserialize(engine, &compiled)? };
         Ok((component, outcome))
     }
 
-    fn entry_name(&self, wasm: &[u8]) -> String {
-        format!(
-            "{}-{}{SUFFIX}",
-            hex::encode(Sha256::digest(wasm)),
-            self.engine_hash
-        )
+    fn entry_name(&self, sha256: &[u8; 32]) -> String {
+        format!("{}-{}{SUFFIX}", hex::encode(sha256), self.engine_hash)
     }
 
     fn load(&self, engine: &Engine, name: &str) -> Option<Component> {
-        let bytes = match self.dir.read(name) {
-            Ok(bytes) => bytes,
+        match self.verify(name) {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(entry = name, "corrupt compile cache entry; recompiling");
+                let _ = self.dir.remove_file(name);
+                return None;
+            }
             Err(error) if error.kind() == io::ErrorKind::NotFound => return None,
             Err(error) => {
                 tracing::warn!(%error, entry = name, "unreadable compile cache entry; recompiling");
                 return None;
             }
-        };
-        let Some(payload) = verified_payload(&bytes) else {
-            tracing::warn!(entry = name, "corrupt compile cache entry; recompiling");
+        }
+        match self.map(engine, name) {
+            Ok(component) => return Some(component),
+            Err(error) => unmappable(name, &error),
+        }
+        let stale = |error: &dyn std::fmt::Display| {
+            tracing::warn!(%error, entry = name, "stale compile cache entry; recompiling");
             let _ = self.dir.remove_file(name);
-            return None;
         };
-        // SAFETY: the entry lives in the host's private cache directory, carries this cache's
-        // magic and a matching digest (so it is complete and was written by `store`), and its
-        // name binds it to this engine's compatibility hash; wasmtime also re-checks the
-        // engine configuration and rejects a mismatch.
-        match unsafe { Component::deserialize(engine, payload) } {
+        let bytes = match self.dir.read(name) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                stale(&error);
+                return None;
+            }
+        };
+        let artifact = &bytes[..bytes.len().saturating_sub(TRAILER_LEN)];
+        // SAFETY: as for `map`; the copy is of the entry `verify` accepted.
+        match unsafe { Component::deserialize(engine, artifact) } {
             Ok(component) => Some(component),
             Err(error) => {
-                tracing::warn!(%error, entry = name, "stale compile cache entry; recompiling");
-                let _ = self.dir.remove_file(name);
+                stale(&error);
                 None
             }
         }
+    }
+
+    /// Whether entry `name` ends in this cache's trailer with the digest of what precedes it.
+    fn verify(&self, name: &str) -> io::Result<bool> {
+        let mut file = self.dir.open(name)?;
+        let Some(artifact_len) = file.metadata()?.len().checked_sub(TRAILER_LEN as u64) else {
+            return Ok(false);
+        };
+        let mut hasher = Sha256::new();
+        let hashed = io::copy(&mut (&mut file).take(artifact_len), &mut hasher)?;
+        let mut trailer = [0; TRAILER_LEN];
+        if hashed != artifact_len || file.read_exact(&mut trailer).is_err() {
+            return Ok(false);
+        }
+        let (magic, digest) = trailer.split_at(MAGIC.len());
+        Ok(magic == MAGIC && digest == hasher.finalize().as_slice())
+    }
+
+    /// Has wasmtime map entry `name`, which [`CompileCache::verify`] accepted or
+    /// [`CompileCache::store`] just wrote.
+    fn map(&self, engine: &Engine, name: &str) -> wasmtime::Result<Component> {
+        // SAFETY: the entry lives in the host's private cache directory, and it was either
+        // written by `store` just now or carries this cache's trailer with a matching digest
+        // (so it is complete and was written by `store`); its name binds it to this engine's
+        // compatibility hash, and wasmtime re-checks the engine configuration too. Between
+        // the check and the mapping only the directory's owner could replace the file.
+        // Entries are only ever replaced by renaming a new file over them and removed by
+        // unlinking, never rewritten in place, so a mapped entry cannot change under a
+        // running plugin. The trailer is past the end of the ELF image and is ignored.
+        unsafe { Component::deserialize_file(engine, self.path.join(name)) }
     }
 
     fn store(&self, name: &str, compiled: &[u8]) -> io::Result<()> {
@@ -130,9 +192,9 @@ impl CompileCache {
         let result = (|| {
             let mut file = self.dir.open_with(&temp, &options)?;
             set_private_mode(&file)?;
+            file.write_all(compiled)?;
             file.write_all(MAGIC)?;
             file.write_all(&Sha256::digest(compiled))?;
-            file.write_all(compiled)?;
             file.sync_all()?;
             // Rename is atomic: a concurrent reader sees the old state or the whole file.
             self.dir.rename(&temp, &self.dir, name)
@@ -189,10 +251,11 @@ impl CompileCache {
     }
 }
 
-fn verified_payload(bytes: &[u8]) -> Option<&[u8]> {
-    let rest = bytes.strip_prefix(MAGIC.as_slice())?;
-    let (digest, payload) = rest.split_at_checked(32)?;
-    (Sha256::digest(payload).as_slice() == digest).then_some(payload)
+/// Notes that an entry could not be mapped and is about to be loaded into memory instead: a
+/// cache directory on a `noexec` file system refuses executable mappings, and an entry this
+/// engine cannot use fails here first.
+fn unmappable(name: &str, error: &wasmtime::Error) {
+    tracing::debug!(error = %format!("{error:#}"), entry = name, "compile cache entry not mapped; loading a copy");
 }
 
 /// The engine's compatibility hash as hex: equal exactly when compiled code is interchangeable.
@@ -260,19 +323,6 @@ fn set_private_mode(_: &cap_std::fs::File) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn payload_digest_is_checked() {
-        let mut file = MAGIC.to_vec();
-        file.extend_from_slice(&Sha256::digest(b"code"));
-        file.extend_from_slice(b"code");
-        assert_eq!(verified_payload(&file), Some(&b"code"[..]));
-        let last = file.len() - 1;
-        file[last] ^= 1;
-        assert_eq!(verified_payload(&file), None);
-        assert_eq!(verified_payload(b"DMX-CWASM-1\nshort"), None);
-        assert_eq!(verified_payload(b"something else"), None);
-    }
 
     #[cfg(unix)]
     #[test]

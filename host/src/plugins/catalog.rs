@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::backend::BackendPlugin;
+use super::binary::ComponentBinary;
 use super::builtin;
 use super::descriptor::{Origin, PluginDescriptor};
 use super::discover;
@@ -35,7 +36,7 @@ impl PluginCatalog {
                 .and_then(|manifest| {
                     host.load(PluginSource {
                         manifest,
-                        wasm: plugin.wasm,
+                        wasm: plugin.binary(),
                         origin: Origin::Builtin,
                     })
                 });
@@ -57,7 +58,7 @@ impl PluginCatalog {
                 }
                 let loaded = host.load(PluginSource {
                     manifest: file.manifest,
-                    wasm: &file.wasm,
+                    wasm: ComponentBinary::new(&file.wasm),
                     origin: Origin::File(file.path.clone()),
                 });
                 catalog.record(loaded);

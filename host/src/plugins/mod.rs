@@ -13,6 +13,7 @@
 //! it is enforced: [`net`], [`call`], [`state`]).
 
 pub mod backend;
+pub mod binary;
 pub mod bindings;
 pub mod builtin;
 pub mod cache;
@@ -36,6 +37,7 @@ pub mod state;
 pub mod stdio;
 
 pub use backend::BackendPlugin;
+pub use binary::ComponentBinary;
 pub use catalog::PluginCatalog;
 pub use descriptor::{Origin, PluginDescriptor};
 pub use error::{CallError, LoadError};

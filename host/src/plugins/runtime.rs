@@ -12,6 +12,7 @@ use std::sync::Arc;
 use wasmtime::component::{Component, HasSelf, Linker};
 
 use super::backend::BackendPlugin;
+use super::binary::ComponentBinary;
 use super::bindings::backend::{LlmBackendPlugin, LlmBackendPluginPre};
 use super::bindings::scoring::{ScoringPlugin as ScoringWorld, ScoringPluginPre};
 use super::cache::{CacheOutcome, CompileCache};
@@ -33,7 +34,7 @@ pub struct PluginSource<'a> {
     /// The parsed manifest.
     pub manifest: Manifest,
     /// The component binary.
-    pub wasm: &'a [u8],
+    pub wasm: ComponentBinary<'a>,
     /// Built-in, or the file it was read from.
     pub origin: Origin,
 }
@@ -170,10 +171,10 @@ impl PluginHost {
             });
         }
         let limit = self.max_component_bytes();
-        if wasm.len() as u64 > limit {
+        if wasm.bytes().len() as u64 > limit {
             return Err(LoadError::TooLarge {
                 path,
-                size: wasm.len() as u64,
+                size: wasm.bytes().len() as u64,
                 limit,
             });
         }
@@ -181,7 +182,7 @@ impl PluginHost {
             path: path.clone(),
             source,
         };
-        inspect::check_header(wasm).map_err(component_error)?;
+        inspect::check_header(wasm.bytes()).map_err(component_error)?;
 
         let (component, cache) = self.compile(wasm).map_err(|e| LoadError::Compile {
             path: path.clone(),
@@ -247,13 +248,16 @@ impl PluginHost {
         })
     }
 
-    fn compile(&self, wasm: &[u8]) -> wasmtime::Result<(Component, Option<CacheOutcome>)> {
+    fn compile(
+        &self,
+        wasm: ComponentBinary<'_>,
+    ) -> wasmtime::Result<(Component, Option<CacheOutcome>)> {
         let engine = self.engine.engine();
         match &self.cache {
             Some(cache) => cache
                 .load_or_compile(engine, wasm)
                 .map(|(c, o)| (c, Some(o))),
-            None => Ok((Component::new(engine, wasm)?, None)),
+            None => Ok((Component::new(engine, wasm.bytes())?, None)),
         }
     }
 }
