@@ -11,7 +11,8 @@
 //!
 //! Outputs:
 //! - `$OUT_DIR/builtin_plugins.rs`: `BUILTIN_PLUGINS`, every plugin whose manifest says
-//!   `builtin = true`, embedded with `include_bytes!`.
+//!   `builtin = true`, embedded with `include_bytes!`, with its SHA-256 (so that start-up finds
+//!   its compile cache entry without reading it).
 //! - `$OUT_DIR/plugin-dir/<id>/`: every plugin (built-ins and test fixtures) laid out as a
 //!   plugins directory, exported to the crate's tests as `DMX_BUILT_PLUGINS_DIR`. Fixtures are
 //!   never embedded in the binary.
