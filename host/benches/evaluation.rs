@@ -29,10 +29,6 @@ use decision_matrix_testkit::{MockServer, judge};
 use futures_util::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
-/// The allocator the `decision-matrix` binary ships with, so the figures are the server's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Answers every prompt correctly, at once, and can record what it was asked.
 struct Judge {
     recorded: Option<Mutex<Vec<CompletionRequest>>>,

@@ -1,4 +1,8 @@
 //! The `decision-matrix` binary.
+//!
+//! It uses the system allocator. mimalloc served the evaluation engine's allocations about
+//! 0.3 µs per cell faster, but kept about 3 MB more resident at the server's four-client
+//! peak (BENCHMARKS.md, "MCP server"); a cell waits tens of milliseconds for its model.
 
 use std::process::ExitCode;
 
@@ -8,14 +12,6 @@ use decision_matrix::cli::{
 };
 use decision_matrix::config::{Config, Loaded};
 use decision_matrix::providers;
-
-/// mimalloc rather than the system allocator: the engine makes many small, short-lived
-/// allocations per backend call (prompts, answers, cells) on every worker thread, which
-/// glibc's allocator serves markedly slower (BENCHMARKS.md, "Evaluation engine"). Built
-/// without transparent huge pages: with them one touched byte of its arena brings in 2 MiB,
-/// which put about 13 MB on the server's peak (BENCHMARKS.md, "MCP server").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

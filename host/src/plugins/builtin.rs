@@ -45,4 +45,18 @@ mod tests {
             );
         }
     }
+
+    /// The loader skips the header check for built-ins (reading it would page in the
+    /// component), relying on the build script's.
+    #[test]
+    fn embedded_components_have_the_component_header() {
+        for plugin in all() {
+            assert_eq!(
+                crate::plugins::inspect::check_header(plugin.wasm),
+                Ok(()),
+                "{}",
+                plugin.manifest.lines().next().unwrap_or_default()
+            );
+        }
+    }
 }

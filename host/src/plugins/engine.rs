@@ -77,6 +77,11 @@ fn base_config(pool: Option<&LimitSettings>) -> Config {
         // it every one of the pool's stacks a call ever touched kept its pages: 3.5 MB of the
         // server's peak in `benches/server.rs -- memory`.
         .async_stack_zeroing(true)
+        // No `.eh_frame` for compiled plugins: wasmtime's own traps and backtraces do not
+        // use it (a host panic is caught before it reaches wasm frames), and registering it
+        // reads every plugin's unwind tables at load, keeping pages of plugins that never
+        // run resident.
+        .native_unwind_info(false)
         .cranelift_opt_level(OptLevel::Speed);
     if let Some(limits) = pool {
         let calls = limits.max_concurrent_calls;

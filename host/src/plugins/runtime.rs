@@ -182,7 +182,11 @@ impl PluginHost {
             path: path.clone(),
             source,
         };
-        inspect::check_header(wasm.bytes()).map_err(component_error)?;
+        // A built-in's header was checked when it was built; reading it here would bring
+        // 64 KB of the embedded component into memory for nothing.
+        if origin != Origin::Builtin {
+            inspect::check_header(wasm.bytes()).map_err(component_error)?;
+        }
 
         let (component, cache) = self.compile(wasm).map_err(|e| LoadError::Compile {
             path: path.clone(),
