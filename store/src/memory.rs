@@ -107,7 +107,13 @@ fn is_live(entry: &Entry, now: u64, ttl: u64) -> bool {
 impl MemoryStore {
     /// An empty store.
     pub(crate) fn new(options: StoreOptions) -> MemoryStore {
-        let cache = NonZeroUsize::new(options.cache_capacity).map(LruCache::new);
+        // Not `LruCache::new`, which allocates room for every entry up front: with the
+        // default capacity that is 280 KB, whether or not anything is ever cached.
+        let cache = NonZeroUsize::new(options.cache_capacity).map(|capacity| {
+            let mut cache = LruCache::unbounded();
+            cache.resize(capacity);
+            cache
+        });
         MemoryStore {
             options,
             state: Mutex::new(State {

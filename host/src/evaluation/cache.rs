@@ -69,7 +69,13 @@ impl CompletionCache {
     /// disabled).
     pub fn with_shared(capacity: usize, shared: Option<SharedCache>) -> CompletionCache {
         CompletionCache {
-            entries: NonZeroUsize::new(capacity).map(|c| Mutex::new(lru::LruCache::new(c))),
+            // Grown as answers arrive: `LruCache::new` would allocate room for every entry
+            // at once (280 KB at the default capacity).
+            entries: NonZeroUsize::new(capacity).map(|capacity| {
+                let mut entries = lru::LruCache::unbounded();
+                entries.resize(capacity);
+                Mutex::new(entries)
+            }),
             shared,
         }
     }
