@@ -78,10 +78,13 @@ fn host_with_limits(grant: Grant, limits: LimitSettings) -> (PluginHost, PluginC
 }
 
 fn adversary(catalog: &PluginCatalog) -> BackendPlugin {
-    catalog
+    let plugin = catalog
         .backend("fixture-adversary")
         .expect("fixture-adversary loaded")
-        .clone()
+        .clone();
+    // A file could change before a first call, so file plugins are never deferred.
+    assert!(plugin.is_loaded());
+    plugin
 }
 
 fn request(command: &str) -> GenerateRequest {

@@ -33,13 +33,7 @@ impl PluginCatalog {
                     path: "built-in plugin".to_owned(),
                     source,
                 })
-                .and_then(|manifest| {
-                    host.load(PluginSource {
-                        manifest,
-                        wasm: plugin.binary(),
-                        origin: Origin::Builtin,
-                    })
-                });
+                .and_then(|manifest| host.load_builtin(manifest, plugin));
             catalog.record(loaded);
         }
         if let Some(dir) = dir {

@@ -1,15 +1,18 @@
-//! What the typed plugin handles share: a pre-instantiated component plus the machinery to
-//! call it in a fresh instance ([`Handle::call`]).
+//! What the typed plugin handles share: a pre-instantiated component (loaded at start-up or
+//! on first use, see [`deferred`](super::deferred)) plus the machinery to call it in a fresh
+//! instance ([`Handle::call`]).
 
 use std::future::Future;
 use std::sync::Arc;
 
 use wasmtime::Store;
+use wasmtime::component::{Component, Linker};
 
 use super::bindings::backend::{LlmBackendPlugin, LlmBackendPluginPre};
 use super::bindings::scoring::{ScoringPlugin as ScoringWorld, ScoringPluginPre};
 use super::bindings::types::PluginError as GuestError;
 use super::call::{CallRunner, StoreFuture, guest_error};
+use super::deferred::Pre;
 use super::descriptor::PluginDescriptor;
 use super::error::CallError;
 use super::state::{CallState, PluginContext};
@@ -18,6 +21,10 @@ use super::state::{CallState, PluginContext};
 pub trait WorldPre: Clone + Send + Sync + 'static {
     /// The instantiated world's bindings.
     type Instance: Send + 'static;
+
+    /// Pre-instantiates `component` with `linker`, failing if an import is missing or a
+    /// world export has the wrong type.
+    fn link(linker: &Linker<CallState>, component: &Component) -> wasmtime::Result<Self>;
 
     /// Instantiates into `store`.
     fn instantiate<'a>(
@@ -28,6 +35,10 @@ pub trait WorldPre: Clone + Send + Sync + 'static {
 
 impl WorldPre for LlmBackendPluginPre<CallState> {
     type Instance = LlmBackendPlugin;
+
+    fn link(linker: &Linker<CallState>, component: &Component) -> wasmtime::Result<Self> {
+        LlmBackendPluginPre::new(linker.instantiate_pre(component)?)
+    }
 
     fn instantiate<'a>(
         &'a self,
@@ -40,6 +51,10 @@ impl WorldPre for LlmBackendPluginPre<CallState> {
 impl WorldPre for ScoringPluginPre<CallState> {
     type Instance = ScoringWorld;
 
+    fn link(linker: &Linker<CallState>, component: &Component) -> wasmtime::Result<Self> {
+        ScoringPluginPre::new(linker.instantiate_pre(component)?)
+    }
+
     fn instantiate<'a>(
         &'a self,
         store: &'a mut Store<CallState>,
@@ -50,7 +65,7 @@ impl WorldPre for ScoringPluginPre<CallState> {
 
 /// A loaded plugin of world `P`.
 pub struct Handle<P> {
-    pre: P,
+    pre: Pre<P>,
     context: Arc<PluginContext>,
     runner: CallRunner,
     descriptor: PluginDescriptor,
@@ -59,7 +74,7 @@ pub struct Handle<P> {
 impl<P: WorldPre> Handle<P> {
     /// Bundles a pre-instantiated component with its context.
     pub fn new(
-        pre: P,
+        pre: Pre<P>,
         context: Arc<PluginContext>,
         runner: CallRunner,
         descriptor: PluginDescriptor,
@@ -77,6 +92,12 @@ impl<P: WorldPre> Handle<P> {
         &self.descriptor
     }
 
+    /// Whether the plugin's compiled code is loaded now (a deferred built-in is not until its
+    /// first call).
+    pub fn is_loaded(&self) -> bool {
+        self.pre.is_loaded()
+    }
+
     /// Instantiates the plugin in a fresh store and runs `export` on the instance, under the
     /// plugin's limits.
     pub async fn call<R: Send + 'static>(
@@ -85,7 +106,15 @@ impl<P: WorldPre> Handle<P> {
         + Send
         + 'static,
     ) -> Result<R, CallError> {
-        let pre = self.pre.clone();
+        let pre = self
+            .pre
+            .get()
+            .await
+            .map_err(|error| CallError::Instantiate {
+                plugin: self.context.label.to_string(),
+                message: format!("loading its compiled code: {error:#}"),
+            })?
+            .clone();
         self.runner
             .run(&self.context, move |store| {
                 Box::pin(async move {

@@ -19,6 +19,7 @@ pub mod builtin;
 pub mod cache;
 pub mod call;
 pub mod catalog;
+pub mod deferred;
 pub mod descriptor;
 pub mod discover;
 pub mod engine;

@@ -4,7 +4,8 @@
 //! that was knowable at start-up: the header says component, the exported interface says
 //! which world and which contract version, the manifest agrees, and the linker can satisfy
 //! every import. What passes is pre-instantiated (`InstancePre`), so each call only pays for
-//! a fresh instance.
+//! a fresh instance. A built-in that passes is kept on disk until its first call
+//! ([`deferred`](super::deferred)).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,10 +14,12 @@ use wasmtime::component::{Component, HasSelf, Linker};
 
 use super::backend::BackendPlugin;
 use super::binary::ComponentBinary;
-use super::bindings::backend::{LlmBackendPlugin, LlmBackendPluginPre};
-use super::bindings::scoring::{ScoringPlugin as ScoringWorld, ScoringPluginPre};
+use super::bindings::backend::LlmBackendPlugin;
+use super::bindings::scoring::ScoringPlugin as ScoringWorld;
+use super::builtin::BuiltinPlugin;
 use super::cache::{CacheOutcome, CompileCache};
 use super::call::CallRunner;
+use super::deferred::{Pre, Reload};
 use super::descriptor::{Origin, PluginDescriptor};
 use super::engine::{Allocation, PluginEngine};
 use super::error::LoadError;
@@ -61,9 +64,9 @@ impl LoadedPlugin {
 /// The plugin runtime: engine, linkers, compile cache, network and grants.
 pub struct PluginHost {
     engine: PluginEngine,
-    backend_linker: Linker<CallState>,
-    scoring_linker: Linker<CallState>,
-    cache: Option<CompileCache>,
+    backend_linker: Arc<Linker<CallState>>,
+    scoring_linker: Arc<Linker<CallState>>,
+    cache: Option<Arc<CompileCache>>,
     network: Arc<Network>,
     grants: GrantsConfig,
     settings: PluginSettings,
@@ -102,18 +105,17 @@ impl PluginHost {
         ScoringWorld::add_to_linker::<_, HasSelf<_>>(&mut scoring_linker, |state| state)?;
 
         let cache = match settings.cache_dir() {
-            Some(dir) => Some(
-                CompileCache::open(&dir, wasm)
-                    .map_err(|e| anyhow::anyhow!("plugin compile cache {}: {e}", dir.display()))?,
-            ),
+            Some(dir) => Some(Arc::new(CompileCache::open(&dir, wasm).map_err(|e| {
+                anyhow::anyhow!("plugin compile cache {}: {e}", dir.display())
+            })?)),
             None => None,
         };
         let network = Arc::new(Network::new(settings.http.limits(), secrets)?);
         let runner = CallRunner::new(wasm.clone(), settings.limits.max_concurrent_calls as usize);
         Ok(PluginHost {
             engine,
-            backend_linker,
-            scoring_linker,
+            backend_linker: Arc::new(backend_linker),
+            scoring_linker: Arc::new(scoring_linker),
             cache,
             network,
             grants,
@@ -139,7 +141,7 @@ impl PluginHost {
 
     /// The compile cache, when enabled.
     pub fn cache(&self) -> Option<&CompileCache> {
-        self.cache.as_ref()
+        self.cache.as_deref()
     }
 
     /// What the operator granted to plugin `id` (nothing, if no `[grants.<id>]`).
@@ -154,6 +156,31 @@ impl PluginHost {
 
     /// Validates, compiles (or loads from the cache) and pre-instantiates one plugin.
     pub fn load(&self, source: PluginSource<'_>) -> Result<LoadedPlugin, LoadError> {
+        self.load_from(source, None)
+    }
+
+    /// Like [`load`](Self::load) for a built-in plugin, whose compiled code is then dropped
+    /// until its first call when the compile cache holds it.
+    pub fn load_builtin(
+        &self,
+        manifest: Manifest,
+        plugin: &BuiltinPlugin,
+    ) -> Result<LoadedPlugin, LoadError> {
+        let source = PluginSource {
+            manifest,
+            wasm: plugin.binary(),
+            origin: Origin::Builtin,
+        };
+        self.load_from(source, Some(plugin.binary()))
+    }
+
+    /// Loads `source`; `reloadable` is its binary again when it cannot change (a built-in),
+    /// which allows deferring it.
+    fn load_from(
+        &self,
+        source: PluginSource<'_>,
+        reloadable: Option<ComponentBinary<'static>>,
+    ) -> Result<LoadedPlugin, LoadError> {
         let PluginSource {
             manifest,
             wasm,
@@ -226,27 +253,48 @@ impl PluginHost {
             path: path.clone(),
             message: format!("{e:#}"),
         };
+        // Kept on disk only if the cache can give it back without compiling.
+        let reload = |linker: &Arc<Linker<CallState>>| {
+            let cache = self.cache.as_ref()?;
+            let wasm = reloadable?;
+            let cached = matches!(
+                descriptor.cache,
+                Some(CacheOutcome::Hit | CacheOutcome::Compiled)
+            );
+            cached.then(|| Reload {
+                engine: self.engine.engine().clone(),
+                cache: cache.clone(),
+                linker: linker.clone(),
+                wasm,
+            })
+        };
         Ok(match descriptor.manifest.kind {
             PluginKind::LlmBackend => {
-                let pre = self
-                    .backend_linker
-                    .instantiate_pre(&component)
-                    .map_err(link_error)?;
-                let pre = LlmBackendPluginPre::new(pre).map_err(link_error)?;
-                let runner = self.runner.clone();
+                let pre = Pre::link(
+                    &self.backend_linker,
+                    &component,
+                    reload(&self.backend_linker),
+                )
+                .map_err(link_error)?;
                 LoadedPlugin::Backend(BackendPlugin::new(Handle::new(
-                    pre, context, runner, descriptor,
+                    pre,
+                    context,
+                    self.runner.clone(),
+                    descriptor,
                 )))
             }
             PluginKind::Scoring => {
-                let pre = self
-                    .scoring_linker
-                    .instantiate_pre(&component)
-                    .map_err(link_error)?;
-                let pre = ScoringPluginPre::new(pre).map_err(link_error)?;
-                let runner = self.runner.clone();
+                let pre = Pre::link(
+                    &self.scoring_linker,
+                    &component,
+                    reload(&self.scoring_linker),
+                )
+                .map_err(link_error)?;
                 LoadedPlugin::Scoring(ScoringPlugin::new(Handle::new(
-                    pre, context, runner, descriptor,
+                    pre,
+                    context,
+                    self.runner.clone(),
+                    descriptor,
                 )))
             }
         })

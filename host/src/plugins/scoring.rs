@@ -27,6 +27,12 @@ impl ScoringPlugin {
         self.handle.descriptor()
     }
 
+    /// Whether its compiled code is loaded now: a built-in is loaded by its first call when
+    /// the compile cache holds it.
+    pub fn is_loaded(&self) -> bool {
+        self.handle.is_loaded()
+    }
+
     /// The strategy's static facts.
     pub async fn info(&self) -> Result<StrategyInfo, CallError> {
         self.handle
