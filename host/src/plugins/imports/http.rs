@@ -26,7 +26,12 @@ impl Host for CallState {
                 self.context.label
             )));
         };
-        match AbortOnDrop(tokio::spawn(async move { network.send(req).await })).await {
+        // The request's future (about 16 KB) is made and boxed inside the task, on the
+        // worker's stack. Made here, it would be built on the fiber's stack and copied twice
+        // more on its way into the task, dirtying 48 KB of the 60 KB each call in flight kept
+        // resident (page faults by stack page, `perf record -e page-faults -d`).
+        let request = async move { Box::pin(network.send(req)).await };
+        match AbortOnDrop(tokio::spawn(request)).await {
             Ok(result) => result,
             // The task is only aborted by dropping its guard, which ends this future too, so
             // an error here is a panic in the network code: report it as the failure it is.
