@@ -1,5 +1,5 @@
-//! Plugin platform benchmarks: the cost of a plugin call, of the host's HTTP pipeline, and of
-//! start-up with a cold and a warm compile cache.
+//! Plugin platform benchmarks: the cost of a plugin call (and of a built-in's first call), of
+//! the host's HTTP pipeline, and of start-up with a cold and a warm compile cache.
 //!
 //! Run with `cargo bench -p decision-matrix --bench plugins`; BENCHMARKS.md records results.
 
@@ -63,6 +63,42 @@ fn plugin_calls(c: &mut Criterion) {
         b.to_async(&rt)
             .iter(|| async { backend.generate(request("echo hi")).await.expect("echo") })
     });
+}
+
+/// What a built-in's first call costs on top of a later one: it maps the compile cache entry
+/// and links the component, which start-up did and then dropped (see `plugins::deferred`).
+fn first_call(c: &mut Criterion) {
+    let rt = runtime(Threads::Multi);
+    let cache = tempfile::tempdir().expect("tempdir");
+    drop(host(None, cache.path()));
+    let mut group = c.benchmark_group("first call");
+    group.bench_function(
+        "scoring/weighted-average info, first call after start-up",
+        |b| {
+            b.to_async(&rt).iter_batched(
+                || host(None, cache.path()),
+                |(host, catalog)| async move {
+                    let scorer = catalog
+                        .scorer("weighted-average")
+                        .expect("weighted-average");
+                    scorer.info().await.expect("info");
+                    (host, catalog)
+                },
+                BatchSize::PerIteration,
+            )
+        },
+    );
+    let (_host, catalog) = host(None, cache.path());
+    let scorer = catalog
+        .scorer("weighted-average")
+        .expect("weighted-average")
+        .clone();
+    rt.block_on(scorer.info()).expect("first call");
+    group.bench_function("scoring/weighted-average info, later call", |b| {
+        b.to_async(&rt)
+            .iter(|| async { scorer.info().await.expect("info") })
+    });
+    group.finish();
 }
 
 /// One GET to a loopback server three ways: from a plugin through `http.send`, through the
@@ -159,5 +195,5 @@ fn startup(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, plugin_calls, http_overhead, startup);
+criterion_group!(benches, plugin_calls, first_call, http_overhead, startup);
 criterion_main!(benches);
