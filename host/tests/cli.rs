@@ -338,3 +338,24 @@ fn backends_check_fails_with_advice_and_bad_settings_stop_start_up() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_http_bind_beyond_loopback_without_a_token_is_refused() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    // 192.0.2.1 (TEST-NET-1) is on no interface: were the refusal missing, the bind would
+    // fail with another message instead of listening beyond loopback.
+    let out = run_with_env(
+        &["serve", "--transport", "http", "--port", "0"],
+        &[("MCP_HTTP_HOST", "192.0.2.1"), ("DMM_STORE", "memory")],
+        &temp.path().join("cache"),
+    );
+    let stderr = text(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("server.host = '192.0.2.1' listens beyond this machine")
+            && stderr.contains("--auth-token")
+            && stderr.contains("--insecure-unauthenticated-bind"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("listening on"), "{stderr}");
+}

@@ -135,6 +135,11 @@ pub struct ServeArgs {
     /// any; requests without an Origin always pass [env: MCP_ALLOWED_ORIGINS].
     #[arg(long = "allowed-origins", value_delimiter = ',')]
     pub allowed_origins: Option<Vec<String>>,
+    /// HTTP: allow listening on a non-loopback address without `--auth-token`, so that anyone
+    /// who reaches the port can use every session. Only behind a proxy that authenticates
+    /// [env: DMM_INSECURE_UNAUTHENTICATED_BIND].
+    #[arg(long)]
+    pub insecure_unauthenticated_bind: bool,
     /// Where sessions are kept: `sqlite` (default, the data directory's sessions.db),
     /// `sqlite:///path.db`, `memory`, or `redis://host:port[/db]` to share sessions between
     /// instances [env: DMM_STORE].
@@ -176,6 +181,13 @@ impl ServeArgs {
         }
         if let Some(store) = &self.store {
             overrides.flag("--store", "sessions.store", store.as_str());
+        }
+        if self.insecure_unauthenticated_bind {
+            overrides.flag(
+                "--insecure-unauthenticated-bind",
+                "server.insecure_unauthenticated_bind",
+                true,
+            );
         }
     }
 }

@@ -21,6 +21,11 @@ pub async fn serve(
     grants: GrantsConfig,
     builtins: &[BuiltinBackend],
 ) -> anyhow::Result<i32> {
+    // Settings that refuse to start (an open bind, say) are checked before any work is done.
+    let http = match config.server.transport {
+        Transport::Stdio => None,
+        Transport::Http => Some(config.server.http_settings().map_err(anyhow::Error::msg)?),
+    };
     let engine = Engine::start(config, grants, builtins).await?;
     let decisions = engine.decisions.clone();
     let cleanup = decisions.sessions().spawn_cleanup();
@@ -28,12 +33,9 @@ pub async fn serve(
 
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(decisions.clone(), shutdown.clone()));
-    let result = match config.server.transport {
-        Transport::Stdio => transport::serve_stdio(decisions, shutdown).await,
-        Transport::Http => {
-            let http = config.server.http_settings().map_err(anyhow::Error::msg)?;
-            transport::serve_http(decisions, http, shutdown).await
-        }
+    let result = match http {
+        None => transport::serve_stdio(decisions, shutdown).await,
+        Some(http) => transport::serve_http(decisions, http, shutdown).await,
     };
     cleanup.abort();
     alerts.abort();

@@ -150,6 +150,11 @@ const VARS: &[Var] = &[
     var("MCP_AUTH_TOKEN", "server.auth_token", Kind::Text),
     var("MCP_ALLOWED_HOSTS", "server.allowed_hosts", Kind::List),
     var("MCP_ALLOWED_ORIGINS", "server.allowed_origins", Kind::List),
+    var(
+        "DMM_INSECURE_UNAUTHENTICATED_BIND",
+        "server.insecure_unauthenticated_bind",
+        Kind::Bool,
+    ),
     var("RUST_LOG", "logging.level", Kind::Text),
     var("LOG_LEVEL", "logging.level", Kind::Text),
     var("DMM_LOG_FORMAT", "logging.format", Kind::Text),

@@ -177,6 +177,10 @@ pub struct ServerConfig {
     pub allowed_hosts: Vec<String>,
     /// HTTP: accepted `Origin` values; empty accepts any (`MCP_ALLOWED_ORIGINS`).
     pub allowed_origins: Vec<String>,
+    /// HTTP: listen on a non-loopback address with no token, letting anyone who reaches the
+    /// port use the server (`DMM_INSECURE_UNAUTHENTICATED_BIND`). Off by default: such a
+    /// bind is refused at start. For a server behind a proxy that authenticates on its own.
+    pub insecure_unauthenticated_bind: bool,
 }
 
 impl Default for ServerConfig {
@@ -189,6 +193,7 @@ impl Default for ServerConfig {
             auth_token: None,
             allowed_hosts: http.allowed_hosts,
             allowed_origins: http.allowed_origins,
+            insecure_unauthenticated_bind: false,
         }
     }
 }
@@ -204,6 +209,17 @@ impl ServerConfig {
         })?;
         if self.auth_token.as_deref().is_some_and(str::is_empty) {
             return Err("server.auth_token is empty; allowed: a non-empty token".to_owned());
+        }
+        // The allowed-hosts check stops browsers (DNS rebinding), not other clients: any
+        // program can send `Host: 127.0.0.1`. Off loopback, only a token keeps strangers out.
+        if !ip.is_loopback() && self.auth_token.is_none() && !self.insecure_unauthenticated_bind {
+            return Err(format!(
+                "server.host = '{ip}' listens beyond this machine, and no token is set: anyone who \
+                 reaches the port could read and run every session. Set a bearer token with \
+                 --auth-token TOKEN (or MCP_AUTH_TOKEN; for example MCP_AUTH_TOKEN=$(openssl rand -hex 32)), \
+                 listen on 127.0.0.1, or, behind a proxy that authenticates on its own, pass \
+                 --insecure-unauthenticated-bind"
+            ));
         }
         Ok(HttpSettings {
             addr: SocketAddr::new(ip, self.port),
@@ -312,5 +328,37 @@ mod tests {
                 .unwrap_err()
                 .starts_with("server.host = 'localhost' is not an IP address")
         );
+    }
+
+    #[test]
+    fn an_open_bind_needs_a_token_or_the_named_opt_out() {
+        for host in ["0.0.0.0", "::", "192.168.1.10"] {
+            let open = ServerConfig {
+                host: host.into(),
+                ..ServerConfig::default()
+            };
+            let message = open.http_settings().unwrap_err();
+            assert!(
+                message.contains("no token is set") && message.contains("--auth-token"),
+                "{message}"
+            );
+            let with_token = ServerConfig {
+                auth_token: Some("t0ken".into()),
+                ..open.clone()
+            };
+            assert!(with_token.http_settings().is_ok(), "{host} with a token");
+            let opted_out = ServerConfig {
+                insecure_unauthenticated_bind: true,
+                ..open
+            };
+            assert!(opted_out.http_settings().is_ok(), "{host} opted out");
+        }
+        for host in ["127.0.0.1", "::1", "127.0.0.2"] {
+            let local = ServerConfig {
+                host: host.into(),
+                ..ServerConfig::default()
+            };
+            assert!(local.http_settings().is_ok(), "{host} is loopback");
+        }
     }
 }

@@ -181,6 +181,16 @@ pub async fn serve_http(
     // Tests and scripts read the port from here when they asked for port 0.
     tracing::info!(address = %local, "MCP streamable HTTP at http://{local}/mcp");
     eprintln!("listening on http://{local}/mcp");
+    if !local.ip().is_loopback() && settings.bearer_token.is_none() {
+        // Only reachable with `--insecure-unauthenticated-bind` (see `ServerConfig`).
+        tracing::warn!(
+            address = %local,
+            "INSECURE: listening beyond loopback with no token; anyone who reaches this port can use every session"
+        );
+        eprintln!(
+            "WARNING: INSECURE: {local} accepts MCP calls from anyone who reaches it (no --auth-token)"
+        );
+    }
     let app = http_app(decisions, &settings, shutdown.clone());
     // Without TCP_NODELAY, a response written in more than one segment (an event stream's
     // events, a large body) waits on the client's delayed ACK: a stall of up to 40 ms per
