@@ -143,9 +143,8 @@ fn server_description() -> &'static str {
          named in `DMM_SERVER_BINARY`."
     } else {
         "The server is the bench's own release build, which carries the features the \
-         dev-dependencies add and so misses most of `host/link/code.order` (BENCHMARKS.md, \
-         \"MCP server\"); set `DMM_SERVER_BINARY` to a copy of the `cargo build --release` \
-         binary to measure that one."
+         dev-dependencies add; set `DMM_SERVER_BINARY` to a copy of the \
+         `cargo build --release` binary to measure that one."
     }
 }
 

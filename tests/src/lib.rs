@@ -5,13 +5,18 @@
 //! never left the host. [`redis_server::RedisServer`] is a real `redis-server` on loopback,
 //! shared by the store's tests and the host's multi-instance tests. [`faults::FaultyJudge`]
 //! is the test judge failing a chosen share of calls, as providers do, and [`hostile`] holds
-//! the servers sandbox tests aim plugins at.
+//! the servers sandbox tests aim plugins at. [`plugins_dir`] builds the test fixture plugins
+//! and lays them out with the built-ins as a plugins directory.
 
 pub mod faults;
 pub mod hostile;
 pub mod judge;
+pub mod plugin_build;
+mod plugin_dir;
 pub mod redis_server;
 pub mod sigv4;
+
+pub use plugin_dir::plugins_dir;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -42,7 +42,10 @@ fn short(text: &str) -> String {
         .lines()
         .next()
         .unwrap_or_default()
-        .replace(env!("DMX_BUILT_PLUGINS_DIR"), "<plugins dir>")
+        .replace(
+            &*decision_matrix_testkit::plugins_dir().to_string_lossy(),
+            "<plugins dir>",
+        )
         .replace('|', "\\|");
     let mut masked = String::with_capacity(line.len());
     let mut rest = line.as_str();
@@ -83,7 +86,7 @@ pub async fn attacks() {
     // The server's default limits; the adversary's plugin.toml asks for 32 MiB, 2 s of
     // CPU and 10 s of wall time, the scoring loop for 500 ms of CPU.
     let settings = PluginSettings {
-        dir: Some(env!("DMX_BUILT_PLUGINS_DIR").into()),
+        dir: Some(decision_matrix_testkit::plugins_dir().to_path_buf()),
         cache_dir: Some(dir.path().join("cache")),
         ..PluginSettings::default()
     };

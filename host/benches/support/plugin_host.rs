@@ -12,7 +12,7 @@ use decision_matrix::plugins::{PluginCatalog, PluginHost, PluginSettings};
 /// is the adversary fixture's (which the HTTP benchmarks use as a plain HTTP client).
 pub fn host(grant: Option<Grant>, cache: &Path) -> (PluginHost, PluginCatalog) {
     let settings = PluginSettings {
-        dir: Some(env!("DMX_BUILT_PLUGINS_DIR").into()),
+        dir: Some(decision_matrix_testkit::plugins_dir().to_path_buf()),
         cache_dir: Some(cache.to_path_buf()),
         ..PluginSettings::default()
     };

@@ -1,4 +1,4 @@
-//! Plugins compiled into the binary: the build script builds `plugins/` for `wasm32-wasip2`
+//! Plugins compiled into the binary: the build script builds the built-ins for `wasm32-wasip2`
 //! and embeds every plugin whose manifest says `builtin = true`, with its SHA-256.
 
 use super::binary::ComponentBinary;
@@ -24,7 +24,7 @@ impl BuiltinPlugin {
 
 include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));
 
-/// Every built-in plugin, in id order.
+/// Every built-in plugin, in the order of their directories under `plugins/`.
 pub fn all() -> &'static [BuiltinPlugin] {
     BUILTIN_PLUGINS
 }

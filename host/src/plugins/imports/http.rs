@@ -7,11 +7,7 @@
 //! flight, measured from the server's smaps). Spawned, the request is polled on a worker's own
 //! stack, and the fiber only waits for its result.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use tokio::task::{JoinError, JoinHandle};
+use tokio_util::task::AbortOnDropHandle;
 
 use super::super::bindings::http::{Host, HttpError, Request, Response};
 use super::super::state::CallState;
@@ -31,36 +27,14 @@ impl Host for CallState {
         // more on its way into the task, dirtying 48 KB of the 60 KB each call in flight kept
         // resident (page faults by stack page, `perf record -e page-faults -d`).
         let request = async move { Box::pin(network.send(req)).await };
-        match AbortOnDrop(tokio::spawn(request)).await {
+        match AbortOnDropHandle::new(tokio::spawn(request)).await {
             Ok(result) => result,
-            // The task is only aborted by dropping its guard, which ends this future too, so
-            // an error here is a panic in the network code: report it as the failure it is.
+            // The task is only aborted by dropping its handle (when the plugin call stops or
+            // is cancelled), which ends this future too, so an error here is a panic in the
+            // network code: report it as the failure it is.
             Err(error) => Err(HttpError::Connection(format!(
                 "the host's request task failed: {error}"
             ))),
         }
-    }
-}
-
-/// A spawned task that is aborted when its awaiter goes away.
-///
-/// A call stopped by its time limit, or by a cancelled evaluation, drops the import's future;
-/// without this the request would go on talking to the backend for nobody. tokio-util has the
-/// same type behind its `rt` feature, but turning that feature on renames the symbols of every
-/// crate built on tokio-util and so undoes the server's recorded code order
-/// (`host/link/code.order`), for fifteen lines.
-struct AbortOnDrop<T>(JoinHandle<T>);
-
-impl<T> Future for AbortOnDrop<T> {
-    type Output = Result<T, JoinError>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0).poll(cx)
-    }
-}
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
