@@ -1,6 +1,6 @@
 """Drives a `decision-matrix` MCP server with the official MCP Python SDK client.
 
-The Rust integration test `host/tests/mcp_python.rs` runs this script over stdio and over
+The Rust integration test `host/tests/it/mcp_python.rs` runs this script over stdio and over
 streamable HTTP, so the server is checked against a client that shares no code with rmcp.
 
     python mcp_client.py --stdio PATH/TO/decision-matrix [--mode legacy] [--expect-tool NAME ...]

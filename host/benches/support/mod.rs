@@ -1,9 +1,9 @@
 //! What the server benchmarks (`server`, `suite`) share: the server process under test and
 //! its clients, the reference workload, and the measurements and tables built on them.
 
-#[path = "../../tests/common/client.rs"]
+#[path = "../../tests/it/common/client.rs"]
 pub mod client;
-#[path = "../../tests/common/server.rs"]
+#[path = "../../tests/it/common/server.rs"]
 pub mod server;
 
 pub mod capacity;

@@ -1,6 +1,6 @@
 //! The orchestrator against in-process fake backends: every path of the attempt loop, with
 //! call counts. (The same behaviours through the real plugins and loopback provider mocks are
-//! in `host/tests/evaluation.rs`.)
+//! in `host/tests/it/evaluation.rs`.)
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

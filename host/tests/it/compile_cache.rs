@@ -10,7 +10,7 @@ use decision_matrix::plugins::limits::LimitSettings;
 use sha2::{Digest, Sha256};
 
 fn component_bytes() -> Vec<u8> {
-    let dir = std::path::Path::new(env!("DMX_BUILT_PLUGINS_DIR")).join("weighted-average");
+    let dir = decision_matrix_testkit::plugins_dir().join("weighted-average");
     std::fs::read(dir.join("weighted_average.wasm")).expect("built weighted-average component")
 }
 

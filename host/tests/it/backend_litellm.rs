@@ -2,7 +2,7 @@
 //! completions wire format, with the error bodies of OpenAI, a LiteLLM proxy and llama.cpp's
 //! server.
 
-mod common;
+use crate::common;
 
 use axum::Json;
 use axum::http::{HeaderMap, StatusCode};

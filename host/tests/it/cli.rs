@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("DMX_BUILT_PLUGINS_DIR"))
+    decision_matrix_testkit::plugins_dir().to_path_buf()
 }
 
 /// Runs the binary with its own plugins and cache directories and a clean environment.

@@ -21,7 +21,7 @@ use decision_matrix_testkit::hostile::{echo_server, huge_body_server, metadata_r
 const SECRET: &str = "sk-test-0123456789abcdef-never-in-the-guest";
 
 fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("DMX_BUILT_PLUGINS_DIR"))
+    decision_matrix_testkit::plugins_dir().to_path_buf()
 }
 
 fn pattern(text: &str) -> HostPattern {

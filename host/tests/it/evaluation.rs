@@ -5,7 +5,7 @@
 //! gives every (criterion, option) pair a distinct score, so any cell lost, left empty or
 //! filled from another option's answer fails the checks.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! plugin against a loopback OpenAI-compatible mock that judges fairly
 //! (`decision_matrix_testkit::judge`), so every score in a matrix can be checked.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

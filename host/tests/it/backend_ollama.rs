@@ -1,7 +1,7 @@
 //! The built-in `ollama` backend against a loopback server speaking Ollama's `/api/chat` and
 //! `/api/tags` wire format.
 
-mod common;
+use crate::common;
 
 use axum::Json;
 use axum::http::StatusCode;

@@ -3,14 +3,14 @@
 //! share one Redis (sessions and LLM answers) without losing concurrent updates, and a store
 //! that cannot be used stops start-up, or fails the call, with a message naming it.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::client::{Client, err, http_client, ok, request, stdio_server};
-use common::server::{http_server, server_env};
+use common::server::{hanging_llm, http_server, server_env};
 use decision_matrix_testkit::redis_server::{RedisServer, free_port, namespace};
 use decision_matrix_testkit::{MockServer, judge};
 use rmcp::RoleClient;
@@ -251,6 +251,70 @@ async fn two_instances_share_sessions_through_redis() {
     );
     a.cancel().await.expect("close");
     b.cancel().await.expect("close");
+}
+
+/// An evaluation whose lease another instance takes over (as when this one's hold lapsed)
+/// stops at its next renewal instead of computing, and billing, the cells the other instance
+/// now computes; it says so, and keeps the cells it finished.
+#[tokio::test]
+async fn an_evaluation_whose_lease_is_taken_over_stops() {
+    // Prompts about `slow` hang: only losing the lease can end this evaluation.
+    let (llm, _hang) = hanging_llm().await;
+    let redis = RedisServer::shared();
+    let namespace = namespace("lease");
+    let namespace_arg = format!("sessions.store_namespace={namespace}");
+    let store = redis.url();
+    let args: Vec<&str> = ["--store", store.as_str(), "--set", namespace_arg.as_str()]
+        .into_iter()
+        .chain(ONE_BY_ONE)
+        .collect();
+    let (_server, url) = http_server(&llm, &args).await;
+    let (client, _) = http_client(&url).await;
+    let session = decision(&client, &["A", "B"], &["slow"]).await;
+    let peer = client.peer().clone();
+    let evaluation = tokio::spawn({
+        let session = session.clone();
+        async move {
+            peer.call_tool(request("evaluate_options", json!({"session_id": session})))
+                .await
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while llm.requests().is_empty() {
+        assert!(Instant::now() < deadline, "the evaluation never got going");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let lease_key = format!("{namespace}:lease:{session}");
+    assert_eq!(
+        redis.command(&["SET", &lease_key, "another-instance", "PX", "60000"]),
+        "+OK"
+    );
+    let result = tokio::time::timeout(Duration::from_secs(30), evaluation)
+        .await
+        .expect("the evaluation stops within a lease renewal")
+        .expect("joins")
+        .expect("the call is answered");
+    assert_eq!(result.is_error, Some(true), "{result:?}");
+    let error = result.structured_content.expect("error dict");
+    assert_eq!(error["context"], "Evaluation lease lost", "{error}");
+    assert!(
+        error["error"]
+            .as_str()
+            .is_some_and(|text| text.contains("taken over")),
+        "{error}"
+    );
+    assert_eq!(
+        llm.requests().len(),
+        1,
+        "nothing more was sent to the model"
+    );
+    assert_eq!(
+        redis.command(&["GET", &lease_key]),
+        "another-instance",
+        "the new owner's lease is left alone"
+    );
+    client.cancel().await.expect("close");
 }
 
 /// Runs `serve --store STORE` until it exits (at most 30 s); its exit status and stderr.

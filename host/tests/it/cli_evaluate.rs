@@ -2,7 +2,7 @@
 //! litellm plugin scoring against a loopback judge, the table and the JSON checked against
 //! the judge, and the exit codes for failures and bad files.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Output;

@@ -3,7 +3,7 @@
 //! signer by the testkit's SigV4 implementation, itself checked against AWS's published test
 //! vector.
 
-mod common;
+use crate::common;
 
 use aws_credential_types::Credentials;
 use axum::Json;

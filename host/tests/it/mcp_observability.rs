@@ -4,7 +4,7 @@
 //! crossed, `server_stats` must answer on both transports, and JSON logs must carry the
 //! spans without secrets or prompts.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -7,7 +7,7 @@
 //! It needs a Python with the SDK version pinned in `tests/python/requirements.txt`: the one in
 //! `DMM_TEST_PYTHON`, else `target/pyenv/bin/python` in the repository (README, Test).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

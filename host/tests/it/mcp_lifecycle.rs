@@ -1,8 +1,9 @@
 //! The server's lifecycle as MCP clients see it, against the built binary: session limits
-//! (eviction and refusal), idle sessions expiring, the matrices as resources, the guided
-//! decision prompt, and a shutdown while an evaluation is in flight.
+//! (eviction and refusal), the matrices as resources, the guided decision prompt, and a
+//! shutdown while an evaluation is in flight. (Idle sessions expiring is shown on a manual
+//! clock by the session manager's tests, rather than by waiting out the 60 s minimum TTL.)
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -80,7 +81,7 @@ async fn the_least_recent_is_evicted(
 }
 
 #[tokio::test]
-async fn the_least_recent_session_is_evicted_or_a_new_one_refused_and_idle_ones_expire() {
+async fn the_least_recent_session_is_evicted_or_a_new_one_refused() {
     let llm = llm().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let sqlite = format!("sqlite://{}", dir.path().join("s.db").display());
@@ -112,14 +113,6 @@ async fn the_least_recent_session_is_evicted_or_a_new_one_refused_and_idle_ones_
         1
     );
     refusing.cancel().await.expect("close");
-
-    // Untouched for longer than the 60 s TTL, both sessions are swept (the sweep runs every
-    // second) and counted as expired.
-    tokio::time::sleep(Duration::from_secs(62)).await;
-    let listed = ok(&client, "list_sessions", json!({})).await;
-    assert_eq!(listed["total_active"], 0, "{listed:?}");
-    assert_eq!(listed["stats"]["sessions_expired"], 2);
-    assert!(listed["stats"]["last_cleanup"].is_string());
     client.cancel().await.expect("close");
 }
 

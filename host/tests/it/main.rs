@@ -1,0 +1,28 @@
+//! The host's integration tests, as one test binary: each module below was a test binary of
+//! its own, and each linked the whole plugin runtime (wasmtime) again. One link instead of
+//! twenty is most of a clean test build's time.
+//!
+//! Run one group with a filter on its module name, for example
+//! `cargo test -p decision-matrix --test it mcp_store::`.
+
+mod common;
+
+mod analysis;
+mod backend_bedrock;
+mod backend_litellm;
+mod backend_ollama;
+mod cli;
+mod cli_evaluate;
+mod compile_cache;
+mod config;
+mod deferred_loading;
+mod evaluation;
+mod example_plugin;
+mod mcp;
+mod mcp_lifecycle;
+mod mcp_observability;
+mod mcp_python;
+mod mcp_store;
+mod sandbox;
+mod scoring;
+mod scoring_strategies;
