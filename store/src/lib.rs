@@ -31,6 +31,7 @@ mod url;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+pub use crate::clock::{Clock, ManualClock};
 pub use crate::error::StoreError;
 pub use crate::memory::MemoryStore;
 pub use crate::options::{Durability, StoreOptions, WhenFull};

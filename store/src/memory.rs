@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use lru::LruCache;
 
-use crate::clock::now_ms;
 use crate::options::duration_ms;
 use crate::{Created, Loaded, StoreError, StoreOptions, Summary, WhenFull};
 
@@ -143,7 +142,7 @@ impl MemoryStore {
 
     /// See [`crate::Store::create`].
     pub(crate) fn create(&self, id: &str, body: &[u8]) -> Result<Created, StoreError> {
-        let now = now_ms();
+        let now = self.options.clock.now_ms();
         let ttl = self.ttl();
         let mut state = self.state();
         if state.live(id, now, ttl).is_some() {
@@ -191,7 +190,7 @@ impl MemoryStore {
 
     /// See [`crate::Store::load`] (`renew`) and [`crate::Store::peek`].
     pub(crate) fn load(&self, id: &str, renew: bool) -> Option<Loaded> {
-        let now = now_ms();
+        let now = self.options.clock.now_ms();
         let ttl = self.ttl();
         let mut state = self.state();
         let touched = if renew { Some(state.touch()) } else { None };
@@ -220,7 +219,7 @@ impl MemoryStore {
         expected_version: u64,
         body: &[u8],
     ) -> Result<u64, StoreError> {
-        let now = now_ms();
+        let now = self.options.clock.now_ms();
         let ttl = self.ttl();
         let mut state = self.state();
         let touched = state.touch();
@@ -246,7 +245,7 @@ impl MemoryStore {
         id: &str,
         cells: &[(String, Vec<u8>)],
     ) -> Result<(), StoreError> {
-        let now = now_ms();
+        let now = self.options.clock.now_ms();
         let ttl = self.ttl();
         let mut state = self.state();
         let touched = state.touch();
@@ -263,7 +262,7 @@ impl MemoryStore {
 
     /// See [`crate::Store::remove_cells`].
     pub(crate) fn remove_cells(&self, id: &str, keys: &[String]) -> usize {
-        let now = now_ms();
+        let now = self.options.clock.now_ms();
         let ttl = self.ttl();
         let mut state = self.state();
         let Some(entry) = state.live(id, now, ttl) else {
@@ -276,7 +275,7 @@ impl MemoryStore {
 
     /// See [`crate::Store::delete`].
     pub(crate) fn delete(&self, id: &str) -> bool {
-        let now = now_ms();
+        let now = self.options.clock.now_ms();
         let ttl = self.ttl();
         let mut state = self.state();
         state.leases.remove(id);
@@ -288,7 +287,7 @@ impl MemoryStore {
 
     /// See [`crate::Store::list`].
     pub(crate) fn list(&self) -> Vec<Summary> {
-        let now = now_ms();
+        let now = self.options.clock.now_ms();
         let ttl = self.ttl();
         let state = self.state();
         let mut live: Vec<(&String, &Entry)> = state
@@ -310,7 +309,7 @@ impl MemoryStore {
 
     /// See [`crate::Store::count`].
     pub(crate) fn count(&self) -> usize {
-        let now = now_ms();
+        let now = self.options.clock.now_ms();
         let ttl = self.ttl();
         self.state()
             .sessions
@@ -321,7 +320,7 @@ impl MemoryStore {
 
     /// See [`crate::Store::clear`].
     pub(crate) fn clear(&self) -> usize {
-        let now = now_ms();
+        let now = self.options.clock.now_ms();
         let ttl = self.ttl();
         let mut state = self.state();
         let live = state
@@ -336,7 +335,7 @@ impl MemoryStore {
 
     /// See [`crate::Store::sweep_expired`].
     pub(crate) fn sweep_expired(&self) -> Vec<String> {
-        let now = now_ms();
+        let now = self.options.clock.now_ms();
         let ttl = self.ttl();
         let mut state = self.state();
         state.leases.retain(|_, lease| lease.expires_at > now);
@@ -355,7 +354,7 @@ impl MemoryStore {
 
     /// See [`crate::Store::evict_least_recent`].
     pub(crate) fn evict_least_recent(&self, count: usize) -> Vec<String> {
-        let now = now_ms();
+        let now = self.options.clock.now_ms();
         let ttl = self.ttl();
         let mut state = self.state();
         let mut victims = state.evictable(now, ttl);
@@ -369,7 +368,7 @@ impl MemoryStore {
 
     /// See [`crate::Store::try_lease`].
     pub(crate) fn try_lease(&self, id: &str, owner: &str, ttl: Duration) -> bool {
-        let now = now_ms();
+        let now = self.options.clock.now_ms();
         let mut state = self.state();
         if state
             .leases
@@ -390,7 +389,7 @@ impl MemoryStore {
 
     /// See [`crate::Store::renew_lease`].
     pub(crate) fn renew_lease(&self, id: &str, owner: &str, ttl: Duration) -> bool {
-        let now = now_ms();
+        let now = self.options.clock.now_ms();
         let mut state = self.state();
         match state.leases.get_mut(id) {
             Some(lease) if lease.owner == owner && lease.expires_at > now => {
@@ -403,7 +402,7 @@ impl MemoryStore {
 
     /// See [`crate::Store::release_lease`].
     pub(crate) fn release_lease(&self, id: &str, owner: &str) -> bool {
-        let now = now_ms();
+        let now = self.options.clock.now_ms();
         let mut state = self.state();
         match state.leases.get(id) {
             Some(lease) if lease.owner == owner => {
@@ -417,7 +416,7 @@ impl MemoryStore {
 
     /// See [`crate::Store::cache_get`].
     pub(crate) fn cache_get(&self, key: &[u8; 32]) -> Option<Vec<u8>> {
-        let now = now_ms();
+        let now = self.options.clock.now_ms();
         let mut state = self.state();
         let cache = state.cache.as_mut()?;
         match cache.get(key) {
@@ -432,7 +431,7 @@ impl MemoryStore {
 
     /// See [`crate::Store::cache_put`].
     pub(crate) fn cache_put(&self, key: &[u8; 32], body: &[u8], ttl: Duration) {
-        let expires_at = now_ms().saturating_add(duration_ms(ttl));
+        let expires_at = self.options.clock.now_ms().saturating_add(duration_ms(ttl));
         if let Some(cache) = self.state().cache.as_mut() {
             cache.put(
                 *key,

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::StoreError;
+use crate::{Clock, StoreError};
 
 /// What to do when a new session would exceed [`StoreOptions::max_sessions`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -56,6 +56,8 @@ pub struct StoreOptions {
     pub cache_capacity: usize,
     /// How long opening a Redis store may take before it is reported unavailable.
     pub connect_timeout: Duration,
+    /// Where the memory and SQLite backends read the time (Redis uses its server's).
+    pub clock: Clock,
 }
 
 impl Default for StoreOptions {
@@ -71,6 +73,7 @@ impl Default for StoreOptions {
             durability: Durability::Normal,
             cache_capacity: 10_000,
             connect_timeout: Duration::from_secs(5),
+            clock: Clock::System,
         }
     }
 }

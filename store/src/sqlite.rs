@@ -24,7 +24,6 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use crate::clock::now_ms;
 use crate::options::duration_ms;
 use crate::{Created, Durability, Loaded, StoreError, StoreOptions, Summary, WhenFull};
 
@@ -261,14 +260,18 @@ impl SqliteStore {
     async fn run<T, F>(&self, action: &'static str, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection, Clock) -> Result<T, Failure> + Send + 'static,
+        F: FnOnce(&mut Connection, Now) -> Result<T, Failure> + Send + 'static,
     {
         let conn = Arc::clone(&self.conn);
         let ttl = self.options.ttl_ms();
+        let time = self.options.clock.clone();
         let joined = tokio::task::spawn_blocking(move || {
             let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             // The time once the connection is ours, so waiting for it never ages a session.
-            let clock = Clock { now: now_ms(), ttl };
+            let clock = Now {
+                now: time.now_ms(),
+                ttl,
+            };
             work(&mut conn, clock)
         })
         .await;
@@ -731,12 +734,12 @@ impl SqliteStore {
 
 /// The time of an operation and the TTL it applies.
 #[derive(Clone, Copy)]
-struct Clock {
+struct Now {
     now: u64,
     ttl: u64,
 }
 
-impl Clock {
+impl Now {
     /// Sessions last used at or before this are expired.
     fn threshold(self) -> i64 {
         sql_ms(self.now).saturating_sub(sql_ms(self.ttl))

@@ -112,6 +112,51 @@ impl RedisServer {
     pub fn port(&self) -> u16 {
         self.port
     }
+
+    /// Runs one command whose reply is a line (`+OK`, `:1`, `-ERR ...`) or a bulk string,
+    /// as a client of its own: for tests that act as another instance would. Returns the
+    /// line, or the bulk string's text (`(nil)` for none).
+    pub fn command(&self, args: &[&str]) -> String {
+        let mut request = String::new();
+        if let Some(password) = &self.password {
+            request.push_str(&resp(&["AUTH", password]));
+        }
+        request.push_str(&resp(args));
+        let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).expect("connects");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("read timeout");
+        stream.write_all(request.as_bytes()).expect("sends");
+        let mut text = String::new();
+        let mut buffer = [0u8; 256];
+        loop {
+            let mut lines: Vec<&str> = text.split("\r\n").collect();
+            lines.pop(); // what follows the last CRLF: an unfinished line
+            if self.password.is_some() && !lines.is_empty() {
+                lines.remove(0); // AUTH's +OK
+            }
+            match lines.first() {
+                Some(&"$-1") => return "(nil)".to_owned(),
+                Some(head) if head.starts_with('$') && lines.len() >= 2 => {
+                    return lines[1].to_owned();
+                }
+                Some(head) if !head.starts_with('$') => return (*head).to_owned(),
+                _ => {}
+            }
+            let read = stream.read(&mut buffer).expect("reply");
+            assert!(read > 0, "redis closed the connection");
+            text.push_str(&String::from_utf8_lossy(&buffer[..read]));
+        }
+    }
+}
+
+/// `args` as a RESP array of bulk strings.
+fn resp(args: &[&str]) -> String {
+    let mut out = format!("*{}\r\n", args.len());
+    for arg in args {
+        out.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+    }
+    out
 }
 
 impl Drop for RedisServer {

@@ -102,6 +102,7 @@ impl SessionsConfig {
                 None => defaults.namespace,
             },
             durability: self.store_durability.unwrap_or(defaults.durability),
+            clock: defaults.clock,
         })
     }
 }

@@ -347,10 +347,24 @@ impl Decisions {
         };
         let started = std::time::Instant::now();
         let outcome = self
-            .evaluate_leased(&id, args.force, cancel, progress)
+            .evaluate_leased(&id, args.force, lease.stop_token(), progress)
             .await;
+        let lost = lease.was_lost();
         lease.release().await;
         self.telemetry.evaluation(started.elapsed());
+        if lost {
+            // Another instance holds the session now and computes what this one left; the
+            // cells finished here are saved, the rest are not computed twice.
+            return Err(ToolError::new(
+                "Evaluation lease lost",
+                format!(
+                    "Session {id} was taken over by another evaluation (this server could not \
+                     keep its hold on it); this evaluation stopped and kept the cells it had \
+                     finished. Call get_decision_matrix for the results, or evaluate_options \
+                     again once the other evaluation is done."
+                ),
+            ));
+        }
         outcome
     }
 

@@ -1,0 +1,105 @@
+//! The session store's limits and timings, as the host configures them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use decision_matrix_store::{Clock, Durability, StoreOptions};
+use serde::Serialize;
+
+/// What to do when a new session would exceed the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WhenFull {
+    /// Remove the least recently used session to make room.
+    #[default]
+    EvictLeastRecent,
+    /// Refuse to create the new session.
+    Refuse,
+}
+
+/// How hard an SQLite store works to keep a committed change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoreDurability {
+    /// Survives the process crashing or being killed; a power loss may lose the last
+    /// commits.
+    #[default]
+    Normal,
+    /// Also survives a power loss, at the cost of an fsync per write.
+    Full,
+}
+
+/// Limits and timings of the session store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionSettings {
+    /// Most sessions alive at once.
+    pub max_sessions: usize,
+    /// A session unused for this long expires.
+    pub ttl: Duration,
+    /// How often expired sessions are swept.
+    pub cleanup_interval: Duration,
+    /// Eviction or refusal at the limit.
+    pub when_full: WhenFull,
+    /// Memory use, in percent, above which a sweep also evicts sessions (memory store only).
+    pub memory_threshold_percent: u8,
+    /// Share of the sessions, in percent, that such a sweep evicts (least recently used
+    /// first, at least one).
+    pub memory_evict_percent: u8,
+    /// Where sessions are kept: a store URL (`sqlite`, `sqlite:///path.db`, `memory`,
+    /// `redis://…`).
+    pub store: String,
+    /// Prefix of the Redis keys.
+    pub namespace: String,
+    /// SQLite durability.
+    pub durability: StoreDurability,
+    /// Where the memory and SQLite stores read the time; tests move a manual one.
+    pub clock: Clock,
+}
+
+impl Default for SessionSettings {
+    /// The performance guide's defaults: 100 sessions, one hour, swept every five minutes;
+    /// above 80 % memory a quarter of the sessions go. Kept in SQLite, in the data directory.
+    fn default() -> SessionSettings {
+        SessionSettings {
+            max_sessions: 100,
+            ttl: Duration::from_secs(3600),
+            cleanup_interval: Duration::from_secs(300),
+            when_full: WhenFull::EvictLeastRecent,
+            memory_threshold_percent: 80,
+            memory_evict_percent: 25,
+            store: "sqlite".to_owned(),
+            namespace: "dmm".to_owned(),
+            durability: StoreDurability::Normal,
+            clock: Clock::System,
+        }
+    }
+}
+
+impl SessionSettings {
+    /// The store's options: these limits, and `sessions.db` in the platform data directory
+    /// for the URL `sqlite`.
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            max_sessions: self.max_sessions,
+            when_full: match self.when_full {
+                WhenFull::EvictLeastRecent => decision_matrix_store::WhenFull::EvictLeastRecent,
+                WhenFull::Refuse => decision_matrix_store::WhenFull::Refuse,
+            },
+            ttl: self.ttl,
+            namespace: self.namespace.clone(),
+            sqlite_default_path: default_sqlite_path(),
+            durability: match self.durability {
+                StoreDurability::Normal => Durability::Normal,
+                StoreDurability::Full => Durability::Full,
+            },
+            clock: self.clock.clone(),
+            ..StoreOptions::default()
+        }
+    }
+}
+
+/// `sessions.db` in the platform data directory (as plugins use its cache directory).
+fn default_sqlite_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "decision-matrix")
+        .map(|dirs| dirs.data_dir().join("sessions.db"))
+}
