@@ -6,7 +6,7 @@
 //! host's signer (which uses the AWS SDK's `aws-sigv4`): it follows the published algorithm,
 //! and its own unit test checks it against AWS's published `get-vanilla` test vector.
 
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::RecordedRequest;
@@ -175,8 +175,7 @@ fn signature(secret_key: &str, amz_date: &str, auth: &Authorization, canonical: 
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut mac =
-        <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(data);
     mac.finalize().into_bytes().to_vec()
 }
