@@ -188,7 +188,7 @@ mod tests {
     use super::super::testing::{clock, manager, session};
     use super::*;
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn one_evaluation_lease_at_a_time() {
         let sessions = Arc::new(manager(5, WhenFull::Refuse).await);
         sessions.insert(&session("s")).await.expect("room");
