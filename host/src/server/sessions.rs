@@ -130,7 +130,7 @@ fn default_sqlite_path() -> Option<PathBuf> {
 
 /// Counters since deployment (shared by every instance of a Redis store), with what this
 /// instance sees now.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SessionStats {
     /// Sessions created.
     pub sessions_created: u64,
