@@ -54,12 +54,12 @@ async fn run(command: Command, loaded: Loaded) -> anyhow::Result<i32> {
     let grants = providers::apply(&config.grants_config(), &builtins);
     let mut stdout = std::io::stdout();
     match command {
-        Command::Serve(_) => serve::serve(config, grants, &builtins).await,
+        Command::Serve(_) => serve::serve(config, grants).await,
         Command::Evaluate {
             file, json, store, ..
         } => {
             let config = cli::evaluate::with_default_store(config, store.is_some());
-            cli::evaluate::evaluate(&config, grants, &builtins, &file, json, &mut stdout).await
+            cli::evaluate::evaluate(&config, grants, &file, json, &mut stdout).await
         }
         Command::Config(ConfigCommand::Show { json }) => {
             cli::config::show(&loaded, &builtins, json, &mut stdout)

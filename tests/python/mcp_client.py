@@ -11,6 +11,10 @@ workflow, checks what a client of the Python `decision-matrix-mcp` server relies
 prints ONE JSON object on stdout with what it saw; the Rust test checks the scores against
 its judge. Anything unexpected ends the script with a message on stderr and a non-zero exit
 status, so a partial run can never pass.
+
+Every tool must publish an `outputSchema`, and every successful result is validated against
+its tool's schema twice: by the SDK itself (its `call_tool` checks structured content whenever
+the tool has a schema) and explicitly here with `jsonschema`, the validator the SDK uses.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import sys
 from typing import Any
 
 import anyio
+from jsonschema import exceptions as schema_errors
+from jsonschema.validators import validator_for
 from mcp import Client, StdioServerParameters
 
 TOPIC = "Pick a database"
@@ -38,6 +44,12 @@ WEIGHT_ERROR = "Invalid weight: must be between 0.1 and 10.0"
 CALL_TIMEOUT_SECONDS = 60
 RUN_TIMEOUT_SECONDS = 240
 PROGRESS_GRACE_SECONDS = 5
+
+
+# The validator of each tool's `outputSchema`, from `tools/list`; the names of the tools whose
+# results were validated, for the report.
+VALIDATORS: dict[str, Any] = {}
+VALIDATED: set[str] = set()
 
 
 class Unexpected(Exception):
@@ -68,7 +80,16 @@ async def ok(client: Client, tool: str, args: dict[str, Any], **kwargs: Any) -> 
     # Clients that read only text content see the same JSON.
     expect(json.loads(text_of(result)) == content, f"{tool}: text and structured content differ")
     expect(isinstance(content.get("formatted_output"), str), f"{tool}: no formatted_output")
+    validate(tool, content)
     return content
+
+
+def validate(tool: str, content: dict[str, Any]) -> None:
+    """Fails unless `content` conforms to the `outputSchema` the tool published."""
+    expect(tool in VALIDATORS, f"{tool}: no output schema to validate against")
+    error = schema_errors.best_match(VALIDATORS[tool].iter_errors(content))
+    expect(error is None, f"{tool}: result does not match its outputSchema: {error}")
+    VALIDATED.add(tool)
 
 
 async def err(client: Client, tool: str, args: dict[str, Any]) -> str:
@@ -91,6 +112,16 @@ async def check_tools(client: Client, expected: list[str]) -> tuple[list[str], d
         expect(name in names, f"{name} missing from {names}")
     expect(len(set(names)) == len(names), f"duplicate tool names: {names}")
     by_name = {tool.name: tool for tool in listed.tools}
+    for tool in listed.tools:
+        schema = tool.output_schema
+        expect(isinstance(schema, dict), f"{tool.name} has no outputSchema")
+        expect(schema.get("type") == "object", f"{tool.name}: outputSchema is not an object: {schema}")
+        validator = validator_for(schema)
+        try:
+            validator.check_schema(schema)
+        except schema_errors.SchemaError as error:
+            raise Unexpected(f"{tool.name}: outputSchema is not a valid JSON Schema: {error}") from error
+        VALIDATORS[tool.name] = validator(schema)
     weight = by_name["add_criterion"].input_schema.get("properties", {}).get("weight", {})
     expect(
         (weight.get("minimum"), weight.get("maximum")) == (0.1, 10.0),
@@ -223,6 +254,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             info = client.server_info
             expect(info is not None and info.name != "", f"server did not identify itself: {info!r}")
             saw = await workflow(client, args.expect_tool)
+            saw["validated"] = sorted(VALIDATED)
             saw["protocol_version"] = client.protocol_version
             saw["server_name"] = info.name
             return saw

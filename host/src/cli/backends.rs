@@ -1,16 +1,15 @@
 //! `decision-matrix backends list` and `backends check`.
 //!
-//! `check` is the health check users run when something does not work: it calls every
-//! backend's `check(deep = true)`, which talks to the provider (lists Ollama's models, lists
-//! the OpenAI-compatible server's models with the key, makes a tiny Bedrock Converse call),
-//! and prints each backend's own explanation of what is wrong and how to fix it.
+//! `check` is the health check users run when something does not work: it runs every
+//! backend's deep check ([`crate::plugins::check`]), which talks to the provider, and prints
+//! each backend's own explanation of what is wrong and how to fix it.
 
 use std::io::Write;
-use std::time::Instant;
 
 use serde_json::{Value, json};
 
 use crate::config::Config;
+use crate::plugins::check::CheckReport;
 use crate::plugins::grants::GrantsConfig;
 use crate::plugins::{BackendPlugin, PluginCatalog, PluginHost};
 use crate::providers::BuiltinBackend;
@@ -133,17 +132,9 @@ pub async fn check(
     };
     let mut results = Vec::new();
     for backend in selected {
-        let started = Instant::now();
-        let outcome = backend.check(true).await;
-        results.push(json!({
-            "id": backend.descriptor().manifest.id,
-            "ok": outcome.is_ok(),
-            "error": outcome.as_ref().err().map(ToString::to_string),
-            "retryable": outcome.as_ref().err().map(|e| e.is_retryable()),
-            "elapsed_ms": started.elapsed().as_millis() as u64,
-        }));
+        results.push(CheckReport::run(backend).await);
     }
-    let failed = results.iter().any(|r| r["ok"] == false);
+    let failed = results.iter().any(|r| !r.ok);
     if json {
         writeln!(
             out,
@@ -152,10 +143,9 @@ pub async fn check(
         )?;
     } else {
         for r in &results {
-            let id = r["id"].as_str().unwrap_or("?");
-            match r["error"].as_str() {
-                None => writeln!(out, "{id}: ok ({} ms)", r["elapsed_ms"])?,
-                Some(error) => writeln!(out, "{id}: FAILED: {error}")?,
+            match &r.error {
+                None => writeln!(out, "{}: ok ({} ms)", r.id, r.elapsed_ms)?,
+                Some(error) => writeln!(out, "{}: FAILED: {error}", r.id)?,
             }
         }
     }

@@ -13,8 +13,7 @@ use crate::evaluation::cache::SharedCache;
 use crate::evaluation::{Backend, Backends, Evaluator};
 use crate::plugins::grants::GrantsConfig;
 use crate::plugins::{PluginCatalog, PluginHost};
-use crate::providers::BuiltinBackend;
-use crate::server::{BedrockTarget, Decisions, SessionManager};
+use crate::server::{Decisions, SessionManager};
 use crate::telemetry::Telemetry;
 
 /// How long an answer stays in the shared (Redis) answer cache: a day covers re-runs of a
@@ -32,11 +31,7 @@ impl Engine {
     /// Opens the session store, loads the plugins and builds the engine from a checked
     /// configuration. A store that cannot be opened stops start-up with an error naming it
     /// and what to do: sessions are never silently kept somewhere else.
-    pub async fn start(
-        config: &Config,
-        grants: GrantsConfig,
-        builtins: &[BuiltinBackend],
-    ) -> anyhow::Result<Engine> {
+    pub async fn start(config: &Config, grants: GrantsConfig) -> anyhow::Result<Engine> {
         let settings = config.evaluation.settings().map_err(anyhow::Error::msg)?;
         let session_settings = config.sessions.settings().map_err(anyhow::Error::msg)?;
         // The store first: it is the likeliest to be misconfigured, and the cheapest to open.
@@ -72,7 +67,6 @@ impl Engine {
         let evaluator = Evaluator::observed(backends, settings, shared, telemetry);
         let sessions = Arc::new(sessions);
         let decisions = Decisions::new(sessions, evaluator, catalog, config.limits.clone())
-            .with_bedrock(bedrock_target(builtins))
             .with_plugin_instances(host.instances());
         Ok(Engine {
             decisions: Arc::new(decisions),
@@ -88,16 +82,4 @@ fn store_failure(url: &str, error: &decision_matrix_store::StoreError) -> anyhow
          --store memory to keep sessions in this process only",
         decision_matrix_store::redact_url(url)
     )
-}
-
-fn bedrock_target(builtins: &[BuiltinBackend]) -> BedrockTarget {
-    let config = builtins
-        .iter()
-        .find(|b| b.id == "bedrock")
-        .map(|b| &b.grant.config);
-    let get = |key: &str| config.and_then(|c| c.get(key)).cloned().unwrap_or_default();
-    BedrockTarget {
-        region: get("region"),
-        model: get("default-model"),
-    }
 }

@@ -10,20 +10,19 @@ use std::io::{IsTerminal as _, Write};
 use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::decision_file::DecisionFile;
 use super::engine::Engine;
 use crate::config::Config;
 use crate::plugins::grants::GrantsConfig;
-use crate::providers::BuiltinBackend;
-use crate::server::Decisions;
 use crate::server::error::ToolError;
 use crate::server::params::{
     AddCriterionArgs, EvaluateArgs, SessionArgs, StartArgs, UpdateOptionArgs,
 };
-use crate::server::service::Update;
+use crate::server::results::{DecisionMatrix, Evaluated};
+use crate::server::{Decisions, Update};
 
 /// The configuration `evaluate` runs with: the memory store unless `--store` named one
 /// (`store_given`). A one-shot run must not leave sessions in the user's data directory (nor,
@@ -40,13 +39,12 @@ pub fn with_default_store(config: &Config, store_given: bool) -> Config {
 pub async fn evaluate(
     config: &Config,
     grants: GrantsConfig,
-    builtins: &[BuiltinBackend],
     file: &Path,
     json: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<i32> {
     let decision = DecisionFile::read(file)?;
-    let engine = Engine::start(config, grants, builtins).await?;
+    let engine = Engine::start(config, grants).await?;
     let decisions = &engine.decisions;
     let session_id = match set_up(decisions, &decision).await {
         Ok(id) => id,
@@ -98,19 +96,19 @@ pub async fn evaluate(
             session_id: session_id.clone(),
         })
         .await
-        .map_err(|e| anyhow::anyhow!("{}", e.error))?;
+        .map_err(|e| anyhow::anyhow!("{}", e.error))?
+        .matrix;
 
     if json {
         let document = json!({
-            "evaluation": without_markdown(evaluation.clone()),
-            "matrix": without_markdown(matrix),
+            "evaluation": without_markdown(&evaluation)?,
+            "matrix": matrix,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
     } else {
         write_table(&decision, &evaluation, &matrix, out)?;
     }
-    let complete = evaluation["evaluation_complete"].as_bool() == Some(true);
-    Ok(if complete { 0 } else { 1 })
+    Ok(if evaluation.evaluation_complete { 0 } else { 1 })
 }
 
 /// Creates the session, describes its options and adds its criteria; returns its id.
@@ -130,10 +128,7 @@ async fn set_up(decisions: &Decisions, decision: &DecisionFile) -> Result<String
             strategy: decision.strategy.clone(),
         })
         .await?;
-    let session_id = started["session_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let session_id = started.session_id;
     for option in &decision.options {
         if let Some(description) = option.description() {
             decisions
@@ -177,16 +172,20 @@ fn progress_bar(json: bool) -> ProgressBar {
     bar
 }
 
-fn without_markdown(mut result: Map<String, Value>) -> Value {
-    result.remove("formatted_output");
-    Value::Object(result)
+/// The evaluation's result without its markdown rendering: the JSON output is for programs.
+fn without_markdown(evaluation: &Evaluated) -> serde_json::Result<Value> {
+    let mut value = serde_json::to_value(evaluation)?;
+    if let Some(object) = value.as_object_mut() {
+        object.shift_remove("formatted_output");
+    }
+    Ok(value)
 }
 
 /// The ranked options with each criterion's score, the recommendation and any failures.
 fn write_table(
     decision: &DecisionFile,
-    evaluation: &Map<String, Value>,
-    matrix: &Map<String, Value>,
+    evaluation: &Evaluated,
+    matrix: &DecisionMatrix,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     let criteria: Vec<String> = decision
@@ -200,24 +199,22 @@ fn write_table(
             .chain(criteria.iter().cloned())
             .collect::<Vec<_>>(),
     ];
-    for ranked in matrix["rankings"].as_array().into_iter().flatten() {
-        let option = ranked["option"].as_str().unwrap_or_default();
+    for ranking in &matrix.rankings {
+        let ranked = &ranking.ranked;
         let mut row = vec![
-            ranked["rank"].to_string(),
-            option.to_owned(),
-            ranked["weighted_total"]
-                .as_f64()
-                .map_or_else(|| "-".to_owned(), |total| format!("{total:.2}")),
+            ranked.rank.to_string(),
+            ranked.option.clone(),
+            format!("{:.2}", ranked.weighted_total),
         ];
+        let cells = matrix.matrix.get(&ranked.option);
         for criterion in &decision.criteria {
-            let cell = &matrix["matrix"][option][&criterion.name];
-            row.push(
-                match (cell["raw_score"].as_f64(), cell["status"].as_str()) {
-                    (Some(score), _) => format!("{score}"),
-                    (None, Some(status)) => status.to_owned(),
-                    (None, None) => "-".to_owned(),
+            row.push(match cells.and_then(|row| row.get(&criterion.name)) {
+                Some(cell) => match cell.raw_score {
+                    Some(score) => format!("{score}"),
+                    None => cell.status.clone(),
                 },
-            );
+                None => "-".to_owned(),
+            });
         }
         rows.push(row);
     }
@@ -238,16 +235,12 @@ fn write_table(
             .collect();
         writeln!(out, "{}", line.join("  ").trim_end())?;
     }
-    if let Some(recommendation) = matrix["recommendation"].as_str() {
-        writeln!(out, "\n{recommendation}")?;
+    writeln!(out, "\n{}", matrix.recommendation)?;
+    if !evaluation.evaluation_complete {
+        writeln!(out, "\n{}", evaluation.message)?;
     }
-    if let Some(message) = evaluation["message"].as_str()
-        && evaluation["evaluation_complete"].as_bool() != Some(true)
-    {
-        writeln!(out, "\n{message}")?;
-    }
-    for error in evaluation["errors"].as_array().into_iter().flatten() {
-        writeln!(out, "  failed: {}", error.as_str().unwrap_or_default())?;
+    for error in evaluation.errors.iter().flatten() {
+        writeln!(out, "  failed: {error}")?;
     }
     Ok(())
 }

@@ -4,7 +4,8 @@
 //! - [`runtime::PluginHost`] owns the one wasmtime engine, the linkers for the two worlds,
 //!   the compile cache and the network; it turns a manifest plus component bytes into a
 //!   typed handle ([`BackendPlugin`], [`ScoringPlugin`]).
-//! - [`catalog::PluginCatalog`] loads the built-ins and the plugins directory.
+//! - [`catalog::PluginCatalog`] loads the built-ins and the plugins directory; [`check`]
+//!   checks that a backend works end to end.
 //! - Each call runs in a fresh store ([`call`]) under a CPU budget, a wall-clock limit and a
 //!   memory cap; the guest reaches the outside world only through the imports in
 //!   [`imports`], and the network only through the grant-checked pipeline in [`net`].
@@ -19,6 +20,7 @@ pub mod builtin;
 pub mod cache;
 pub mod call;
 pub mod catalog;
+pub mod check;
 pub mod deferred;
 pub mod descriptor;
 pub mod discover;

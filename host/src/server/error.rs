@@ -4,6 +4,8 @@
 //! dict; ours sends the same dict, but as an MCP `isError` result so a client also knows,
 //! without reading it, that the call failed.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -20,9 +22,11 @@ pub struct ToolError {
     pub timestamp: String,
     /// The same, as markdown.
     pub formatted_output: String,
-    /// Keys particular to the tool (`errors`, `status`, `suggestion`, ...).
+    /// Keys particular to the tool (`errors`, `status`, `suggestion`, ...). A `BTreeMap`, not
+    /// a `serde_json::Map`: that one keeps insertion order and is three times the size, and
+    /// every `Result` carrying this error would pay for it.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: BTreeMap<String, serde_json::Value>,
 }
 
 impl ToolError {
@@ -36,7 +40,7 @@ impl ToolError {
             context,
             timestamp: now_rfc3339(),
             formatted_output,
-            extra: serde_json::Map::new(),
+            extra: BTreeMap::new(),
         }
     }
 

@@ -4,12 +4,11 @@
 
 use std::fmt::Write as _;
 
-use serde_json::Value;
-
 use crate::analysis::Analysis;
 use crate::domain::Session;
 use crate::evaluation::EvaluationReport;
 
+use super::results::{SessionStatus, SessionSummary};
 use super::sessions::SessionStats;
 use crate::telemetry::{Snapshot, Status};
 
@@ -203,20 +202,20 @@ pub fn decision_matrix(session: &Session, analysis: &Analysis) -> String {
 }
 
 /// `list_sessions`.
-pub fn sessions_list(sessions: &[Value], stats: &SessionStats) -> String {
+pub fn sessions_list(sessions: &[SessionSummary], stats: &SessionStats) -> String {
     if sessions.is_empty() {
         return "## 📭 No Active Sessions\n\nStart one with `start_decision_analysis`.\n"
             .to_owned();
     }
     let mut out = format!("# 📋 Active Decision Sessions ({})\n\n", sessions.len());
     for session in sessions {
-        let evaluated = session["status"] == "evaluated";
+        let evaluated = session.status == SessionStatus::Evaluated;
         let _ = writeln!(
             out,
             "## {} {}\n`{}`\n",
             if evaluated { "✅" } else { "🔄" },
-            session["topic"].as_str().unwrap_or_default(),
-            session["session_id"].as_str().unwrap_or_default()
+            session.topic,
+            session.session_id
         );
     }
     let _ = write!(

@@ -1,7 +1,8 @@
 //! The MCP face of [`Decisions`]: tool definitions, progress and cancellation on rmcp.
 //!
 //! Tool names, descriptions and parameters are the reference server's, so its users' clients
-//! and prompts keep working. Results are structured content (the result dict) plus the same
+//! and prompts keep working. Results are structured content (the result struct of
+//! [`super::results`], whose schema each tool publishes as its `outputSchema`) plus the same
 //! JSON as text; failures are `isError` results carrying the reference server's error dict.
 //!
 //! Every call goes through [`McpServer::call_tool`], which runs it in a `tool_call` span and
@@ -12,8 +13,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::tool::ToolCallContext;
-use rmcp::handler::server::wrapper::Parameters;
+use rmcp::handler::server::tool::{IntoCallToolResult, ToolCallContext};
+use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, GetPromptRequestParams,
     GetPromptResponse, Implementation, ListPromptsResult, ListResourceTemplatesResult,
@@ -31,8 +32,16 @@ use super::params::{
     RemoveOptionArgs, SensitivityArgs, SessionArgs, SetScoreArgs, StartArgs, StrategyArgs,
     UpdateCriterionArgs, UpdateOptionArgs,
 };
-use super::service::{Decisions, ToolResult, Update};
+use super::results::{
+    BackendList, BedrockConnection, CriterionAdded, CriterionRemoved, CriterionUpdated,
+    CurrentSession, Evaluated, Exported, MatrixResult, OptionAdded, OptionRemoved, OptionUpdated,
+    PluginList, ScoreSet, Sensitivity, ServerStats, SessionList, SessionsCleared, Started,
+    StrategySet,
+};
+use super::service::{Decisions, ToolResult};
 use super::sessions::LEASE_TTL;
+use super::tools::bedrock;
+use super::tools::evaluation::Update;
 use super::{prompts, resources};
 use crate::telemetry::labels::OTHER;
 
@@ -62,16 +71,19 @@ impl McpServer {
     }
 }
 
-/// The MCP result of a tool's outcome.
-fn reply(outcome: ToolResult) -> Result<CallToolResult, ErrorData> {
-    Ok(match outcome {
-        Ok(result) => CallToolResult::structured(Value::Object(result)),
-        Err(error) => CallToolResult::structured_error(error_value(&error)),
-    })
+/// A tool's outcome as rmcp takes it. Each tool's return type names `Result<Json<T>, _>` in
+/// full: that is how `#[tool]` finds `T`, whose schema it publishes as the `outputSchema`.
+fn reply<T>(outcome: ToolResult<T>) -> Result<Json<T>, ToolError> {
+    outcome.map(Json)
 }
 
-fn error_value(error: &ToolError) -> Value {
-    serde_json::to_value(error).unwrap_or_else(|_| Value::String(error.error.clone()))
+/// A failure is an `isError` result carrying the error dict.
+impl IntoCallToolResult for ToolError {
+    fn into_call_tool_result(self) -> Result<CallToolResponse, ErrorData> {
+        let value =
+            serde_json::to_value(&self).unwrap_or_else(|_| Value::String(self.error.clone()));
+        Ok(CallToolResult::structured_error(value).into())
+    }
 }
 
 #[tool_router]
@@ -82,7 +94,7 @@ impl McpServer {
     async fn start_decision_analysis(
         &self,
         Parameters(args): Parameters<StartArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<Json<Started>, ToolError> {
         reply(self.decisions.start(args).await)
     }
 
@@ -92,7 +104,7 @@ impl McpServer {
     async fn add_criterion(
         &self,
         Parameters(args): Parameters<AddCriterionArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<Json<CriterionAdded>, ToolError> {
         reply(self.decisions.add_criterion(args).await)
     }
 
@@ -103,7 +115,7 @@ impl McpServer {
         &self,
         Parameters(args): Parameters<EvaluateArgs>,
         context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<Json<Evaluated>, ToolError> {
         let token = context.meta.get_progress_token();
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Update>();
         // Notifications go out from their own task: the engine's per-cell callback is
@@ -152,7 +164,7 @@ impl McpServer {
     async fn get_decision_matrix(
         &self,
         Parameters(args): Parameters<SessionArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<Json<MatrixResult>, ToolError> {
         reply(self.decisions.matrix(args).await)
     }
 
@@ -162,32 +174,32 @@ impl McpServer {
     async fn add_option(
         &self,
         Parameters(args): Parameters<AddOptionArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<Json<OptionAdded>, ToolError> {
         reply(self.decisions.add_option(args).await)
     }
 
     #[tool(description = "List all active decision analysis sessions")]
-    async fn list_sessions(&self) -> Result<CallToolResult, ErrorData> {
+    async fn list_sessions(&self) -> Result<Json<SessionList>, ToolError> {
         reply(self.decisions.list_sessions().await)
     }
 
     #[tool(description = "Clear all active decision analysis sessions")]
-    async fn clear_all_sessions(&self) -> Result<CallToolResult, ErrorData> {
+    async fn clear_all_sessions(&self) -> Result<Json<SessionsCleared>, ToolError> {
         reply(self.decisions.clear_all_sessions().await)
     }
 
     #[tool(
         description = "Quick check of your most recent analysis session - see topic and status without remembering session ID"
     )]
-    async fn current_session(&self) -> Result<CallToolResult, ErrorData> {
+    async fn current_session(&self) -> Result<Json<CurrentSession>, ToolError> {
         reply(self.decisions.current_session().await)
     }
 
     #[tool(
         description = "Test AWS Bedrock connectivity and configuration for debugging connection issues"
     )]
-    async fn test_aws_bedrock_connection(&self) -> Result<CallToolResult, ErrorData> {
-        reply(self.decisions.test_bedrock().await)
+    async fn test_aws_bedrock_connection(&self) -> Result<Json<BedrockConnection>, ToolError> {
+        reply(bedrock::test_connection(&self.decisions.catalog).await)
     }
 
     #[tool(
@@ -196,7 +208,7 @@ impl McpServer {
     async fn update_option(
         &self,
         Parameters(args): Parameters<UpdateOptionArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<Json<OptionUpdated>, ToolError> {
         reply(self.decisions.update_option(args).await)
     }
 
@@ -206,7 +218,7 @@ impl McpServer {
     async fn remove_option(
         &self,
         Parameters(args): Parameters<RemoveOptionArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<Json<OptionRemoved>, ToolError> {
         reply(self.decisions.remove_option(args).await)
     }
 
@@ -216,7 +228,7 @@ impl McpServer {
     async fn update_criterion(
         &self,
         Parameters(args): Parameters<UpdateCriterionArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<Json<CriterionUpdated>, ToolError> {
         reply(self.decisions.update_criterion(args).await)
     }
 
@@ -224,7 +236,7 @@ impl McpServer {
     async fn remove_criterion(
         &self,
         Parameters(args): Parameters<RemoveCriterionArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<Json<CriterionRemoved>, ToolError> {
         reply(self.decisions.remove_criterion(args).await)
     }
 
@@ -234,7 +246,7 @@ impl McpServer {
     async fn set_score(
         &self,
         Parameters(args): Parameters<SetScoreArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<Json<ScoreSet>, ToolError> {
         reply(self.decisions.set_score(args).await)
     }
 
@@ -244,7 +256,7 @@ impl McpServer {
     async fn set_strategy(
         &self,
         Parameters(args): Parameters<StrategyArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<Json<StrategySet>, ToolError> {
         reply(self.decisions.set_strategy(args).await)
     }
 
@@ -254,7 +266,7 @@ impl McpServer {
     async fn analyze_sensitivity(
         &self,
         Parameters(args): Parameters<SensitivityArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<Json<Sensitivity>, ToolError> {
         reply(self.decisions.sensitivity(args).await)
     }
 
@@ -262,26 +274,26 @@ impl McpServer {
     async fn export_matrix(
         &self,
         Parameters(args): Parameters<ExportArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<Json<Exported>, ToolError> {
         reply(self.decisions.export(args).await)
     }
 
     #[tool(
         description = "Server health and metrics: status with reasons, throughput and error rate over the recent window, calls, errors and p50/p90/p95/p99 latency per tool and per backend, circuit breakers, sessions, queue and plugin instances"
     )]
-    async fn server_stats(&self) -> Result<CallToolResult, ErrorData> {
+    async fn server_stats(&self) -> Result<Json<ServerStats>, ToolError> {
         reply(self.decisions.server_stats().await)
     }
 
     #[tool(description = "List the LLM backends a decision can use")]
-    async fn list_backends(&self) -> Result<CallToolResult, ErrorData> {
+    async fn list_backends(&self) -> Result<Json<BackendList>, ToolError> {
         reply(self.decisions.list_backends())
     }
 
     #[tool(
         description = "List the loaded plugins (LLM backends and scoring strategies) and any that failed to load"
     )]
-    async fn list_plugins(&self) -> Result<CallToolResult, ErrorData> {
+    async fn list_plugins(&self) -> Result<Json<PluginList>, ToolError> {
         reply(self.decisions.list_plugins())
     }
 }
@@ -393,5 +405,58 @@ impl ServerHandler for McpServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
         prompts::get(&request.name, request.arguments.as_ref()).map(Into::into)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every tool publishes the schema of its result: an object, as MCP clients of every
+    /// protocol version accept it, describing at least the keys every result has.
+    #[test]
+    fn every_tool_publishes_an_output_schema() {
+        let tools = McpServer::tool_router().list_all();
+        assert_eq!(tools.len(), 20, "{:?}", tools.iter().map(|t| &t.name));
+        for tool in tools {
+            let schema = tool
+                .output_schema
+                .as_deref()
+                .unwrap_or_else(|| panic!("{} has no outputSchema", tool.name));
+            assert_eq!(
+                schema.get("type"),
+                Some(&Value::from("object")),
+                "{}",
+                tool.name
+            );
+            let properties = schema
+                .get("properties")
+                .and_then(Value::as_object)
+                .unwrap_or_else(|| panic!("{} lists no properties", tool.name));
+            // `clear_all_sessions` is the one result without markdown, as in the reference.
+            if tool.name != "clear_all_sessions" {
+                assert!(
+                    properties.contains_key("formatted_output"),
+                    "{}: {:?}",
+                    tool.name,
+                    properties.keys()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_failure_is_an_error_result_carrying_the_error_dict() {
+        let mut error = ToolError::new("Invalid weight", "Invalid weight: must be 0.1-10");
+        error.extra.insert("status".into(), Value::from("x"));
+        let Ok(CallToolResponse::Complete(result)) = error.clone().into_call_tool_result() else {
+            panic!("a complete result");
+        };
+        assert_eq!(result.is_error, Some(true));
+        let content = result.structured_content.expect("structured content");
+        assert_eq!(content["error"], error.error);
+        assert_eq!(content["context"], "Invalid weight");
+        assert_eq!(content["status"], "x");
+        assert!(content["formatted_output"].is_string());
     }
 }

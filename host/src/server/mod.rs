@@ -1,7 +1,9 @@
 //! The MCP server: the tools, the session store and the transports.
 //!
-//! - [`service`]: what each tool does ([`Decisions`]), independent of MCP.
-//! - [`mcp`]: the tools on rmcp, with progress notifications and cancellation.
+//! - [`service`]: the state the tools work on ([`Decisions`]); [`tools`]: what each tool
+//!   does, a module per group of tools, independent of MCP; [`results`]: what each returns.
+//! - [`mcp`]: the tools on rmcp, with their output schemas, progress notifications and
+//!   cancellation.
 //! - [`sessions`]: sessions in their store (SQLite, memory or Redis), their limit, sliding
 //!   TTL, background cleanup and evaluation leases; [`decoded`]: sessions already decoded;
 //!   [`memory`]: how full memory is; [`config`]: the `[sessions]` and `[server]` tables.
@@ -23,13 +25,16 @@ pub mod memory;
 pub mod params;
 pub mod prompts;
 pub mod resources;
+pub mod results;
 pub mod service;
 pub mod sessions;
 pub mod stats;
 pub mod stdio;
 pub mod stopping;
+pub mod tools;
 pub mod transport;
 
 pub use config::{ServerConfig, SessionsConfig, Transport};
-pub use service::{BedrockTarget, Decisions};
+pub use service::Decisions;
 pub use sessions::{SessionManager, SessionSettings, StoreDurability, WhenFull};
+pub use tools::evaluation::Update;

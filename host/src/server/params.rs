@@ -271,7 +271,7 @@ pub struct SensitivityArgs {
     /// What-if weights by criterion name (0.1–10.0 each); the ranking with them is returned
     /// beside the current one. Nothing is changed.
     #[serde(default)]
-    pub weights: Option<std::collections::BTreeMap<String, f64>>,
+    pub weights: Option<indexmap::IndexMap<String, f64>>,
 }
 
 /// `set_strategy`.

@@ -131,7 +131,7 @@ pub async fn read(decisions: &Decisions, uri: &str) -> Result<ReadResourceResult
         })
         .await;
     let text = match (exported, format) {
-        (Ok(result), _) => result["content"].as_str().unwrap_or_default().to_owned(),
+        (Ok(exported), _) => exported.content,
         (Err(error), Format::Json) => serde_json::to_string_pretty(&error).unwrap_or_default(),
         (Err(error), Format::Markdown) => error.formatted_output,
     };

@@ -10,12 +10,11 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
-
 use crate::telemetry::{Gauges, Snapshot};
 
 use super::format;
 use super::memory;
+use super::results::ServerStats;
 use super::service::{Decisions, ToolResult};
 
 impl Decisions {
@@ -31,19 +30,19 @@ impl Decisions {
             }
         };
         let breakers = self
-            .evaluator()
+            .evaluator
             .breakers()
             .into_iter()
             .map(|(backend, state)| (backend, state.status.as_str()))
             .collect();
-        let catalog = self.catalog();
+        let catalog = &self.catalog;
         Gauges {
             active_sessions,
             max_sessions: sessions.settings().max_sessions,
             memory_used_percent: sessions.memory_used_percent(),
             resident_bytes: memory::resident_bytes(),
-            plugin_instances: self.plugin_instances().map_or(0, |i| i.live()),
-            plugin_instance_capacity: self.plugin_instances().map_or(0, |i| i.capacity()),
+            plugin_instances: self.plugin_instances.as_ref().map_or(0, |i| i.live()),
+            plugin_instance_capacity: self.plugin_instances.as_ref().map_or(0, |i| i.capacity()),
             backends_loaded: catalog.backends().count(),
             strategies_loaded: catalog.scorers().count(),
             breakers,
@@ -57,15 +56,13 @@ impl Decisions {
     }
 
     /// `server_stats`: the snapshot as structured content, with a markdown rendering.
-    pub async fn server_stats(&self) -> ToolResult {
+    pub async fn server_stats(&self) -> ToolResult<ServerStats> {
         let snapshot = self.observe().await;
         let formatted_output = format::server_stats(&snapshot);
-        let mut result = match serde_json::to_value(&snapshot) {
-            Ok(Value::Object(map)) => map,
-            _ => Map::new(),
-        };
-        result.insert("formatted_output".into(), Value::String(formatted_output));
-        Ok(result)
+        Ok(ServerStats {
+            snapshot,
+            formatted_output,
+        })
     }
 
     /// Judges the alert thresholds every `alerts.check_interval_seconds` until the returned

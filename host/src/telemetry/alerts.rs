@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::health::{Health, Status};
@@ -223,7 +224,7 @@ pub struct Reading {
 }
 
 /// A threshold crossed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Breach {
     /// Which threshold: `evaluation_latency`, `error_rate`, `backend_error_rate`,
     /// `session_capacity`, `memory` or `queue_depth`.

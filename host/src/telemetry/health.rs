@@ -4,12 +4,13 @@
 //! `/healthz` keeps answering 200, and a load balancer keeps it in rotation), but someone
 //! should look. Each reason is one sentence naming the value and its threshold.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::alerts::Breach;
 
 /// The overall state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Every threshold holds.
@@ -29,7 +30,7 @@ impl Status {
 }
 
 /// The state with its reasons.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Health {
     /// `ok` or `degraded`.
     pub status: Status,

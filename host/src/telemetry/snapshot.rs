@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::health::Health;
@@ -36,7 +37,7 @@ pub struct Gauges {
 }
 
 /// Latency of one tool or backend since start.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Latency {
     /// Values recorded.
     pub count: u64,
@@ -81,7 +82,7 @@ impl Latency {
 }
 
 /// One tool.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ToolStats {
     /// Tool name.
     pub name: String,
@@ -94,7 +95,7 @@ pub struct ToolStats {
 }
 
 /// One backend.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct BackendStats {
     /// Backend id.
     pub name: String,
@@ -125,7 +126,7 @@ pub struct BackendStats {
 }
 
 /// Throughput and errors over the sliding window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct WindowStats {
     /// Nominal length of the window.
     pub seconds: u64,
@@ -144,7 +145,7 @@ pub struct WindowStats {
 }
 
 /// Sessions.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct SessionStats {
     /// Alive now (shared by every instance of a Redis store), when the store answered.
     pub active: Option<usize>,
@@ -155,7 +156,7 @@ pub struct SessionStats {
 }
 
 /// Plugins.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct PluginStats {
     /// Instances running a call now (each call gets a fresh instance).
     pub instances: usize,
@@ -168,7 +169,7 @@ pub struct PluginStats {
 }
 
 /// Memory.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct MemoryStats {
     /// Memory of the machine or container in use, percent.
     pub used_percent: Option<f64>,
@@ -177,7 +178,7 @@ pub struct MemoryStats {
 }
 
 /// Everything at one moment.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Snapshot {
     /// Server version.
     pub version: &'static str,

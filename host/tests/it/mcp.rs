@@ -5,6 +5,8 @@
 
 use crate::common;
 
+mod results;
+
 use std::time::Duration;
 
 use common::client::{Client, err, http_client, ok, request, stdio_client};
@@ -160,6 +162,13 @@ async fn the_whole_workflow_over_stdio() {
         (Some(0.1), Some(10.0))
     );
     assert!(weight["description"].is_string());
+    for tool in &tools {
+        let schema = tool
+            .output_schema
+            .as_deref()
+            .unwrap_or_else(|| panic!("{} has no outputSchema", tool.name));
+        assert_eq!(schema["type"], "object", "{}: {schema:?}", tool.name);
+    }
     let options = property("start_decision_analysis", "options");
     assert_eq!(
         (options["minItems"].as_u64(), options["maxItems"].as_u64()),

@@ -2,7 +2,8 @@
 //! with rmcp: `tests/python/mcp_client.py` runs the reference workflow against the built
 //! `decision-matrix serve` binary over stdio and over streamable HTTP, with both of the
 //! SDK's ways to connect (the 2026 `server/discover` probe and the older `initialize`
-//! handshake), and prints what it saw; every score is checked here against the judge.
+//! handshake), and prints what it saw; every score is checked here against the judge. The
+//! script also validates every successful result against its tool's `outputSchema`.
 //!
 //! It needs a Python with the SDK version pinned in `tests/python/requirements.txt`: the one in
 //! `DMM_TEST_PYTHON`, else `target/pyenv/bin/python` in the repository (README, Test).
@@ -20,6 +21,17 @@ use serde_json::{Value, json};
 /// The options and weighted criteria `mcp_client.py` sets up, in its order.
 const OPTIONS: [&str; 4] = ["Postgres", "SQLite", "DynamoDB", "Redis"];
 const CRITERIA: [(&str, f64); 2] = [("cost", 2.0), ("latency", 1.5)];
+
+/// The tools whose results `mcp_client.py` validates against their output schemas: every
+/// tool it calls and expects to succeed.
+const VALIDATED: [&str; 6] = [
+    "add_criterion",
+    "add_option",
+    "evaluate_options",
+    "get_decision_matrix",
+    "list_sessions",
+    "start_decision_analysis",
+];
 
 /// Longer than the script's own bound, so a hung run reports the script's timeout.
 const RUN_TIMEOUT: Duration = Duration::from_secs(300);
@@ -150,6 +162,7 @@ fn check_run(label: &str, saw: &Value) -> Value {
             "{label}: {tool} missing from {tools:?}"
         );
     }
+    assert_eq!(saw["validated"], json!(VALIDATED), "{label}");
     let weight = &saw["weight_schema"];
     assert_eq!(
         (weight["minimum"].as_f64(), weight["maximum"].as_f64()),

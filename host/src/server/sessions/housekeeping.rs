@@ -13,7 +13,7 @@ use crate::server::error::ToolError;
 
 /// Counters since deployment (shared by every instance of a Redis store), with what this
 /// instance sees now.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SessionStats {
     /// Sessions created.
     pub sessions_created: u64,

@@ -1,0 +1,151 @@
+//! Session lifecycle: `start_decision_analysis`, `list_sessions`, `current_session` and
+//! `clear_all_sessions`.
+
+use time::OffsetDateTime;
+
+use crate::domain::{CriterionSpec, Session, SessionDefaults};
+
+use super::super::error::{ToolError, rfc3339};
+use super::super::format;
+use super::super::params::StartArgs;
+use super::super::results::{
+    CurrentDetails, CurrentSession, NoSession, SessionList, SessionStatus, SessionSummary,
+    SessionsCleared, Started,
+};
+use super::super::service::{Decisions, ToolResult};
+use super::{criterion_names, option_names, steps};
+
+impl Decisions {
+    /// `start_decision_analysis`.
+    pub async fn start(&self, args: StartArgs) -> ToolResult<Started> {
+        let backend = args
+            .model_backend
+            .clone()
+            .unwrap_or_else(|| self.default_backend.clone());
+        self.check_backend(&backend)?;
+        if let Some(strategy) = &args.strategy {
+            self.check_strategy(strategy)?;
+        }
+        let criteria: Vec<CriterionSpec> = args
+            .initial_criteria
+            .unwrap_or_default()
+            .into_iter()
+            .map(CriterionSpec::from)
+            .collect();
+        let criteria_added: Vec<String> = criteria.iter().map(|c| c.name.clone()).collect();
+        let mut session = Session::new(
+            uuid::Uuid::new_v4().to_string(),
+            args.topic,
+            args.options.iter().map(|o| (o.clone(), None)).collect(),
+            criteria,
+            SessionDefaults {
+                backend: backend.clone(),
+                model: args.model_name.clone(),
+                temperature: args.temperature,
+            },
+            &self.limits,
+            OffsetDateTime::now_utc(),
+        )?;
+        if let Some(strategy) = args.strategy {
+            session.strategy = strategy;
+        }
+        let formatted_output = format::session_created(&session);
+        self.sessions.insert(&session).await?;
+        let mut message = format!(
+            "Decision analysis initialized with {} options",
+            args.options.len()
+        );
+        if !criteria_added.is_empty() {
+            message.push_str(&format!(" and {} criteria", criteria_added.len()));
+        }
+        Ok(Started {
+            session_id: session.id,
+            topic: session.topic,
+            options: args.options,
+            criteria_added,
+            model_backend: backend,
+            model_name: args.model_name,
+            temperature: args.temperature,
+            strategy: session.strategy,
+            message,
+            next_steps: steps(&[
+                "add_criterion - Add evaluation criteria",
+                "evaluate_options - Run the analysis",
+                "get_decision_matrix - See results",
+            ]),
+            formatted_output,
+        })
+    }
+
+    /// `list_sessions`.
+    pub async fn list_sessions(&self) -> ToolResult<SessionList> {
+        let sessions: Vec<SessionSummary> = self
+            .sessions
+            .list()
+            .await?
+            .iter()
+            .map(|session| summary(session, SessionStatus::Setup))
+            .collect();
+        let stats = self.sessions.stats().await?;
+        let formatted_output = format::sessions_list(&sessions, &stats);
+        Ok(SessionList {
+            total_active: sessions.len(),
+            sessions,
+            stats,
+            formatted_output,
+        })
+    }
+
+    /// `clear_all_sessions`.
+    pub async fn clear_all_sessions(&self) -> ToolResult<SessionsCleared> {
+        let cleared = self.sessions.clear().await?;
+        self.analyses.clear();
+        Ok(SessionsCleared {
+            cleared,
+            message: format!("Cleared {cleared} active sessions"),
+            stats: self.sessions.stats().await?,
+        })
+    }
+
+    /// `current_session`: the most recently used session.
+    pub async fn current_session(&self) -> ToolResult<CurrentSession> {
+        let Some(session) = self.sessions.current().await? else {
+            return Ok(CurrentSession {
+                current: None,
+                session: Some(NoSession),
+                message: "No active sessions found".to_owned(),
+                formatted_output: ToolError::new("No current session", "No active sessions")
+                    .formatted_output,
+            });
+        };
+        Ok(CurrentSession {
+            current: Some(CurrentDetails {
+                summary: summary(&session, SessionStatus::Pending),
+                model_backend: session.defaults.backend.clone(),
+                model_name: session.defaults.model.clone(),
+            }),
+            session: None,
+            message: format!("Current session: {}", session.topic),
+            formatted_output: format::session_summary(&session),
+        })
+    }
+}
+
+/// A session in `list_sessions` and `current_session`; `unevaluated` is what the tool calls a
+/// session no evaluation has run on.
+fn summary(session: &Session, unevaluated: SessionStatus) -> SessionSummary {
+    SessionSummary {
+        session_id: session.id.clone(),
+        topic: session.topic.clone(),
+        created_at: rfc3339(session.created_at),
+        options: option_names(session),
+        criteria: criterion_names(session),
+        evaluations_run: session.evaluations_run,
+        strategy: session.strategy.clone(),
+        status: if session.evaluations_run > 0 {
+            SessionStatus::Evaluated
+        } else {
+            unevaluated
+        },
+    }
+}

@@ -1,0 +1,43 @@
+//! The tools, as methods of [`Decisions`](super::Decisions), a module per group:
+//!
+//! - [`lifecycle`]: starting, listing, finding and clearing sessions;
+//! - [`editing`]: adding, changing and removing options and criteria, manual scores, the
+//!   scoring strategy;
+//! - [`evaluation`]: having the LLMs score the cells (`evaluate_options`);
+//! - [`analysis`]: the ranked matrix, weight sensitivity and export;
+//! - [`catalog`]: the backends and plugins loaded;
+//! - [`bedrock`]: the Bedrock connection test, over the backend check `backends check` runs.
+//!
+//! `server_stats` is with the metrics ([`super::stats`]).
+//!
+//! Decisions made where the reference server is silent or wrong:
+//! - criteria inherit the session's backend, model and temperature unless given;
+//! - every input is validated before anything is created or changed;
+//! - a backend or strategy that is not loaded is refused, naming the ones that are;
+//! - `evaluate_options` computes only missing, failed or outdated cells (`force` redoes all),
+//!   reports failed cells as errors, and is an error itself when no cell could be computed;
+//! - the matrix before any evaluation says so instead of announcing a "close race" at 0.0.
+
+use crate::domain::Session;
+
+pub mod analysis;
+pub mod bedrock;
+pub mod catalog;
+pub mod editing;
+pub mod evaluation;
+pub mod lifecycle;
+
+/// Tool names as a list of next steps.
+fn steps(steps: &[&str]) -> Vec<String> {
+    steps.iter().map(|&step| step.to_owned()).collect()
+}
+
+/// The session's options, in the order added.
+fn option_names(session: &Session) -> Vec<String> {
+    session.options().iter().map(|o| o.name.clone()).collect()
+}
+
+/// The session's criteria, in the order added.
+fn criterion_names(session: &Session) -> Vec<String> {
+    session.criteria().iter().map(|c| c.name.clone()).collect()
+}
