@@ -12,8 +12,9 @@ use decision_matrix_store::Store;
 use crate::evaluation::cache::SharedCache;
 use crate::evaluation::{Backend, Backends, Evaluator};
 use crate::plugins::grants::GrantsConfig;
+use crate::plugins::manifest::backend::{MODEL_SETTING, REGION_SETTING};
 use crate::plugins::{PluginCatalog, PluginHost};
-use crate::providers::BuiltinBackend;
+use crate::providers::DerivedBackend;
 use crate::server::{BedrockTarget, Decisions, SessionManager};
 use crate::telemetry::Telemetry;
 
@@ -35,9 +36,13 @@ impl Engine {
     pub async fn start(
         config: &Config,
         grants: GrantsConfig,
-        builtins: &[BuiltinBackend],
+        derived: &[DerivedBackend],
     ) -> anyhow::Result<Engine> {
-        let settings = config.evaluation.settings().map_err(anyhow::Error::msg)?;
+        let settings = config
+            .evaluation
+            .settings()
+            .map_err(anyhow::Error::msg)?
+            .with_backend_defaults(derived.iter().map(|b| (b.id.as_str(), &b.defaults)));
         let session_settings = config.sessions.settings().map_err(anyhow::Error::msg)?;
         // The store first: it is the likeliest to be misconfigured, and the cheapest to open.
         let sessions = SessionManager::open(session_settings.clone())
@@ -72,7 +77,7 @@ impl Engine {
         let evaluator = Evaluator::observed(backends, settings, shared, telemetry);
         let sessions = Arc::new(sessions);
         let decisions = Decisions::new(sessions, evaluator, catalog, config.limits.clone())
-            .with_bedrock(bedrock_target(builtins))
+            .with_bedrock(bedrock_target(derived))
             .with_plugin_instances(host.instances());
         Ok(Engine {
             decisions: Arc::new(decisions),
@@ -90,14 +95,16 @@ fn store_failure(url: &str, error: &decision_matrix_store::StoreError) -> anyhow
     )
 }
 
-fn bedrock_target(builtins: &[BuiltinBackend]) -> BedrockTarget {
-    let config = builtins
+/// What `test_aws_bedrock_connection` reports it tests: the region and default model of the
+/// first backend that is an AWS service (`[backend.aws]` in its manifest; built-ins first).
+fn bedrock_target(backends: &[DerivedBackend]) -> BedrockTarget {
+    let config = backends
         .iter()
-        .find(|b| b.id == "bedrock")
-        .map(|b| &b.grant.config);
+        .map(|b| &b.grant.config)
+        .find(|config| config.contains_key(REGION_SETTING));
     let get = |key: &str| config.and_then(|c| c.get(key)).cloned().unwrap_or_default();
     BedrockTarget {
-        region: get("region"),
-        model: get("default-model"),
+        region: get(REGION_SETTING),
+        model: get(MODEL_SETTING),
     }
 }
