@@ -3,7 +3,8 @@
 //! `check` is the health check users run when something does not work: it calls every
 //! backend's `check(deep = true)`, which talks to the provider (lists Ollama's models, lists
 //! the OpenAI-compatible server's models with the key, makes a tiny Bedrock Converse call),
-//! and prints each backend's own explanation of what is wrong and how to fix it.
+//! and prints each backend's own explanation of what is wrong and how to fix it, with what
+//! was asked (`[backend] check` in its manifest).
 
 use std::io::Write;
 use std::time::Instant;
@@ -135,8 +136,10 @@ pub async fn check(
     for backend in selected {
         let started = Instant::now();
         let outcome = backend.check(true).await;
+        let manifest = &backend.descriptor().manifest;
         results.push(json!({
-            "id": backend.descriptor().manifest.id,
+            "id": manifest.id,
+            "check": manifest.backend.as_ref().and_then(|b| b.check.clone()),
             "ok": outcome.is_ok(),
             "error": outcome.as_ref().err().map(ToString::to_string),
             "retryable": outcome.as_ref().err().map(|e| e.is_retryable()),
@@ -155,7 +158,12 @@ pub async fn check(
             let id = r["id"].as_str().unwrap_or("?");
             match r["error"].as_str() {
                 None => writeln!(out, "{id}: ok ({} ms)", r["elapsed_ms"])?,
-                Some(error) => writeln!(out, "{id}: FAILED: {error}")?,
+                Some(error) => {
+                    writeln!(out, "{id}: FAILED: {error}")?;
+                    if let Some(check) = r["check"].as_str() {
+                        writeln!(out, "  checked: {check}")?;
+                    }
+                }
             }
         }
     }
