@@ -108,3 +108,28 @@ fn bedrock_target(backends: &[DerivedBackend]) -> BedrockTarget {
         model: get(MODEL_SETTING),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::{Environment, derive_builtins};
+
+    #[test]
+    fn the_bedrock_connection_test_reports_the_aws_backends_region_and_model() {
+        let env = Environment::from_pairs([
+            ("AWS_REGION", "eu-west-3"),
+            (
+                "BEDROCK_MODEL_ID",
+                "eu.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            ),
+        ]);
+        let derived = derive_builtins(&env, None).expect("valid settings");
+        assert_eq!(
+            bedrock_target(&derived),
+            BedrockTarget {
+                region: "eu-west-3".into(),
+                model: "eu.anthropic.claude-sonnet-4-5-20250929-v1:0".into(),
+            }
+        );
+    }
+}

@@ -20,6 +20,12 @@ use super::{DerivedBackend, Environment, ProviderError, aws};
 /// How a destination that no variable set is named in messages.
 const DEFAULT_DESTINATION: &str = "[backend.destination] default";
 
+/// Where requests go, and the variable that said so (`None`: the manifest's default).
+struct Target {
+    url: Url,
+    variable: Option<String>,
+}
+
 /// The settings being derived, and which variable each came from.
 #[derive(Default)]
 struct Settings {
@@ -53,12 +59,11 @@ pub(super) fn derive(
         }
         None => None,
     };
-    let destination = destination(backend, env, region.as_deref())?;
-    if let (Some((var, url, from_env)), Some(setting)) =
-        (&destination, backend.destination_setting())
-    {
-        let source = from_env.then_some(var.as_str());
-        settings.set(setting, base_url_setting(url), source);
+    let target = destination(backend, env, region.as_deref())?;
+    if let (Some(target), Some(setting)) = (&target, backend.destination_setting()) {
+        // Plugins append paths (`/chat/completions`) to it.
+        let value = target.url.as_str().trim_end_matches('/');
+        settings.set(setting, value, target.variable.as_deref());
     }
     match env.first(&strs(&backend.model_env)) {
         Some((var, model)) => settings.set(MODEL_SETTING, model, Some(var)),
@@ -79,8 +84,8 @@ pub(super) fn derive(
     }
     let secret = credentials(id, backend, env, &mut settings);
     let Settings { config, sources } = settings;
-    let grant = match &destination {
-        Some((var, url, _)) => grant_for(var, url, secret.as_ref().map(|s| s.0.as_str()), config)?,
+    let grant = match &target {
+        Some(target) => grant_for(target, secret.as_ref().map(|s| s.0.as_str()), config)?,
         None => Grant {
             config,
             ..Grant::default()
@@ -105,13 +110,13 @@ fn strs(names: &[String]) -> Vec<&str> {
     names.iter().map(String::as_str).collect()
 }
 
-/// The destination: the variable (or default) it came from, the URL, and whether a variable
-/// set it.
+/// The destination, from its first variable set, else the default (for an AWS service, its
+/// endpoint in `region`).
 fn destination(
     backend: &BackendManifest,
     env: &Environment,
     region: Option<&str>,
-) -> Result<Option<(String, Url, bool)>, ProviderError> {
+) -> Result<Option<Target>, ProviderError> {
     if backend.destination_setting().is_none() {
         return Ok(None);
     }
@@ -125,7 +130,8 @@ fn destination(
         let url = form
             .parse(value, default_port)
             .map_err(|problem| ProviderError::new(var, value, problem))?;
-        return Ok(Some((var.to_owned(), url, true)));
+        let variable = Some(var.to_owned());
+        return Ok(Some(Target { url, variable }));
     }
     let default = match (&backend.aws, region) {
         (Some(aws), Some(region)) => aws::default_endpoint(&aws.endpoint_prefix, region),
@@ -138,7 +144,10 @@ fn destination(
     let url = form
         .parse(&default, default_port)
         .map_err(|problem| ProviderError::new(DEFAULT_DESTINATION, &default, problem))?;
-    Ok(Some((DEFAULT_DESTINATION.to_owned(), url, false)))
+    Ok(Some(Target {
+        url,
+        variable: None,
+    }))
 }
 
 /// The key's secret (`<id>-api-key` from the first key variable set), else the AWS credential
@@ -245,16 +254,16 @@ fn one_of(values: &[String]) -> String {
     }
 }
 
-/// The grant for one destination (`url`'s origin), with `secret` bound to it when given.
+/// The grant for one destination (its URL's origin), with `secret` bound to it when given.
 fn grant_for(
-    var: &str,
-    url: &Url,
+    target: &Target,
     secret: Option<&str>,
     config: BTreeMap<String, String>,
 ) -> Result<Grant, ProviderError> {
+    let url = &target.url;
     let origin = HostPattern::for_origin(url).ok_or_else(|| {
         ProviderError::new(
-            var,
+            target.variable.as_deref().unwrap_or(DEFAULT_DESTINATION),
             url.as_str(),
             "expected an http:// or https:// URL with a host",
         )
@@ -285,9 +294,4 @@ pub(super) fn is_local(url: &Url) -> bool {
         }
         None => false,
     }
-}
-
-/// `url` as the plugin's destination setting: without a trailing slash.
-fn base_url_setting(url: &Url) -> String {
-    url.as_str().trim_end_matches('/').to_owned()
 }
