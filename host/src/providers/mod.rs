@@ -138,7 +138,7 @@ pub fn derive(
     Ok(derived)
 }
 
-/// [`derive`] for the built-in backends alone.
+/// [`derive()`] for the built-in backends alone.
 pub fn derive_builtins(
     env: &Environment,
     profile_region: Option<&str>,
@@ -146,7 +146,7 @@ pub fn derive_builtins(
     derive(&builtin::manifests(), env, profile_region)
 }
 
-/// [`derive`] over the process environment for the built-ins and the plugins in
+/// [`derive()`] over the process environment for the built-ins and the plugins in
 /// `plugins_dir`, reading the AWS profile's region only when an AWS backend needs it and no
 /// region variable is set.
 pub async fn from_process(
