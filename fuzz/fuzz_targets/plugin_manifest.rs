@@ -2,7 +2,8 @@
 //!
 //! Invariants: a manifest that parses satisfies every rule `Manifest::parse` documents (id,
 //! semver version, a plain `.wasm` component name, one-line description, no network for a
-//! scoring plugin, non-zero limits), and a refusal has a message.
+//! scoring plugin, non-zero limits, a `[backend]` table only on a backend and never beside a
+//! `[config]` value the host derives), and a refusal has a message.
 #![no_main]
 
 use decision_matrix::plugins::manifest::{MAX_MANIFEST_BYTES, Manifest, PluginKind, validate_id};
@@ -28,6 +29,13 @@ fuzz_target!(|text: &str| {
     if manifest.kind == PluginKind::Scoring {
         assert!(manifest.requests.hosts.is_empty() && manifest.requests.secrets.is_empty());
         assert!(!manifest.requests.allow_private);
+    }
+    if let Some(backend) = &manifest.backend {
+        assert_eq!(manifest.kind, PluginKind::LlmBackend);
+        for setting in backend.derived_settings() {
+            assert!(!manifest.config.contains_key(setting), "{setting}");
+        }
+        assert!(!backend.session_default || manifest.builtin);
     }
     let limits = manifest.limits;
     for limit in [limits.memory_mib, limits.cpu_ms, limits.timeout_ms] {

@@ -125,7 +125,7 @@ fn backend(base: &str, id: &str) -> (PluginHost, BackendPlugin, Direct) {
         ..PluginSettings::default()
     };
     let env = Environment::from_pairs(env);
-    let builtins = providers::derive(&env, None).expect("provider settings");
+    let builtins = providers::derive_builtins(&env, None).expect("provider settings");
     let grants = providers::apply(&GrantsConfig::default(), &builtins);
     let host = PluginHost::with_secrets(settings, grants, secrets).expect("host");
     let catalog = PluginCatalog::load(&host, None);

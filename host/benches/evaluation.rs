@@ -197,7 +197,7 @@ fn through_plugin(c: &mut Criterion) {
         ("50ms", Duration::from_millis(50)),
     ] {
         let server = rt.block_on(MockServer::start_unrecorded(judge::openai_router(latency)));
-        let builtins = providers::derive(
+        let builtins = providers::derive_builtins(
             &Environment::from_pairs([("LITELLM_BASE_URL", format!("{}/v1", server.base_url()))]),
             None,
         )
@@ -223,7 +223,8 @@ fn through_plugin(c: &mut Criterion) {
         for batch_size in [5usize, 1] {
             let evaluator = Evaluator::new(
                 BTreeMap::from([("litellm".to_owned(), plugin.clone())]),
-                settings(batch_size),
+                settings(batch_size)
+                    .with_backend_defaults(builtins.iter().map(|b| (b.id.as_str(), &b.defaults))),
             );
             let (calls, _) = rt.block_on(evaluate(&evaluator, small.clone()));
             let waves = calls.div_ceil(evaluator.settings().max_concurrent_per_session as u64);

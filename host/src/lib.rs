@@ -4,7 +4,8 @@
 //! - [`evaluation`]: the engine that has LLMs score the cells, under faults and limits.
 //! - [`analysis`]: rankings by scoring strategy plugins, recommendation, weight sensitivity.
 //! - [`plugins`]: LLM backends and scoring strategies as sandboxed WebAssembly components;
-//!   [`providers`] derives the built-in backends' grants from the usual environment variables.
+//!   [`providers`] derives each backend's grant, settings and evaluation defaults from the
+//!   environment variables its manifest's `[backend]` table names.
 //! - [`server`]: the MCP server: tools, sessions, stdio and streamable HTTP.
 //! - [`config`]: the operator's settings and grants, from profile, file, environment and
 //!   flags; [`logging`]: where logs go; [`cli`]: the command line.

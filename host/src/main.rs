@@ -50,19 +50,19 @@ fn main() -> ExitCode {
 
 async fn run(command: Command, loaded: Loaded) -> anyhow::Result<i32> {
     let config = &loaded.config;
-    let builtins = providers::from_process().await?;
-    let grants = providers::apply(&config.grants_config(), &builtins);
+    let derived = providers::from_process(config.plugins.plugins_dir().as_deref()).await?;
+    let grants = providers::apply(&config.grants_config(), &derived);
     let mut stdout = std::io::stdout();
     match command {
-        Command::Serve(_) => serve::serve(config, grants).await,
+        Command::Serve(_) => serve::serve(config, grants, &derived).await,
         Command::Evaluate {
             file, json, store, ..
         } => {
             let config = cli::evaluate::with_default_store(config, store.is_some());
-            cli::evaluate::evaluate(&config, grants, &file, json, &mut stdout).await
+            cli::evaluate::evaluate(&config, grants, &derived, &file, json, &mut stdout).await
         }
         Command::Config(ConfigCommand::Show { json }) => {
-            cli::config::show(&loaded, &builtins, json, &mut stdout)
+            cli::config::show(&loaded, &derived, json, &mut stdout)
         }
         Command::Plugins(PluginsCommand::List { json }) => {
             plugins::list(config, grants, json, &mut stdout)
@@ -71,7 +71,7 @@ async fn run(command: Command, loaded: Loaded) -> anyhow::Result<i32> {
             plugins::check(config, grants, &file, json, &mut stdout)
         }
         Command::Backends(BackendsCommand::List { json }) => {
-            backends::list(config, grants, &builtins, json, &mut stdout).await
+            backends::list(config, grants, &derived, json, &mut stdout).await
         }
         Command::Backends(BackendsCommand::Check { name, json }) => {
             backends::check(config, grants, name.as_deref(), json, &mut stdout).await

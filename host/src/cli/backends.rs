@@ -2,7 +2,8 @@
 //!
 //! `check` is the health check users run when something does not work: it runs every
 //! backend's deep check ([`crate::plugins::check`]), which talks to the provider, and prints
-//! each backend's own explanation of what is wrong and how to fix it.
+//! each backend's own explanation of what is wrong and how to fix it, with what was asked
+//! (`[backend] check` in its manifest).
 
 use std::io::Write;
 
@@ -12,7 +13,7 @@ use crate::config::Config;
 use crate::plugins::check::CheckReport;
 use crate::plugins::grants::GrantsConfig;
 use crate::plugins::{BackendPlugin, PluginCatalog, PluginHost};
-use crate::providers::BuiltinBackend;
+use crate::providers::DerivedBackend;
 
 fn load(config: &Config, grants: GrantsConfig) -> anyhow::Result<(PluginHost, PluginCatalog)> {
     let host = PluginHost::new(config.plugins.clone(), grants)?;
@@ -25,14 +26,14 @@ fn load(config: &Config, grants: GrantsConfig) -> anyhow::Result<(PluginHost, Pl
 pub async fn list(
     config: &Config,
     grants: GrantsConfig,
-    builtins: &[BuiltinBackend],
+    backends: &[DerivedBackend],
     json: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<i32> {
     let (_host, catalog) = load(config, grants)?;
     let mut rows = Vec::new();
     for backend in catalog.backends() {
-        rows.push(describe(backend, builtins).await);
+        rows.push(describe(backend, backends).await);
     }
     if json {
         writeln!(
@@ -67,7 +68,7 @@ pub async fn list(
     Ok(0)
 }
 
-async fn describe(backend: &BackendPlugin, builtins: &[BuiltinBackend]) -> Value {
+async fn describe(backend: &BackendPlugin, backends: &[DerivedBackend]) -> Value {
     let descriptor = backend.descriptor();
     let id = &descriptor.manifest.id;
     let info = backend.info().await;
@@ -81,9 +82,9 @@ async fn describe(backend: &BackendPlugin, builtins: &[BuiltinBackend]) -> Value
         _ if descriptor.grant.secrets.is_empty() => "none".to_owned(),
         _ => "defined by the plugin's grant".to_owned(),
     };
-    let sources: serde_json::Map<String, Value> = builtins
+    let sources: serde_json::Map<String, Value> = backends
         .iter()
-        .find(|b| b.id == id)
+        .find(|b| &b.id == id)
         .map(|b| {
             b.sources
                 .iter()
@@ -145,7 +146,12 @@ pub async fn check(
         for r in &results {
             match &r.error {
                 None => writeln!(out, "{}: ok ({} ms)", r.id, r.elapsed_ms)?,
-                Some(error) => writeln!(out, "{}: FAILED: {error}", r.id)?,
+                Some(error) => {
+                    writeln!(out, "{}: FAILED: {error}", r.id)?;
+                    if let Some(check) = &r.check {
+                        writeln!(out, "  checked: {check}")?;
+                    }
+                }
             }
         }
     }

@@ -4,16 +4,16 @@ use std::io::Write;
 
 use crate::config::Loaded;
 use crate::config::show::{Entry, entries};
-use crate::providers::BuiltinBackend;
+use crate::providers::DerivedBackend;
 
 /// Prints the effective configuration; returns the exit code.
 pub fn show(
     loaded: &Loaded,
-    builtins: &[BuiltinBackend],
+    backends: &[DerivedBackend],
     json: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<i32> {
-    let entries = entries(loaded, builtins).map_err(anyhow::Error::msg)?;
+    let entries = entries(loaded, backends).map_err(anyhow::Error::msg)?;
     let without_effect: Vec<_> = loaded
         .without_effect
         .iter()

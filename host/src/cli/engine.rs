@@ -13,6 +13,7 @@ use crate::evaluation::cache::SharedCache;
 use crate::evaluation::{Backend, Backends, Evaluator};
 use crate::plugins::grants::GrantsConfig;
 use crate::plugins::{PluginCatalog, PluginHost};
+use crate::providers::DerivedBackend;
 use crate::server::{Decisions, SessionManager};
 use crate::telemetry::Telemetry;
 
@@ -31,8 +32,16 @@ impl Engine {
     /// Opens the session store, loads the plugins and builds the engine from a checked
     /// configuration. A store that cannot be opened stops start-up with an error naming it
     /// and what to do: sessions are never silently kept somewhere else.
-    pub async fn start(config: &Config, grants: GrantsConfig) -> anyhow::Result<Engine> {
-        let settings = config.evaluation.settings().map_err(anyhow::Error::msg)?;
+    pub async fn start(
+        config: &Config,
+        grants: GrantsConfig,
+        derived: &[DerivedBackend],
+    ) -> anyhow::Result<Engine> {
+        let settings = config
+            .evaluation
+            .settings()
+            .map_err(anyhow::Error::msg)?
+            .with_backend_defaults(derived.iter().map(|b| (b.id.as_str(), &b.defaults)));
         let session_settings = config.sessions.settings().map_err(anyhow::Error::msg)?;
         // The store first: it is the likeliest to be misconfigured, and the cheapest to open.
         let sessions = SessionManager::open(session_settings.clone())

@@ -17,6 +17,7 @@ use super::decision_file::DecisionFile;
 use super::engine::Engine;
 use crate::config::Config;
 use crate::plugins::grants::GrantsConfig;
+use crate::providers::DerivedBackend;
 use crate::server::error::ToolError;
 use crate::server::params::{
     AddCriterionArgs, EvaluateArgs, SessionArgs, StartArgs, UpdateOptionArgs,
@@ -39,12 +40,13 @@ pub fn with_default_store(config: &Config, store_given: bool) -> Config {
 pub async fn evaluate(
     config: &Config,
     grants: GrantsConfig,
+    backends: &[DerivedBackend],
     file: &Path,
     json: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<i32> {
     let decision = DecisionFile::read(file)?;
-    let engine = Engine::start(config, grants).await?;
+    let engine = Engine::start(config, grants, backends).await?;
     let decisions = &engine.decisions;
     let session_id = match set_up(decisions, &decision).await {
         Ok(id) => id,

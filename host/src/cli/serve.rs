@@ -12,16 +12,21 @@ use tokio_util::sync::CancellationToken;
 use super::engine::Engine;
 use crate::config::Config;
 use crate::plugins::grants::GrantsConfig;
+use crate::providers::DerivedBackend;
 use crate::server::{Decisions, Transport, transport};
 
 /// Runs the server; returns the exit code.
-pub async fn serve(config: &Config, grants: GrantsConfig) -> anyhow::Result<i32> {
+pub async fn serve(
+    config: &Config,
+    grants: GrantsConfig,
+    backends: &[DerivedBackend],
+) -> anyhow::Result<i32> {
     // Settings that refuse to start (an open bind, say) are checked before any work is done.
     let http = match config.server.transport {
         Transport::Stdio => None,
         Transport::Http => Some(config.server.http_settings().map_err(anyhow::Error::msg)?),
     };
-    let engine = Engine::start(config, grants).await?;
+    let engine = Engine::start(config, grants, backends).await?;
     let decisions = engine.decisions.clone();
     let cleanup = decisions.sessions().spawn_cleanup();
     let alerts = decisions.spawn_alert_checks();

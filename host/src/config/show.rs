@@ -5,7 +5,7 @@ use toml::{Table, Value};
 
 use super::layers::join;
 use super::{Config, Loaded, Source};
-use crate::providers::BuiltinBackend;
+use crate::providers::DerivedBackend;
 
 /// One effective value.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -27,14 +27,19 @@ const URL_KEYS: [&str; 1] = ["sessions.store"];
 
 impl Config {
     /// This configuration with the sections that keep their defaults implicit (evaluation,
-    /// sessions, directories) written out with the values in force.
-    pub fn effective(&self) -> Result<Config, String> {
+    /// sessions, directories) written out with the values in force, `backends`' manifest
+    /// defaults included.
+    pub fn effective(&self, backends: &[DerivedBackend]) -> Result<Config, String> {
         let mut plugins = self.plugins.clone();
         plugins.dir = plugins.plugins_dir();
         plugins.cache_dir = plugins.cache_dir();
+        let evaluation = self
+            .evaluation
+            .settings()?
+            .with_backend_defaults(backends.iter().map(|b| (b.id.as_str(), &b.defaults)));
         Ok(Config {
             plugins,
-            evaluation: (&self.evaluation.settings()?).into(),
+            evaluation: (&evaluation).into(),
             sessions: (&self.sessions.settings()?).into(),
             alerts: (&self.alerts.settings()?).into(),
             ..self.clone()
@@ -42,10 +47,10 @@ impl Config {
     }
 }
 
-/// Every effective value of `loaded`, then the built-in backends' settings (which the
-/// backends read from their own environment variables).
-pub fn entries(loaded: &Loaded, builtins: &[BuiltinBackend]) -> Result<Vec<Entry>, String> {
-    let effective = loaded.config.effective()?;
+/// Every effective value of `loaded`, then the backends' derived settings (which the backends
+/// read from the environment variables their manifests name).
+pub fn entries(loaded: &Loaded, backends: &[DerivedBackend]) -> Result<Vec<Entry>, String> {
+    let effective = loaded.config.effective(backends)?;
     let table = Table::try_from(&effective).map_err(|e| e.to_string())?;
     let mut entries = Vec::new();
     flatten(&table, "", &mut |key, value| {
@@ -62,7 +67,7 @@ pub fn entries(loaded: &Loaded, builtins: &[BuiltinBackend]) -> Result<Vec<Entry
             value,
         });
     });
-    for backend in builtins {
+    for backend in backends {
         for (setting, value) in &backend.grant.config {
             let source = backend
                 .sources
@@ -70,7 +75,7 @@ pub fn entries(loaded: &Loaded, builtins: &[BuiltinBackend]) -> Result<Vec<Entry
                 .find(|(name, _)| name == setting)
                 .map_or(Source::Default, |(_, var)| Source::Env(var.clone()));
             entries.push(Entry {
-                key: join(&join("backends", backend.id), setting),
+                key: join(&join("backends", &backend.id), setting),
                 value: Value::from(value.as_str()),
                 source,
             });

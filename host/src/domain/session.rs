@@ -18,6 +18,9 @@ use super::option::{DecisionOption, OptionId};
 use super::score::Score;
 
 /// Backend settings criteria inherit unless they name their own.
+///
+/// Its `Default`, the reference server's defaults, is implemented beside the built-in plugins
+/// (`plugins::builtin`): the default backend is the one whose manifest says so.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionDefaults {
     /// Backend plugin id.
@@ -26,17 +29,6 @@ pub struct SessionDefaults {
     pub model: Option<String>,
     /// Temperature.
     pub temperature: f64,
-}
-
-impl Default for SessionDefaults {
-    /// The reference server's: Bedrock, its default model, temperature 0.1.
-    fn default() -> SessionDefaults {
-        SessionDefaults {
-            backend: "bedrock".to_owned(),
-            model: None,
-            temperature: 0.1,
-        }
-    }
 }
 
 /// Where a cell stands relative to the current inputs.

@@ -25,4 +25,4 @@ pub use backend::{Backend, BackendFailure, Backends, Completion, CompletionReque
 pub use config::EvaluationConfig;
 pub use orchestrator::{CellResult, EvaluationReport, Evaluator};
 pub use plan::Plan;
-pub use settings::{EvaluationSettings, Fallback};
+pub use settings::{BackendDefaults, EvaluationSettings, Fallback};

@@ -1,5 +1,6 @@
 //! [`EvaluationSettings`]: how evaluations run. Defaults follow the performance guide's
-//! production profile and the reference server's retry schedule.
+//! production profile and the reference server's retry schedule; each backend's own defaults
+//! (timeout base, concurrency, rate limit) come from its manifest ([`BackendDefaults`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -19,6 +20,18 @@ pub struct Fallback {
     /// Model; `None` means that backend's default.
     #[serde(default)]
     pub model: Option<String>,
+}
+
+/// What a backend's manifest says about running it, for values the operator's `[evaluation]`
+/// does not set. `None` leaves the host's default for every backend.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BackendDefaults {
+    /// Base of the computed per-call timeout.
+    pub timeout_base: Option<Duration>,
+    /// Calls in flight to the backend.
+    pub max_concurrent_calls: Option<usize>,
+    /// Requests per minute to each of its models.
+    pub requests_per_minute: Option<u32>,
 }
 
 /// How evaluations run.
@@ -58,12 +71,7 @@ impl Default for EvaluationSettings {
             batch_size: 5,
             max_concurrent_calls: 64,
             max_concurrent_per_session: 10,
-            max_concurrent_per_backend: BTreeMap::from([
-                // Local models answer one or a few requests at a time.
-                ("ollama".to_owned(), 4),
-                ("bedrock".to_owned(), 10),
-                ("litellm".to_owned(), 32),
-            ]),
+            max_concurrent_per_backend: BTreeMap::new(),
             default_per_backend: 16,
             requests_per_minute: BTreeMap::new(),
             retry: RetryPolicy::default(),
@@ -77,6 +85,34 @@ impl Default for EvaluationSettings {
 }
 
 impl EvaluationSettings {
+    /// These settings with each backend's manifest defaults filled in where the operator set
+    /// no value for that backend.
+    pub fn with_backend_defaults<'a>(
+        mut self,
+        backends: impl IntoIterator<Item = (&'a str, &'a BackendDefaults)>,
+    ) -> EvaluationSettings {
+        for (id, defaults) in backends {
+            if let Some(limit) = defaults.max_concurrent_calls {
+                self.max_concurrent_per_backend
+                    .entry(id.to_owned())
+                    .or_insert(limit);
+            }
+            if let Some(rpm) = defaults.requests_per_minute {
+                self.requests_per_minute.entry(id.to_owned()).or_insert(rpm);
+            }
+            // Timeout bases are matched ignoring case, so an operator's `Bedrock` is `bedrock`.
+            let operator_set = self
+                .timeouts
+                .backend_bases
+                .keys()
+                .any(|name| name.eq_ignore_ascii_case(id));
+            if let (Some(base), false) = (defaults.timeout_base, operator_set) {
+                self.timeouts.backend_bases.insert(id.to_owned(), base);
+            }
+        }
+        self
+    }
+
     /// Concurrent calls allowed to `backend`.
     pub fn per_backend(&self, backend: &str) -> usize {
         self.max_concurrent_per_backend
@@ -114,5 +150,37 @@ impl EvaluationSettings {
             return Err("the per-call timeout ceiling must be at least 1 s".to_owned());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_defaults_fill_in_only_what_the_operator_left_out() {
+        let mut settings = EvaluationSettings::default();
+        settings.max_concurrent_per_backend.insert("a".into(), 2);
+        settings
+            .timeouts
+            .backend_bases
+            .insert("A".into(), Duration::from_secs(5));
+        let defaults = BackendDefaults {
+            timeout_base: Some(Duration::from_secs(30)),
+            max_concurrent_calls: Some(8),
+            requests_per_minute: Some(60),
+        };
+        let settings = settings.with_backend_defaults([("a", &defaults), ("b", &defaults)]);
+        assert_eq!(settings.per_backend("a"), 2);
+        assert_eq!(settings.per_backend("b"), 8);
+        assert_eq!(settings.per_backend("c"), 16);
+        assert_eq!(settings.timeouts.base_for("a"), Duration::from_secs(5));
+        assert_eq!(settings.timeouts.base_for("b"), Duration::from_secs(30));
+        assert_eq!(settings.requests_per_minute["a"], 60);
+        let none = EvaluationSettings::default()
+            .with_backend_defaults([("a", &BackendDefaults::default())]);
+        assert!(none.max_concurrent_per_backend.is_empty());
+        assert!(none.timeouts.backend_bases.is_empty());
+        assert!(none.requests_per_minute.is_empty());
     }
 }

@@ -1,7 +1,14 @@
 //! Plugins compiled into the binary: the build script builds the built-ins for `wasm32-wasip2`
 //! and embeds every plugin whose manifest says `builtin = true`, with its SHA-256.
+//!
+//! Their manifests also hold the one default the host does not get from configuration: which
+//! backend a session uses when its client names none ([`session_default_backend`]).
+
+use std::sync::OnceLock;
 
 use super::binary::ComponentBinary;
+use super::manifest::Manifest;
+use crate::domain::SessionDefaults;
 
 /// One embedded plugin.
 #[derive(Debug, Clone, Copy)]
@@ -29,9 +36,60 @@ pub fn all() -> &'static [BuiltinPlugin] {
     BUILTIN_PLUGINS
 }
 
+/// The built-in plugins' manifests, in id order. One that does not parse is left out here;
+/// the catalog reports it when it loads the built-ins.
+pub fn manifests() -> Vec<Manifest> {
+    all()
+        .iter()
+        .filter_map(|plugin| Manifest::parse(plugin.manifest).ok())
+        .collect()
+}
+
+/// The backend a session uses when its client names none: the built-in whose manifest says
+/// `session_default = true` under `[backend]` (`bedrock`, the Python server's default). Only
+/// built-ins may say so, so a plugin added to the plugins directory cannot redirect every
+/// session that names no backend to itself. Empty if no built-in says so, which a test rules
+/// out.
+pub fn session_default_backend() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        manifests()
+            .into_iter()
+            .find(|m| m.backend.as_ref().is_some_and(|b| b.session_default))
+            .map(|m| m.id)
+            .unwrap_or_default()
+    })
+}
+
+/// The Python server's session defaults: the backend of [`session_default_backend`], that
+/// backend's default model, temperature 0.1. Implemented here rather than beside
+/// [`SessionDefaults`], which is pure domain and knows no plugins.
+impl Default for SessionDefaults {
+    fn default() -> SessionDefaults {
+        SessionDefaults {
+            backend: session_default_backend().to_owned(),
+            model: None,
+            temperature: 0.1,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_manifest_parses_and_one_backend_is_the_session_default() {
+        assert_eq!(manifests().len(), all().len());
+        let defaults: Vec<String> = manifests()
+            .into_iter()
+            .filter(|m| m.backend.as_ref().is_some_and(|b| b.session_default))
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(defaults, ["bedrock"], "as the Python server's default");
+        assert_eq!(SessionDefaults::default().backend, "bedrock");
+        assert_eq!(SessionDefaults::default().temperature, 0.1);
+    }
 
     #[test]
     fn build_script_digests_match_the_embedded_components() {

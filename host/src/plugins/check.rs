@@ -10,16 +10,18 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use super::PluginCatalog;
 use super::backend::BackendPlugin;
-
-/// The id of the built-in Bedrock backend.
-pub const BEDROCK: &str = "bedrock";
+use super::descriptor::Origin;
+use super::manifest::backend::{MODEL_SETTING, REGION_SETTING};
 
 /// One backend's deep check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckReport {
     /// The backend's id.
     pub id: String,
+    /// What the check asks of the provider (`[backend] check` in its manifest), if it says.
+    pub check: Option<String>,
     /// Whether the backend is ready.
     pub ok: bool,
     /// The backend's own explanation of what is wrong and how to fix it, when it is not.
@@ -35,14 +37,29 @@ impl CheckReport {
     pub async fn run(backend: &BackendPlugin) -> CheckReport {
         let started = Instant::now();
         let outcome = backend.check(true).await;
+        let manifest = &backend.descriptor().manifest;
         CheckReport {
-            id: backend.descriptor().manifest.id.clone(),
+            id: manifest.id.clone(),
+            check: manifest.backend.as_ref().and_then(|b| b.check.clone()),
             ok: outcome.is_ok(),
             error: outcome.as_ref().err().map(ToString::to_string),
             retryable: outcome.as_ref().err().map(|e| e.is_retryable()),
             elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         }
     }
+}
+
+/// The backend `test_aws_bedrock_connection` tests: the first loaded backend that is an AWS
+/// service (its manifest's `[backend.aws]` gives it a `region` setting), built-ins first.
+pub fn aws_backend(catalog: &PluginCatalog) -> Option<&BackendPlugin> {
+    let aws: Vec<&BackendPlugin> = catalog
+        .backends()
+        .filter(|b| b.descriptor().grant.config.contains_key(REGION_SETTING))
+        .collect();
+    let builtin = aws
+        .iter()
+        .find(|b| b.descriptor().origin == Origin::Builtin);
+    builtin.or(aws.first()).copied()
 }
 
 /// Where the Bedrock backend sends its calls: the region and default model of its grant's
@@ -61,8 +78,8 @@ impl BedrockTarget {
         let config = backend.map(|b| &b.descriptor().grant.config);
         let get = |key: &str| config.and_then(|c| c.get(key)).cloned().unwrap_or_default();
         BedrockTarget {
-            region: get("region"),
-            model: get("default-model"),
+            region: get(REGION_SETTING),
+            model: get(MODEL_SETTING),
         }
     }
 }

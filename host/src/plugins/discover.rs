@@ -31,6 +31,23 @@ pub struct PluginFile {
 /// Reads every `<root>/<name>/plugin.toml` and its component. A missing root holds no
 /// plugins; a plugin that cannot be read is reported and the others still load.
 pub fn scan(root: &Path, max_component_bytes: u64) -> (Vec<PluginFile>, Vec<LoadError>) {
+    each_plugin_dir(root, |dir, path| {
+        read_plugin(dir, path, None, max_component_bytes)
+    })
+}
+
+/// Reads only the manifests of [`scan`]'s plugins: what the host derives for backends before
+/// it loads any component. Plugins whose manifest cannot be read are left out; loading them
+/// reports why.
+pub fn scan_manifests(root: &Path) -> Vec<Manifest> {
+    each_plugin_dir(root, read_manifest).0
+}
+
+/// `read` over every plugin directory of `root` (not hidden, in name order).
+fn each_plugin_dir<T>(
+    root: &Path,
+    read: impl Fn(&Dir, &Path) -> Result<T, LoadError>,
+) -> (Vec<T>, Vec<LoadError>) {
     let io_error = |source| LoadError::Io {
         path: root.display().to_string(),
         source,
@@ -62,7 +79,7 @@ pub fn scan(root: &Path, max_component_bytes: u64) -> (Vec<PluginFile>, Vec<Load
                 path: path.display().to_string(),
                 source,
             })
-            .and_then(|plugin_dir| read_plugin(&plugin_dir, &path, None, max_component_bytes));
+            .and_then(|plugin_dir| read(&plugin_dir, &path));
         match result {
             Ok(plugin) => found.push(plugin),
             Err(error) => failed.push(error),
@@ -105,25 +122,7 @@ fn read_plugin(
     max_component_bytes: u64,
 ) -> Result<PluginFile, LoadError> {
     let manifest_path = dir_path.join(MANIFEST_FILE);
-    let manifest_text =
-        read_capped(dir, MANIFEST_FILE, MAX_MANIFEST_BYTES as u64).map_err(|e| match e {
-            Capped::Io(source) => LoadError::Io {
-                path: manifest_path.display().to_string(),
-                source: with_hint(source, "every plugin needs a plugin.toml beside its .wasm"),
-            },
-            Capped::TooLarge(size) => LoadError::Manifest {
-                path: manifest_path.display().to_string(),
-                source: ManifestError::TooLarge(size as usize),
-            },
-        })?;
-    let manifest_text = String::from_utf8(manifest_text).map_err(|_| LoadError::Manifest {
-        path: manifest_path.display().to_string(),
-        source: ManifestError::Syntax("the file is not UTF-8".to_owned()),
-    })?;
-    let manifest = Manifest::parse(&manifest_text).map_err(|source| LoadError::Manifest {
-        path: manifest_path.display().to_string(),
-        source,
-    })?;
+    let manifest = read_manifest(dir, dir_path)?;
     if let Some(expected) = expected_component
         && expected != manifest.component
     {
@@ -151,6 +150,30 @@ fn read_plugin(
         manifest,
         wasm,
         path,
+    })
+}
+
+/// Reads and validates the `plugin.toml` in `dir`.
+fn read_manifest(dir: &Dir, dir_path: &Path) -> Result<Manifest, LoadError> {
+    let manifest_path = dir_path.join(MANIFEST_FILE);
+    let manifest_text =
+        read_capped(dir, MANIFEST_FILE, MAX_MANIFEST_BYTES as u64).map_err(|e| match e {
+            Capped::Io(source) => LoadError::Io {
+                path: manifest_path.display().to_string(),
+                source: with_hint(source, "every plugin needs a plugin.toml beside its .wasm"),
+            },
+            Capped::TooLarge(size) => LoadError::Manifest {
+                path: manifest_path.display().to_string(),
+                source: ManifestError::TooLarge(size as usize),
+            },
+        })?;
+    let manifest_text = String::from_utf8(manifest_text).map_err(|_| LoadError::Manifest {
+        path: manifest_path.display().to_string(),
+        source: ManifestError::Syntax("the file is not UTF-8".to_owned()),
+    })?;
+    Manifest::parse(&manifest_text).map_err(|source| LoadError::Manifest {
+        path: manifest_path.display().to_string(),
+        source,
     })
 }
 

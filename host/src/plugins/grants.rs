@@ -1,9 +1,10 @@
 //! The operator's grants: which hosts and secrets each plugin may use.
 //!
 //! A plugin's own manifest may *ask* for hosts and secrets; only what is written here *grants*
-//! them. Everything defaults to nothing: a plugin without a `[grants.<id>]` table has no network
-//! at all, and a grant without `allow_private` cannot reach loopback, private or link-local
-//! addresses.
+//! them, together with what the host derives for a backend from the variables its manifest's
+//! `[backend]` table names (`crate::providers`, merged in before the host starts). Everything
+//! else defaults to nothing: a plugin without a grant has no network at all, and a grant
+//! without `allow_private` cannot reach loopback, private or link-local addresses.
 //!
 //! ```toml
 //! [secrets.openai]                      # secret name -> where the host reads the value

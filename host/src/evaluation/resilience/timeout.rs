@@ -16,7 +16,9 @@
 //! timeout  = min(override.unwrap_or(computed), ceiling)
 //! ```
 //!
-//! Bases: Bedrock 30 s, LiteLLM 45 s, Ollama 60 s, any other backend
+//! Bases come from each backend's manifest (`timeout_base_seconds`; the
+//! built-ins: Bedrock 30 s, LiteLLM 45 s, Ollama 60 s) or the operator's
+//! `evaluation.timeout_base_seconds`; any other backend gets
 //! [`TimeoutConfig::default_base`] (60 s).
 //!
 //! **Deviation from the performance guide:** the guide's factor is
@@ -55,15 +57,13 @@ pub struct TimeoutConfig {
 }
 
 impl Default for TimeoutConfig {
-    /// Bedrock 30 s, LiteLLM 45 s, Ollama 60 s, others 60 s; no override;
-    /// ceiling 180 s (the largest computed value with these bases: 60 s × 3).
+    /// No per-backend bases (the manifests add theirs, see
+    /// [`EvaluationSettings::with_backend_defaults`](crate::evaluation::EvaluationSettings::with_backend_defaults)),
+    /// 60 s for the rest; no override; ceiling 180 s (the largest computed value
+    /// with the built-ins' bases: 60 s × 3).
     fn default() -> Self {
-        let backend_bases = [("bedrock", 30), ("litellm", 45), ("ollama", 60)]
-            .into_iter()
-            .map(|(name, secs)| (name.to_owned(), Duration::from_secs(secs)))
-            .collect();
         Self {
-            backend_bases,
+            backend_bases: BTreeMap::new(),
             default_base: Duration::from_secs(60),
             override_timeout: None,
             ceiling: Duration::from_secs(180),
@@ -136,9 +136,18 @@ mod tests {
         Duration::from_secs(s)
     }
 
+    /// The defaults in force with the built-in backends: their manifests' bases.
+    fn builtin() -> TimeoutConfig {
+        let backends = crate::providers::derive_builtins(&Default::default(), None)
+            .expect("the built-ins derive from an empty environment");
+        crate::evaluation::EvaluationSettings::default()
+            .with_backend_defaults(backends.iter().map(|b| (b.id.as_str(), &b.defaults)))
+            .timeouts
+    }
+
     #[test]
     fn defaults() {
-        let c = TimeoutConfig::default();
+        let c = builtin();
         assert_eq!(c.base_for("bedrock"), secs(30));
         assert_eq!(c.base_for("litellm"), secs(45));
         assert_eq!(c.base_for("ollama"), secs(60));
@@ -150,14 +159,14 @@ mod tests {
 
     #[test]
     fn backend_names_ignore_ascii_case() {
-        let c = TimeoutConfig::default();
+        let c = builtin();
         assert_eq!(c.base_for("Bedrock"), secs(30));
         assert_eq!(c.base_for("LITELLM"), secs(45));
     }
 
     #[test]
     fn few_options_get_the_full_base_not_a_fraction() {
-        let c = TimeoutConfig::default();
+        let c = builtin();
         // The guide's formula would give 0 s / 6 s / 24 s here.
         for options in [0, 1, 4, 5] {
             assert_eq!(c.timeout_for("bedrock", options), secs(30), "{options}");
@@ -166,7 +175,7 @@ mod tests {
 
     #[test]
     fn scales_linearly_between_5_and_15_options() {
-        let c = TimeoutConfig::default();
+        let c = builtin();
         assert_eq!(c.timeout_for("bedrock", 6), secs(36));
         assert_eq!(c.timeout_for("bedrock", 7), secs(42));
         assert_eq!(c.timeout_for("bedrock", 10), secs(60));
@@ -177,7 +186,7 @@ mod tests {
 
     #[test]
     fn factor_is_capped_at_three() {
-        let c = TimeoutConfig::default();
+        let c = builtin();
         assert_eq!(c.timeout_for("bedrock", 16), secs(90));
         assert_eq!(c.timeout_for("bedrock", 1000), secs(90));
         assert_eq!(c.timeout_for("bedrock", usize::MAX), secs(90));
@@ -188,7 +197,7 @@ mod tests {
     fn fractional_results_are_exact() {
         let c = TimeoutConfig {
             default_base: Duration::from_millis(1001),
-            ..TimeoutConfig::default()
+            ..builtin()
         };
         // 1.001 s × 7/5 = 1.4014 s
         assert_eq!(c.timeout_for("x", 7), Duration::from_micros(1_401_400));
@@ -209,7 +218,7 @@ mod tests {
     fn override_replaces_computed_value() {
         let c = TimeoutConfig {
             override_timeout: Some(secs(20)),
-            ..TimeoutConfig::default()
+            ..builtin()
         };
         assert_eq!(c.timeout_for("bedrock", 1), secs(20));
         assert_eq!(c.timeout_for("ollama", 15), secs(20));
@@ -219,7 +228,7 @@ mod tests {
     fn zero_override_is_ignored() {
         let c = TimeoutConfig {
             override_timeout: Some(Duration::ZERO),
-            ..TimeoutConfig::default()
+            ..builtin()
         };
         assert_eq!(c.timeout_for("bedrock", 1), secs(30));
     }
@@ -228,7 +237,7 @@ mod tests {
     fn ceiling_bounds_computed_and_override() {
         let c = TimeoutConfig {
             ceiling: secs(100),
-            ..TimeoutConfig::default()
+            ..builtin()
         };
         assert_eq!(c.timeout_for("ollama", 15), secs(100));
         assert_eq!(c.timeout_for("bedrock", 15), secs(90));
@@ -236,14 +245,14 @@ mod tests {
         let c = TimeoutConfig {
             override_timeout: Some(secs(300)),
             ceiling: secs(100),
-            ..TimeoutConfig::default()
+            ..builtin()
         };
         assert_eq!(c.timeout_for("bedrock", 1), secs(100));
     }
 
     #[test]
     fn custom_backend_bases() {
-        let mut c = TimeoutConfig::default();
+        let mut c = builtin();
         c.backend_bases.insert("openrouter".to_owned(), secs(40));
         c.default_base = secs(50);
         assert_eq!(c.timeout_for("openrouter", 10), secs(80));
@@ -255,21 +264,21 @@ mod tests {
         let c = TimeoutConfig {
             default_base: Duration::MAX,
             ceiling: Duration::MAX,
-            ..TimeoutConfig::default()
+            ..builtin()
         };
         assert_eq!(c.timeout_for("x", 15), Duration::MAX);
         assert_eq!(c.timeout_for("x", 1), (Duration::MAX / 5) * 5);
         let c = TimeoutConfig {
             default_base: Duration::MAX / 4,
             ceiling: Duration::MAX,
-            ..TimeoutConfig::default()
+            ..builtin()
         };
         assert_eq!(c.timeout_for("x", 6), (Duration::MAX / 4 / 5) * 6);
     }
 
     #[test]
     fn free_function_matches_method() {
-        let c = TimeoutConfig::default();
+        let c = builtin();
         assert_eq!(call_timeout(&c, "litellm", 9), c.timeout_for("litellm", 9));
     }
 }

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::plugins::PluginCatalog;
-use crate::plugins::check::{BEDROCK, BedrockTarget, CheckReport, bedrock_suggestion};
+use crate::plugins::check::{BedrockTarget, CheckReport, aws_backend, bedrock_suggestion};
 
 use super::super::error::ToolError;
 use super::super::results::BedrockConnection;
@@ -14,7 +14,7 @@ use super::super::service::ToolResult;
 /// A real, minimal Converse call through the Bedrock plugin of `catalog`, with what to fix
 /// when it fails.
 pub async fn test_connection(catalog: &PluginCatalog) -> ToolResult<BedrockConnection> {
-    let backend = catalog.backend(BEDROCK);
+    let backend = aws_backend(catalog);
     let BedrockTarget { region, model } = BedrockTarget::of(backend);
     let failed = |error: String, code: &str| {
         let suggestion = bedrock_suggestion(&error);

@@ -41,8 +41,9 @@ impl Backends {
             cache_dir: Some(cache_dir()),
             ..PluginSettings::default()
         };
-        let builtins = providers::derive(&Environment::from_pairs(env.iter().copied()), None)
-            .expect("valid provider settings");
+        let builtins =
+            providers::derive_builtins(&Environment::from_pairs(env.iter().copied()), None)
+                .expect("valid provider settings");
         let grants = providers::apply(&GrantsConfig::default(), &builtins);
         let host = PluginHost::with_secrets(settings, grants, secrets).expect("host");
         let catalog = PluginCatalog::load(&host, None);

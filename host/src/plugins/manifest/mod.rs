@@ -1,14 +1,21 @@
 //! `plugin.toml`: what a plugin says about itself and what it asks for.
 //!
 //! A manifest only *asks*. Hosts, secrets and private-network access are granted by the
-//! operator's configuration alone (see [`super::grants`]); limits are capped at the host's
-//! maxima. Parsing is strict (`deny_unknown_fields`) so that a typo in a key is an error the
-//! author sees, not a setting silently ignored.
+//! operator's configuration (see [`super::grants`]) or, for a backend, derived from the
+//! environment variables its `[backend]` table names ([`backend`]; one destination, and a
+//! key bound to that destination only); limits are capped at the host's maxima. Parsing is
+//! strict (`deny_unknown_fields`) so that a typo in a key is an error the author sees, not a
+//! setting silently ignored. [`address`] reads a backend's destination.
+
+pub mod address;
+pub mod backend;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
+
+pub use backend::BackendManifest;
 
 /// Largest manifest the host reads, so a hostile file cannot make it allocate without bound.
 pub const MAX_MANIFEST_BYTES: usize = 64 * 1024;
@@ -105,6 +112,9 @@ pub struct Manifest {
     /// Declared resource needs.
     #[serde(default)]
     pub limits: RequestedLimits,
+    /// What the host derives for a backend and how evaluations treat it (`llm-backend` only).
+    #[serde(default)]
+    pub backend: Option<BackendManifest>,
 }
 
 fn default_component() -> String {
@@ -162,6 +172,15 @@ impl Manifest {
                 "a scoring plugin has no network: [requests] must not ask for hosts, secrets or allow_private"
                     .to_owned(),
             ));
+        }
+        if let Some(backend) = &self.backend {
+            if self.kind != PluginKind::LlmBackend {
+                return Err(ManifestError::Invalid(format!(
+                    "[backend] is only for kind = \"llm-backend\", and this plugin's kind is \"{}\"",
+                    self.kind
+                )));
+            }
+            backend.validate(&self.config, self.builtin)?;
         }
         for (name, value) in [
             ("memory_mib", self.limits.memory_mib),
