@@ -3,9 +3,10 @@
 //!
 //! - [`plan::Plan`] snapshots the cells a session still needs.
 //! - [`prompt`] writes each call's self-contained prompt; [`answer`] reads the reply.
-//! - [`orchestrator::Evaluator`] runs the plan: batching, concurrency limits
-//!   ([`concurrency`]), rate limits, timeouts, retries and circuit breakers ([`resilience`]),
-//!   the answer cache ([`cache`]) and an optional fallback backend.
+//! - [`orchestrator::Evaluator`] runs the plan in batches, with retries and an optional
+//!   fallback backend; each call goes through one pipeline (`orchestrator/pipeline.rs`): the
+//!   answer cache ([`cache`]), concurrency limits ([`concurrency`]), the circuit breaker, the
+//!   rate limit and the timeout ([`resilience`]). Time is tokio's, so tests run it paused.
 //! - [`backend::Backend`] is all the engine needs from a backend; backend plugins implement it.
 
 pub mod answer;

@@ -193,7 +193,7 @@ fn assert_all_correct(session: &Session) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn batching_scores_every_cell_with_fewer_calls() {
     for (batch_size, expected_calls) in [(5, 4), (1, 12), (6, 2)] {
         let fake = Fake::correct();
@@ -214,7 +214,7 @@ async fn batching_scores_every_cell_with_fewer_calls() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_incomplete_batch_asks_only_for_the_missing_options() {
     let fake = Fake::new(|n, request| {
         Ok(if n == 0 {
@@ -240,7 +240,7 @@ async fn an_incomplete_batch_asks_only_for_the_missing_options() {
     assert_all_correct(&s);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn malformed_answers_are_asked_again_and_count_as_attempts() {
     let fake = Fake::new(|n, request| {
         Ok(if n < 2 {
@@ -258,7 +258,7 @@ async fn malformed_answers_are_asked_again_and_count_as_attempts() {
     assert_all_correct(&s);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn failures_are_failures_not_abstentions() {
     // Not retryable: one call, then failed.
     let fake = Fake::new(|_, _| Err(failure("HTTP 401: bad key", false)));
@@ -294,7 +294,7 @@ async fn failures_are_failures_not_abstentions() {
     assert_eq!(s.pending(false).len(), 3);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_breaker_opens_fails_fast_and_recovers() {
     let healthy = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = healthy.clone();
@@ -358,7 +358,7 @@ async fn the_breaker_opens_fails_fast_and_recovers() {
 
 /// A batch whose retry meets the breaker its own failure opened reports that failure too:
 /// "circuit breaker is open" alone would not say what is wrong with the backend.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_retry_refused_by_the_breaker_reports_the_failure_before_it() {
     let fake = Fake::new(|_, _| Err(failure("HTTP 500: upstream exploded", true)));
     let evaluator = evaluator(
@@ -386,7 +386,7 @@ async fn a_retry_refused_by_the_breaker_reports_the_failure_before_it() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn calls_arriving_while_the_probe_is_out_wait_for_its_outcome() {
     let healthy = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = healthy.clone();
@@ -463,7 +463,7 @@ async fn calls_arriving_while_the_probe_is_out_wait_for_its_outcome() {
     assert_eq!(state.status.as_str(), "closed");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn identical_requests_come_from_the_cache_unless_forced() {
     let fake = Fake::correct();
     let evaluator = evaluator(&[("fake", fake.clone())], settings());
@@ -486,7 +486,7 @@ async fn identical_requests_come_from_the_cache_unless_forced() {
     assert_eq!(report.cache_hits, 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_fallback_answers_when_the_backend_is_down() {
     let down = Fake::new(|_, _| Err(failure("connection refused", true)));
     let spare = Fake::correct();
@@ -515,7 +515,7 @@ async fn the_fallback_answers_when_the_backend_is_down() {
     assert_all_correct(&s);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn cancelling_stops_promptly_and_keeps_finished_cells() {
     let fake = Arc::new(Fake {
         requests: Mutex::new(Vec::new()),
@@ -561,7 +561,7 @@ async fn cancelling_stops_promptly_and_keeps_finished_cells() {
     assert_eq!(fake.calls(), 2, "both slow calls were in flight");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn concurrency_per_session_is_limited() {
     let in_flight = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
@@ -605,7 +605,7 @@ async fn concurrency_per_session_is_limited() {
     assert_eq!(peak.load(Ordering::SeqCst), 3);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn unknown_backends_fail_with_the_list_of_known_ones() {
     let evaluator = evaluator(&[("other", Fake::correct())], settings());
     let mut s = session(2, &["cost"]);
@@ -618,7 +618,7 @@ async fn unknown_backends_fail_with_the_list_of_known_ones() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn backend_calls_retries_tokens_and_the_queue_are_recorded() {
     // The first call fails retryably, the rest answer.
     let fake = Fake::new(|n, request| match n {
@@ -652,7 +652,7 @@ async fn backend_calls_retries_tokens_and_the_queue_are_recorded() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn waits_for_the_rate_limit_are_recorded() {
     let fake = Fake::correct();
     // 120 per minute: a burst of 2, then one every half second.

@@ -1,0 +1,455 @@
+//! A batch: some options of one criterion asked together, attempt after attempt, until each
+//! has an answer or attempts run out; answers matched to options and turned into cells.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::pipeline::CallFailure;
+use super::{CellResult, Inner, RunCounters};
+use crate::domain::cell::Basis;
+use crate::domain::{Cell, CellStatus, Score, Tokens};
+use crate::evaluation::answer::{self, Verdict};
+use crate::evaluation::backend::{BackendFailure, Completion, CompletionRequest};
+use crate::evaluation::concurrency::SessionShare;
+use crate::evaluation::plan::{CriterionWork, PlannedOption};
+use crate::evaluation::prompt::{self, CriterionBrief, OptionBrief};
+use crate::evaluation::resilience::retry::RetryDecision;
+
+/// One batch: some options of one criterion, asked together until each has an answer or
+/// attempts run out.
+pub(super) struct Batch {
+    pub(super) inner: Arc<Inner>,
+    /// For the backend-call span.
+    pub(super) session: Arc<str>,
+    pub(super) topic: Arc<str>,
+    pub(super) criterion: Arc<CriterionWork>,
+    pub(super) options: Vec<PlannedOption>,
+    pub(super) force: bool,
+    pub(super) share: SessionShare,
+    pub(super) counters: Arc<RunCounters>,
+    /// Cells go out in groups (all the cells one answer settled), which saves the driver a
+    /// wake-up per cell; each is still delivered as soon as its answer is read.
+    pub(super) cells: mpsc::UnboundedSender<Vec<CellResult>>,
+}
+
+/// Per-option bookkeeping while a batch runs.
+struct Pending {
+    option: PlannedOption,
+    key: Cow<'static, str>,
+    attempts: u32,
+    tokens: Option<Tokens>,
+}
+
+impl Batch {
+    pub(super) async fn run(self) {
+        let started = Instant::now();
+        let mut pending: Vec<Pending> = self
+            .options
+            .iter()
+            .enumerate()
+            .map(|(i, option)| Pending {
+                option: option.clone(),
+                key: option_key(i),
+                attempts: 0,
+                tokens: None,
+            })
+            .collect();
+        let primary = (
+            self.criterion.settings.backend.clone(),
+            self.criterion.settings.model.clone(),
+        );
+        let failure = self
+            .attempt_all(&primary.0, primary.1.clone(), &mut pending, started)
+            .await;
+        let Some(failure) = failure else {
+            return;
+        };
+        let mut reason = failure.message();
+        if let Some(fallback) = &self.inner.settings.fallback
+            && failure.backend_unhealthy()
+            && fallback.backend != primary.0
+        {
+            tracing::warn!(
+                backend = %primary.0,
+                fallback = %fallback.backend,
+                criterion = %self.criterion.name,
+                "falling back after: {reason}"
+            );
+            match self
+                .attempt_all(
+                    &fallback.backend,
+                    fallback.model.clone(),
+                    &mut pending,
+                    started,
+                )
+                .await
+            {
+                None => return,
+                Some(second) => {
+                    reason = format!(
+                        "{reason}; fallback {} also failed: {}",
+                        fallback.backend,
+                        second.message()
+                    );
+                }
+            }
+        }
+        let when = Settled::now(started);
+        let failed = pending
+            .iter()
+            .map(|p| {
+                self.cell(
+                    p,
+                    CellStatus::Failed {
+                        reason: reason.clone(),
+                    },
+                    String::new(),
+                    None,
+                    &primary.0,
+                    when,
+                )
+            })
+            .collect();
+        self.deliver(failed);
+    }
+
+    /// Asks `backend` until every pending option has an answer (`None`) or attempts run out
+    /// (the last failure). Answered options are removed from `pending` and emitted.
+    async fn attempt_all(
+        &self,
+        backend: &str,
+        model: Option<String>,
+        pending: &mut Vec<Pending>,
+        started: Instant,
+    ) -> Option<CallFailure> {
+        let policy = &self.inner.settings.retry;
+        let mut rng = fastrand::Rng::new();
+        let mut attempt = 0;
+        let mut nudge: Option<String> = None;
+        // Why the previous attempt failed: when the breaker opens during this batch's retries,
+        // the breaker's refusal alone would hide the failure that led to it.
+        let mut previous: Option<String> = None;
+        loop {
+            attempt += 1;
+            let request = self.request(pending, model.clone(), nudge.as_deref());
+            for p in pending.iter_mut() {
+                p.attempts += 1;
+            }
+            let failure = match self.complete(backend, request, pending.len()).await {
+                Ok((completion, key)) => {
+                    let share = share_tokens(completion.tokens, pending.len());
+                    for p in pending.iter_mut() {
+                        p.tokens = add_tokens(p.tokens, share);
+                    }
+                    match self.absorb(&completion, backend, pending, Settled::now(started)) {
+                        Ok(()) => {
+                            if let Some(key) = key {
+                                self.inner.cache.keep(key, completion).await;
+                            }
+                            return None;
+                        }
+                        Err(problem) => {
+                            nudge = Some(problem.clone());
+                            CallFailure::Backend(BackendFailure {
+                                message: format!("unusable answer: {problem}"),
+                                // Asking again is the remedy for a malformed answer.
+                                retryable: true,
+                                retry_after: None,
+                            })
+                        }
+                    }
+                }
+                Err(failure) => failure,
+            };
+            if pending.is_empty() {
+                return None;
+            }
+            let (retryable, retry_after) = match &failure {
+                CallFailure::Backend(f) => (f.retryable, f.retry_after),
+                CallFailure::Timeout(_) => (true, None),
+                // Waiting out an open breaker inside one evaluation would stall it for the
+                // whole open period; fail fast and say when to try again.
+                CallFailure::CircuitOpen(_) | CallFailure::Unknown(_) => (false, None),
+            };
+            match policy.decide(attempt, retryable, retry_after, &mut rng) {
+                RetryDecision::Retry(delay) => {
+                    self.inner.telemetry.backend_retry(backend);
+                    tracing::debug!(
+                        backend,
+                        criterion = %self.criterion.name,
+                        attempt,
+                        delay_ms = delay.as_millis() as u64,
+                        "retrying: {}",
+                        failure.message()
+                    );
+                    previous = Some(failure.message());
+                    tokio::time::sleep(delay).await;
+                }
+                RetryDecision::GiveUp(reason) => {
+                    let message = format!("{} ({reason})", failure.message());
+                    return Some(match (failure, previous) {
+                        (CallFailure::Backend(f), _) => {
+                            CallFailure::Backend(BackendFailure { message, ..f })
+                        }
+                        (CallFailure::CircuitOpen(open), Some(previous)) => {
+                            CallFailure::CircuitOpen(format!(
+                                "{open}; before that, this call failed: {previous}"
+                            ))
+                        }
+                        (other, _) => other,
+                    });
+                }
+            }
+        }
+    }
+
+    fn request(
+        &self,
+        pending: &[Pending],
+        model: Option<String>,
+        nudge: Option<&str>,
+    ) -> CompletionRequest {
+        let criterion = CriterionBrief {
+            name: &self.criterion.name,
+            description: &self.criterion.description,
+            custom_prompt: self.criterion.custom_prompt.as_deref(),
+        };
+        let briefs: Vec<OptionBrief<'_>> = pending
+            .iter()
+            .map(|p| OptionBrief {
+                key: &p.key,
+                name: &p.option.name,
+                description: p.option.description.as_deref(),
+            })
+            .collect();
+        let mut prompt = match briefs.as_slice() {
+            [one] => prompt::single(&self.topic, &criterion, one),
+            many => prompt::batch(&self.topic, &criterion, many),
+        };
+        if let Some(problem) = nudge {
+            // A different request than the one that produced the bad answer, and a hint the
+            // model can act on.
+            prompt.user.push_str(&format!(
+                "\n\nYour previous answer could not be used ({problem}). Answer again in \
+                 exactly the JSON format described."
+            ));
+        }
+        CompletionRequest {
+            model,
+            prompt,
+            temperature: self.criterion.settings.temperature,
+            max_tokens: self.inner.settings.max_tokens(pending.len()),
+        }
+    }
+
+    /// Takes what `completion` answers. Answered options leave `pending` and are emitted;
+    /// `Err` says what was wrong when some remain.
+    fn absorb(
+        &self,
+        completion: &Completion,
+        backend: &str,
+        pending: &mut Vec<Pending>,
+        when: Settled,
+    ) -> Result<(), String> {
+        if pending.len() == 1 {
+            let verdict = answer::parse_single(&completion.text).map_err(|e| e.to_string())?;
+            let single = pending.remove(0);
+            let cell = self.verdict_cell(&single, verdict, completion, backend, when);
+            self.deliver(vec![cell]);
+            return Ok(());
+        }
+        let parsed = answer::parse_batch(&completion.text).map_err(|e| e.to_string())?;
+        // Per pending option: no answer yet, one answer, or conflicting answers (`None`).
+        let mut answers: Vec<Option<Option<Verdict>>> = vec![None; pending.len()];
+        let mut problems = Vec::new();
+        for (key, verdict) in parsed.entries {
+            let Some(index) = match_key(pending, &key) else {
+                continue;
+            };
+            match verdict {
+                // Two different answers for one option: trust neither.
+                Ok(verdict) => match &mut answers[index] {
+                    slot @ None => *slot = Some(Some(verdict)),
+                    Some(existing) => {
+                        if existing.as_ref() != Some(&verdict) {
+                            *existing = None;
+                        }
+                    }
+                },
+                Err(problem) => problems.push(format!("{key}: {problem}")),
+            }
+        }
+        let mut remaining = Vec::new();
+        let mut settled = Vec::with_capacity(pending.len());
+        for (p, answer) in std::mem::take(pending).into_iter().zip(answers) {
+            match answer.flatten() {
+                Some(verdict) => {
+                    settled.push(self.verdict_cell(&p, verdict, completion, backend, when));
+                }
+                None => remaining.push(p),
+            }
+        }
+        self.deliver(settled);
+        *pending = remaining;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let missing: Vec<&str> = pending.iter().map(|p| p.key.as_ref()).collect();
+        let mut message = format!("no usable answer for {}", missing.join(", "));
+        if !problems.is_empty() {
+            message.push_str(&format!(" ({})", problems.join("; ")));
+        }
+        Err(message)
+    }
+
+    fn verdict_cell(
+        &self,
+        pending: &Pending,
+        verdict: Verdict,
+        completion: &Completion,
+        backend: &str,
+        when: Settled,
+    ) -> CellResult {
+        let (status, justification) = match verdict {
+            Verdict::Scored {
+                score,
+                justification,
+            } => match Score::clamped(score) {
+                Some(score) => (CellStatus::Scored { score }, justification),
+                None => (
+                    CellStatus::Failed {
+                        reason: "the answer's score is not a finite number".to_owned(),
+                    },
+                    justification,
+                ),
+            },
+            Verdict::Abstained { justification } => (CellStatus::Abstained, justification),
+        };
+        self.cell(
+            pending,
+            status,
+            justification,
+            Some(completion.model.clone()),
+            backend,
+            when,
+        )
+    }
+
+    /// Sends finished cells to the driver.
+    fn deliver(&self, cells: Vec<CellResult>) {
+        if !cells.is_empty() {
+            // The receiver only goes away when the evaluation itself was dropped.
+            let _ = self.cells.send(cells);
+        }
+    }
+
+    fn cell(
+        &self,
+        pending: &Pending,
+        status: CellStatus,
+        justification: String,
+        model: Option<String>,
+        backend: &str,
+        when: Settled,
+    ) -> CellResult {
+        let cell = Cell {
+            status,
+            justification,
+            backend: Some(backend.to_owned()),
+            model,
+            tokens: pending.tokens,
+            latency_ms: when.latency_ms,
+            attempts: pending.attempts,
+            at: when.at,
+            basis: Some(Basis {
+                option_revision: pending.option.revision,
+                criterion_revision: self.criterion.revision,
+                settings: self.criterion.settings.clone(),
+            }),
+        };
+        CellResult {
+            option: pending.option.id,
+            criterion: self.criterion.id,
+            option_name: pending.option.name.clone(),
+            criterion_name: self.criterion.name.clone(),
+            cell,
+        }
+    }
+}
+
+/// When a group of cells was settled. One clock reading serves every cell that one answer (or
+/// one final failure) settles: they were settled at the same moment.
+#[derive(Debug, Clone, Copy)]
+struct Settled {
+    at: OffsetDateTime,
+    latency_ms: u64,
+}
+
+impl Settled {
+    fn now(started: Instant) -> Settled {
+        Settled {
+            at: OffsetDateTime::now_utc(),
+            latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+/// The key option `index` of a batch is given in the prompt: `o1`, `o2`, ... Batches are
+/// small, so the usual keys are static strings rather than one allocation per option.
+fn option_key(index: usize) -> Cow<'static, str> {
+    const KEYS: [&str; 10] = ["o1", "o2", "o3", "o4", "o5", "o6", "o7", "o8", "o9", "o10"];
+    match KEYS.get(index) {
+        Some(key) => Cow::Borrowed(key),
+        None => Cow::Owned(format!("o{}", index + 1)),
+    }
+}
+
+/// Which pending option an answer's key names: its prompt key (`o2`), or, for models that
+/// echo names instead, the option's name.
+fn match_key(pending: &[Pending], key: &str) -> Option<usize> {
+    let key = key.trim().trim_matches(|c| c == '[' || c == ']');
+    pending
+        .iter()
+        .position(|p| p.key.eq_ignore_ascii_case(key))
+        .or_else(|| pending.iter().position(|p| *p.option.name == *key))
+        .or_else(|| {
+            let matches: Vec<usize> = pending
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.option.name.trim().eq_ignore_ascii_case(key))
+                .map(|(i, _)| i)
+                .collect();
+            // A case-insensitive match only counts when it is unambiguous.
+            match matches.as_slice() {
+                [one] => Some(*one),
+                _ => None,
+            }
+        })
+}
+
+/// A call's tokens split over the options it scored (the first options take the remainder).
+fn share_tokens(tokens: Option<Tokens>, options: usize) -> Option<Tokens> {
+    let tokens = tokens?;
+    let n = u32::try_from(options.max(1)).unwrap_or(u32::MAX);
+    Some(Tokens {
+        input: tokens.input.div_ceil(n),
+        output: tokens.output.div_ceil(n),
+    })
+}
+
+fn add_tokens(a: Option<Tokens>, b: Option<Tokens>) -> Option<Tokens> {
+    match (a, b) {
+        (None, None) => None,
+        (a, b) => {
+            let (a, b) = (a.unwrap_or_default(), b.unwrap_or_default());
+            Some(Tokens {
+                input: a.input.saturating_add(b.input),
+                output: a.output.saturating_add(b.output),
+            })
+        }
+    }
+}
