@@ -7,17 +7,28 @@
 #![no_main]
 
 use std::path::Path;
+use std::sync::LazyLock;
 
 use decision_matrix::cli::config::show;
 use decision_matrix::config::{Config, Loaded, Overrides};
-use decision_matrix::providers::Environment;
+use decision_matrix::providers::{DerivedBackend, Environment, derive_builtins};
 use libfuzzer_sys::fuzz_target;
+
+/// The built-in backends as an empty environment derives them: their manifest defaults are
+/// part of the effective configuration.
+static BUILTINS: LazyLock<Vec<DerivedBackend>> = LazyLock::new(|| {
+    derive_builtins(
+        &Environment::from_pairs(Vec::<(String, String)>::new()),
+        None,
+    )
+    .expect("the built-in backends derive from an empty environment")
+});
 
 fuzz_target!(|text: &str| {
     let Some(loaded) = load(text) else { return };
     for json in [false, true] {
         let mut out = Vec::new();
-        let code = show(&loaded, &[], json, &mut out).expect("a loaded config renders");
+        let code = show(&loaded, &BUILTINS, json, &mut out).expect("a loaded config renders");
         assert_eq!(code, 0);
         if json {
             serde_json::from_slice::<serde_json::Value>(&out).expect("config show --json");
@@ -47,7 +58,7 @@ fn load(text: &str) -> Option<Loaded> {
 fn effective_text(loaded: &Loaded) -> String {
     let effective = loaded
         .config
-        .effective()
+        .effective(&BUILTINS)
         .expect("a loaded config has effective values");
     toml::to_string(&effective).expect("a loaded config serializes")
 }

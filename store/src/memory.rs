@@ -5,9 +5,9 @@
 //! the host behaves the same whichever backend it runs on. One mutex guards everything; every
 //! operation is a short in-memory change, so nothing waits on it for long.
 
+use parking_lot::{Mutex, MutexGuard};
 use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroUsize;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use lru::LruCache;
@@ -131,9 +131,7 @@ impl MemoryStore {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock()
     }
 
     fn ttl(&self) -> u64 {

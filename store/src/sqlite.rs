@@ -17,9 +17,10 @@
 
 mod migrations;
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
@@ -266,7 +267,7 @@ impl SqliteStore {
         let ttl = self.options.ttl_ms();
         let time = self.options.clock.clone();
         let joined = tokio::task::spawn_blocking(move || {
-            let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut conn = conn.lock();
             // The time once the connection is ours, so waiting for it never ages a session.
             let clock = Now {
                 now: time.now_ms(),

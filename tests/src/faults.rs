@@ -12,9 +12,10 @@
 //! answer in the wrong cell; the `faults` benchmark uses it for the figures in
 //! `docs/reliability.md`.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -238,10 +239,8 @@ impl FaultyJudge {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+fn lock<T>(mutex: &Mutex<T>) -> parking_lot::MutexGuard<'_, T> {
+    mutex.lock()
 }
 
 async fn openai(State(judge): State<Arc<FaultyJudge>>, Json(body): Json<Value>) -> Response {

@@ -18,8 +18,9 @@ pub mod sigv4;
 
 pub use plugin_dir::plugins_dir;
 
+use parking_lot::Mutex;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -100,7 +101,7 @@ impl MockServer {
 
     /// Every request received so far.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+        self.requests.lock().clone()
     }
 }
 
@@ -120,15 +121,13 @@ async fn record(
     let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024)
         .await
         .unwrap_or_default();
-    if let Ok(mut log) = requests.lock() {
-        log.push(RecordedRequest {
-            method: parts.method.clone(),
-            uri: parts.uri.clone(),
-            headers: parts.headers.clone(),
-            body: bytes.clone(),
-            at,
-        });
-    }
+    requests.lock().push(RecordedRequest {
+        method: parts.method.clone(),
+        uri: parts.uri.clone(),
+        headers: parts.headers.clone(),
+        body: bytes.clone(),
+        at,
+    });
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await
 }

@@ -5,12 +5,13 @@
 //! backend is never silently left untested. The server keeps nothing on disk and is killed
 //! when the last test using it drops it.
 
+use parking_lot::Mutex;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 /// A running `redis-server` child; killed on drop.
@@ -26,9 +27,7 @@ impl RedisServer {
     /// stopped once no test holds it.
     pub fn shared() -> Arc<RedisServer> {
         static SHARED: Mutex<Weak<RedisServer>> = Mutex::new(Weak::new());
-        let mut shared = SHARED
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut shared = SHARED.lock();
         if let Some(server) = shared.upgrade() {
             return server;
         }

@@ -9,8 +9,9 @@
 //! an edit that cannot change the ranking (a description, a justification) hits. There is no
 //! invalidation to forget.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::Analysis;
 use crate::plugins::bindings::scoring_export::Matrix;
@@ -41,7 +42,7 @@ impl AnalysisCache {
 
     /// The analysis of session `id` if it was computed from `input`.
     pub fn get(&self, id: &str, input: &AnalysisInput) -> Option<Arc<Analysis>> {
-        let entries = self.lock();
+        let entries = self.entries.lock();
         entries
             .get(id)
             .filter(|(cached, _)| cached == input)
@@ -50,7 +51,7 @@ impl AnalysisCache {
 
     /// Remembers `analysis` as session `id`'s, computed from `input`.
     pub fn put(&self, id: &str, input: AnalysisInput, analysis: Arc<Analysis>) {
-        let mut entries = self.lock();
+        let mut entries = self.entries.lock();
         if entries.len() >= self.capacity && !entries.contains_key(id) {
             // Any entry will do: a session that loses its entry pays one recomputation.
             if let Some(victim) = entries.keys().next().cloned() {
@@ -62,17 +63,11 @@ impl AnalysisCache {
 
     /// Forgets session `id` (removed or cleared).
     pub fn forget(&self, id: &str) {
-        self.lock().remove(id);
+        self.entries.lock().remove(id);
     }
 
     /// Forgets every session.
     pub fn clear(&self) {
-        self.lock().clear();
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (AnalysisInput, Arc<Analysis>)>> {
-        self.entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.entries.lock().clear();
     }
 }

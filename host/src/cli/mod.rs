@@ -2,8 +2,8 @@
 
 pub mod backends;
 pub mod config;
-pub mod decision_file;
-pub mod engine;
+pub(crate) mod decision_file;
+pub(crate) mod engine;
 pub mod evaluate;
 pub mod plugins;
 pub mod serve;

@@ -12,10 +12,10 @@
 //! long), `[server]` (the transport), `[alerts]` (health thresholds) and `[logging]`. Unknown keys are errors, so a misspelt
 //! grant never silently grants nothing.
 
-pub mod env;
-pub mod layers;
+pub(crate) mod env;
+pub(crate) mod layers;
 mod profile;
-pub mod show;
+pub(crate) mod show;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -7,14 +7,14 @@
 //!   recommendation sentence and the weight changes that would change the winner.
 
 pub mod cell;
-pub mod criterion;
-pub mod limits;
-pub mod matrix;
-pub mod option;
+pub(crate) mod criterion;
+pub(crate) mod limits;
+pub(crate) mod matrix;
+pub(crate) mod option;
 pub mod ranking;
-pub mod score;
+pub(crate) mod score;
 pub mod sensitivity;
-pub mod session;
+pub(crate) mod session;
 
 pub use cell::{Cell, CellStatus, EvaluatorSettings, Tokens};
 pub use criterion::{Criterion, CriterionId, CriterionSpec, CriterionUpdate};

@@ -9,8 +9,9 @@
 //! what another already paid for replays that answer. The shared layer sits behind the local
 //! one and never fails an evaluation: an unreachable or unreadable entry is a miss.
 
+use parking_lot::Mutex;
 use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use decision_matrix_store::Store;
@@ -61,6 +62,7 @@ pub struct CompletionCache {
 
 impl CompletionCache {
     /// A cache of at most `capacity` answers; 0 disables caching.
+    #[cfg(test)]
     pub fn new(capacity: usize) -> CompletionCache {
         CompletionCache::with_shared(capacity, None)
     }
@@ -118,35 +120,24 @@ impl CompletionCache {
     /// The stored answer to `key`, if any.
     pub fn get(&self, key: &CacheKey) -> Option<Completion> {
         let entries = self.entries.as_ref()?;
-        let mut entries = entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut entries = entries.lock();
         entries.get(key).cloned()
     }
 
     /// Stores an answer that parsed completely.
     pub fn put(&self, key: CacheKey, completion: Completion) {
         if let Some(entries) = &self.entries {
-            let mut entries = entries
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut entries = entries.lock();
             entries.put(key, completion);
         }
     }
 
     /// Number of stored answers.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.entries.as_ref().map_or(0, |entries| {
-            entries
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .len()
-        })
-    }
-
-    /// Whether nothing is stored.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.entries
+            .as_ref()
+            .map_or(0, |entries| entries.lock().len())
     }
 }
 

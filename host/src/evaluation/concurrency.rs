@@ -4,8 +4,9 @@
 //! A call takes its permits narrowest first (session, then backend, then global) and every
 //! call takes them in that order, so no two calls can each hold what the other waits for.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -32,12 +33,6 @@ pub struct CallPermits {
 #[derive(Clone)]
 pub struct SessionShare(Arc<Semaphore>);
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl ConcurrencyLimits {
     /// Limits from `settings`.
     pub fn new(settings: &EvaluationSettings) -> ConcurrencyLimits {
@@ -53,7 +48,7 @@ impl ConcurrencyLimits {
     /// The share of `session`, created on first use and forgotten when no evaluation of the
     /// session runs.
     pub fn session(&self, session: &str) -> SessionShare {
-        let mut sessions = lock(&self.sessions);
+        let mut sessions = self.sessions.lock();
         if let Some(existing) = sessions.get(session).and_then(Weak::upgrade) {
             return SessionShare(existing);
         }
@@ -64,7 +59,7 @@ impl ConcurrencyLimits {
     }
 
     fn backend(&self, backend: &str) -> Arc<Semaphore> {
-        let mut backends = lock(&self.backends);
+        let mut backends = self.backends.lock();
         if let Some(existing) = backends.get(backend) {
             return existing.clone();
         }
@@ -89,6 +84,7 @@ impl ConcurrencyLimits {
     }
 
     /// Calls in flight to `backend` now.
+    #[cfg(test)]
     pub fn in_flight(&self, backend: &str) -> usize {
         let limit = self.settings.per_backend(backend);
         limit - self.backend(backend).available_permits().min(limit)

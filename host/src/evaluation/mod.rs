@@ -10,15 +10,15 @@
 //! - [`backend::Backend`] is all the engine needs from a backend; backend plugins implement it.
 
 pub mod answer;
-pub mod backend;
-pub mod cache;
-pub mod concurrency;
-pub mod config;
-pub mod orchestrator;
-pub mod plan;
-pub mod prompt;
+pub(crate) mod backend;
+pub(crate) mod cache;
+pub(crate) mod concurrency;
+pub(crate) mod config;
+pub(crate) mod orchestrator;
+pub(crate) mod plan;
+pub(crate) mod prompt;
 pub mod resilience;
-pub mod settings;
+pub(crate) mod settings;
 #[cfg(test)]
 mod tests;
 

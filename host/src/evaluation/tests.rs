@@ -2,9 +2,10 @@
 //! call counts. (The same behaviours through the real plugins and loopback provider mocks are
 //! in `host/tests/it/evaluation.rs`.)
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -75,7 +76,7 @@ impl Backend for Fake {
     ) -> BoxFuture<'_, Result<Completion, BackendFailure>> {
         Box::pin(async move {
             let n = self.calls.fetch_add(1, Ordering::SeqCst);
-            self.requests.lock().expect("lock").push(request.clone());
+            self.requests.lock().push(request.clone());
             if !self.delay.is_zero() {
                 tokio::time::sleep(self.delay).await;
             }
@@ -227,7 +228,7 @@ async fn an_incomplete_batch_asks_only_for_the_missing_options() {
     let mut s = session(4, &["cost"]);
     let (report, results) = evaluate(&evaluator, &mut s, false).await;
     assert_eq!(fake.calls(), 2);
-    let second = fake.requests.lock().expect("lock")[1].clone();
+    let second = fake.requests.lock()[1].clone();
     let asked: Vec<String> = options_of(&second).into_iter().map(|(_, n)| n).collect();
     assert_eq!(asked, vec!["bravo", "delta"]);
     assert!(second.prompt.user.contains("could not be used"));
@@ -510,7 +511,7 @@ async fn the_fallback_answers_when_the_backend_is_down() {
             .iter()
             .all(|r| r.cell.backend.as_deref() == Some("spare"))
     );
-    let request = spare.requests.lock().expect("lock")[0].clone();
+    let request = spare.requests.lock()[0].clone();
     assert_eq!(request.model.as_deref(), Some("spare-model"));
     assert_all_correct(&s);
 }

@@ -13,31 +13,31 @@
 //! Policy (what a plugin may do: [`grants`], [`limits`]) is kept apart from mechanism (how
 //! it is enforced: [`net`], [`call`], [`state`]).
 
-pub mod backend;
-pub mod binary;
+pub(crate) mod backend;
+pub(crate) mod binary;
 pub mod bindings;
 pub mod builtin;
 pub mod cache;
-pub mod call;
-pub mod catalog;
-pub mod check;
-pub mod deferred;
-pub mod descriptor;
+pub(crate) mod call;
+pub(crate) mod catalog;
+pub(crate) mod check;
+pub(crate) mod deferred;
+pub(crate) mod descriptor;
 pub mod discover;
 pub mod engine;
-pub mod error;
+pub(crate) mod error;
 pub mod grants;
-pub mod handle;
+pub(crate) mod handle;
 mod imports;
-pub mod inspect;
+pub(crate) mod inspect;
 pub mod limits;
 pub mod manifest;
 pub mod net;
-pub mod runtime;
-pub mod scoring;
-pub mod settings;
-pub mod state;
-pub mod stdio;
+pub(crate) mod runtime;
+pub(crate) mod scoring;
+pub(crate) mod settings;
+pub(crate) mod state;
+pub(crate) mod stdio;
 
 pub use backend::BackendPlugin;
 pub use binary::ComponentBinary;

@@ -4,8 +4,9 @@
 //! into lines, and each call may emit at most [`MAX_BYTES_PER_CALL`], so a plugin that prints
 //! in a loop cannot flood the log.
 
+use parking_lot::Mutex;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
@@ -59,9 +60,7 @@ impl GuestOutput {
 
     /// The last few non-empty lines written, oldest first, including a pending partial line.
     pub fn recent_lines(&self) -> Vec<String> {
-        let Ok(sink) = self.inner.lock() else {
-            return Vec::new();
-        };
+        let sink = self.inner.lock();
         let mut lines: Vec<String> = sink.recent.iter().cloned().collect();
         if !sink.pending.is_empty() {
             lines.push(String::from_utf8_lossy(&sink.pending).into_owned());
@@ -70,9 +69,7 @@ impl GuestOutput {
     }
 
     fn write_bytes(&self, bytes: &[u8]) {
-        if let Ok(mut sink) = self.inner.lock() {
-            sink.push(bytes);
-        }
+        self.inner.lock().push(bytes);
     }
 }
 

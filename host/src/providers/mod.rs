@@ -21,7 +21,7 @@
 //! name. The derivation is pure over an [`Environment`] snapshot, except the AWS profile's
 //! region, which needs the AWS config files (see [`aws::profile_region`]).
 
-pub mod aws;
+pub(crate) mod aws;
 mod derive;
 mod environment;
 

@@ -12,9 +12,9 @@
 //! A change ([`SessionManager::modify`](super::SessionManager::modify)) records the bytes it
 //! wrote, so the read that usually follows it decodes nothing either.
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
-use std::sync::Mutex;
 
 use decision_matrix_store::Loaded;
 use lru::LruCache;
@@ -84,17 +84,9 @@ impl DecodedSessions {
         }
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, LruCache<String, Entry>> {
-        // A panic while holding the lock cannot leave an entry half-written (entries are
-        // replaced whole), so a poisoned cache is still a correct one.
-        self.entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// The session `id` decoded from exactly `stored`, if it was decoded before.
     pub fn get(&self, id: &str, stored: &Stored) -> Option<Session> {
-        let mut entries = self.entries();
+        let mut entries = self.entries.lock();
         let entry = entries.get(id)?;
         (entry.stored == *stored).then(|| entry.session.clone())
     }
@@ -105,12 +97,12 @@ impl DecodedSessions {
             stored,
             session: session.clone(),
         };
-        self.entries().put(id.to_owned(), entry);
+        self.entries.lock().put(id.to_owned(), entry);
     }
 
     /// Forgets every session.
     pub fn clear(&self) {
-        self.entries().clear();
+        self.entries.lock().clear();
     }
 }
 

@@ -14,9 +14,9 @@
 //! second-old percentage judges a memory threshold as well as a new one. Reading the files
 //! was half of `server_stats`'s own time before.
 
+use parking_lot::Mutex;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How long a reading of the machine's memory (`/proc/meminfo` or the cgroup) is reused.
@@ -65,10 +65,7 @@ impl SystemMemory {
 
 impl MemoryProbe for SystemMemory {
     fn used_percent(&self) -> Option<f64> {
-        let mut last = self
-            .last
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut last = self.last.lock();
         let now = Instant::now();
         match *last {
             Some((taken, used)) if now.duration_since(taken) < MACHINE_MAX_AGE => used,
@@ -206,9 +203,9 @@ mod tests {
         let used = memory.used_percent().expect("Linux reports memory use");
         assert!((0.0..=100.0).contains(&used), "{used}");
         // Within a second the last reading is returned; afterwards it is taken again.
-        *memory.last.lock().expect("unpoisoned") = Some((Instant::now(), Some(-1.0)));
+        *memory.last.lock() = Some((Instant::now(), Some(-1.0)));
         assert_eq!(memory.used_percent(), Some(-1.0));
-        *memory.last.lock().expect("unpoisoned") = Some((
+        *memory.last.lock() = Some((
             Instant::now().checked_sub(MACHINE_MAX_AGE).expect("uptime"),
             Some(-1.0),
         ));

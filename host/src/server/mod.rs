@@ -15,24 +15,24 @@
 //! - [`transport`]: stdio and streamable HTTP (with `/healthz` and `/metrics`); [`stdio`]: standard input and output as
 //!   streams; [`stopping`]: shutting down without losing finished cells.
 
-pub mod config;
-pub mod decoded;
-pub mod error;
-pub mod export;
+pub(crate) mod config;
+pub(crate) mod decoded;
+pub(crate) mod error;
+pub(crate) mod export;
 pub mod format;
-pub mod mcp;
-pub mod memory;
+pub(crate) mod mcp;
+pub(crate) mod memory;
 pub mod params;
-pub mod prompts;
-pub mod resources;
-pub mod results;
-pub mod service;
-pub mod sessions;
-pub mod stats;
-pub mod stdio;
-pub mod stopping;
-pub mod tools;
-pub mod transport;
+pub(crate) mod prompts;
+pub(crate) mod resources;
+pub(crate) mod results;
+pub(crate) mod service;
+pub(crate) mod sessions;
+pub(crate) mod stats;
+pub(crate) mod stdio;
+pub(crate) mod stopping;
+pub(crate) mod tools;
+pub(crate) mod transport;
 
 pub use config::{ServerConfig, SessionsConfig, Transport};
 pub use service::Decisions;

@@ -16,8 +16,8 @@
 //! rates are only judged once the window holds `min_window_requests` calls, so that one
 //! failure among the first calls after start-up is not an episode.
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use schemars::JsonSchema;
@@ -377,7 +377,7 @@ impl Alerts {
     /// each that ends, and says how healthy the server is.
     pub fn check(&self, reading: &Reading) -> Health {
         let breaches = self.settings.breaches(reading);
-        let mut active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut active = self.active.lock();
         let now: BTreeMap<String, &Breach> = breaches.iter().map(|b| (b.key(), b)).collect();
         active.retain(|key, message| {
             let goes_on = now.contains_key(key);
@@ -414,8 +414,9 @@ impl Alerts {
 
 #[cfg(test)]
 mod tests {
+    use parking_lot::Mutex;
     use std::io::Write;
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
     use super::*;
 
@@ -521,7 +522,7 @@ mod tests {
 
     impl Write for Buffer {
         fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("buffer").extend_from_slice(data);
+            self.0.lock().extend_from_slice(data);
             Ok(data.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -555,7 +556,7 @@ mod tests {
         });
         use Status::{Degraded, Ok};
         assert_eq!(statuses, [Degraded, Degraded, Degraded, Ok, Ok, Degraded]);
-        let logs = String::from_utf8(buffer.0.lock().expect("buffer").clone()).expect("utf-8");
+        let logs = String::from_utf8(buffer.0.lock().clone()).expect("utf-8");
         let warnings = logs.lines().filter(|l| l.contains("WARN")).count();
         let recoveries = logs
             .lines()

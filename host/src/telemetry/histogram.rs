@@ -28,6 +28,7 @@ pub const BOUNDS_MICROS: [u64; 48] = [
 pub const BUCKETS: usize = BOUNDS_MICROS.len() + 1;
 
 /// The percentiles reported everywhere: p50, p90, p95, p99.
+#[cfg(test)]
 pub const PERCENTILES: [f64; 4] = [0.50, 0.90, 0.95, 0.99];
 
 fn micros(value: Duration) -> u64 {

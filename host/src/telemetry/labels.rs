@@ -6,7 +6,7 @@
 //! a short vector (a few dozen entries at most, faster than hashing the name); only the first
 //! use of a label takes the write lock and allocates.
 
-use std::sync::{PoisonError, RwLock};
+use parking_lot::RwLock;
 
 /// The label that stands for every label past the capacity.
 pub const OTHER: &str = "other";
@@ -34,12 +34,12 @@ impl<T> LabelSet<T> {
     /// using [`OTHER`] when the set is full).
     pub fn with<R>(&self, label: &str, use_stats: impl FnOnce(&T) -> R) -> R {
         {
-            let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+            let entries = self.entries.read();
             if let Some((_, stats)) = entries.iter().find(|(name, _)| &**name == label) {
                 return use_stats(stats);
             }
         }
-        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        let mut entries = self.entries.write();
         if let Some(index) = entries.iter().position(|(name, _)| &**name == label) {
             return use_stats(&entries[index].1);
         }
@@ -53,7 +53,7 @@ impl<T> LabelSet<T> {
 
     /// Calls `visit` for every label in order of first use, then for [`OTHER`].
     pub fn each(&self, mut visit: impl FnMut(&str, &T)) {
-        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        let entries = self.entries.read();
         for (name, stats) in entries.iter() {
             visit(name, stats);
         }

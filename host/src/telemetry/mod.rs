@@ -17,14 +17,14 @@
 //! memory the server has little of. The transports and the MCP layer only read from here;
 //! the domain knows nothing of it.
 
-pub mod alerts;
-pub mod health;
-pub mod histogram;
-pub mod labels;
-pub mod prometheus;
-pub mod registry;
-pub mod snapshot;
-pub mod window;
+pub(crate) mod alerts;
+pub(crate) mod health;
+pub(crate) mod histogram;
+pub(crate) mod labels;
+pub(crate) mod prometheus;
+pub(crate) mod registry;
+pub(crate) mod snapshot;
+pub(crate) mod window;
 
 pub use alerts::{AlertSettings, AlertsConfig};
 pub use health::{Health, Status};

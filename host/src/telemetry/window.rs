@@ -11,7 +11,7 @@
 //! A slot is updated under a mutex: the critical section is a few additions, and the lock
 //! keeps a slot's reset and its counts consistent, which separate atomics would not.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 /// Counts for throughput and error rate.
@@ -57,7 +57,6 @@ struct Slot<S> {
 pub struct Window<S> {
     origin: Instant,
     slice: Duration,
-    length: Duration,
     slots: Mutex<Vec<Slot<S>>>,
 }
 
@@ -69,7 +68,6 @@ impl<S: Default> Window<S> {
         Window {
             origin: Instant::now(),
             slice,
-            length: slice * slots as u32,
             slots: Mutex::new(
                 (0..slots)
                     .map(|_| Slot {
@@ -81,9 +79,10 @@ impl<S: Default> Window<S> {
         }
     }
 
-    /// The nominal length.
+    /// The nominal length: whole slices.
+    #[cfg(test)]
     pub fn length(&self) -> Duration {
-        self.length
+        self.slice * self.slots.lock().len() as u32
     }
 
     fn slice_at(&self, now: Instant) -> u64 {
@@ -91,14 +90,10 @@ impl<S: Default> Window<S> {
         u64::try_from(since / self.slice.as_nanos().max(1)).unwrap_or(u64::MAX - 1)
     }
 
-    fn slots(&self) -> MutexGuard<'_, Vec<Slot<S>>> {
-        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Changes the value of the slice `now` falls in.
     pub fn record(&self, now: Instant, change: impl FnOnce(&mut S)) {
         let slice = self.slice_at(now);
-        let mut slots = self.slots();
+        let mut slots = self.slots.lock();
         let count = slots.len() as u64;
         let slot = &mut slots[(slice % count) as usize];
         if slot.slice != slice {
@@ -111,7 +106,7 @@ impl<S: Default> Window<S> {
     /// Folds the values of the slices inside the window at `now`.
     pub fn fold<A>(&self, now: Instant, init: A, mut step: impl FnMut(A, &S) -> A) -> A {
         let current = self.slice_at(now);
-        let slots = self.slots();
+        let slots = self.slots.lock();
         let count = slots.len() as u64;
         slots
             .iter()

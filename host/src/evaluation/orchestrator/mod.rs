@@ -22,10 +22,11 @@
 //! Here: the evaluator and a run. [`batch`]: one batch's attempts and how its answers become
 //! cells. [`pipeline`]: one call through cache, limits, breaker, rate limit and timeout.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
@@ -110,14 +111,6 @@ struct Inner {
     telemetry: Arc<Telemetry>,
 }
 
-/// The lock of a mutex whose holders never leave its data half-changed, so a panic while
-/// it was held (poisoning) does not make the data unusable.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl Evaluator {
     /// An evaluator over `backends`.
     pub fn new(backends: Backends, settings: EvaluationSettings) -> Evaluator {
@@ -178,7 +171,7 @@ impl Evaluator {
     /// The breaker state of every backend called so far.
     pub fn breakers(&self) -> Vec<(String, BreakerState)> {
         let now = tokio::time::Instant::now().into_std();
-        let breakers = lock(&self.inner.breakers);
+        let breakers = self.inner.breakers.lock();
         breakers
             .iter()
             .map(|(id, breaker)| (id.clone(), breaker.state(now)))

@@ -19,8 +19,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::Instrument as _;
 
+use super::Inner;
 use super::batch::Batch;
-use super::{Inner, lock};
 use crate::evaluation::backend::{Backend, BackendFailure, Completion, CompletionRequest};
 use crate::evaluation::cache::CacheKey;
 use crate::evaluation::resilience::breaker::{CircuitBreaker, Permit};
@@ -145,7 +145,7 @@ impl Batch {
             // wakes this call.
             let probe_settled = inner.probe_settled.notified();
             let rejected = {
-                let mut breakers = lock(&inner.breakers);
+                let mut breakers = inner.breakers.lock();
                 let breaker = breakers
                     .entry(backend_id.to_owned())
                     .or_insert_with(|| CircuitBreaker::new(inner.settings.breaker));
@@ -276,7 +276,7 @@ impl BreakerPermit<'_> {
             return;
         };
         let probe = permit.is_probe();
-        if let Some(breaker) = lock(&self.inner.breakers).get_mut(&self.backend) {
+        if let Some(breaker) = self.inner.breakers.lock().get_mut(&self.backend) {
             outcome(breaker, permit, Instant::now().into_std());
         }
         if probe {

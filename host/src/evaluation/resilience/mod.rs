@@ -6,6 +6,6 @@
 //! waiting; the orchestrator applies them around every backend call.
 
 pub mod breaker;
-pub mod rate_limit;
+pub(crate) mod rate_limit;
 pub mod retry;
 pub mod timeout;

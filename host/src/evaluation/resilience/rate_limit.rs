@@ -27,7 +27,7 @@
 //! in the first millisecond would mostly come back as 429s. A one-second
 //! burst is the same bucket such a provider keeps, so a fan-out of a few
 //! parallel calls still starts immediately without tripping it. The burst
-//! can be set explicitly per key ([`RateLimit::with_burst`]), e.g. `1` for
+//! can be set explicitly per key (`RateLimit::with_burst`), e.g. `1` for
 //! strict smoothing.
 //!
 //! The algorithm (GCRA) is governor's; this module only picks quotas, keys
@@ -54,9 +54,10 @@
 //! reserved while waiting: dropping an `acquire` future (e.g. the call's
 //! timeout fired) gives up its place without consuming a request slot.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use governor::clock::Clock;
@@ -82,6 +83,7 @@ impl RateLimit {
     }
 
     /// The same rate with an explicit burst size.
+    #[cfg(test)]
     pub fn with_burst(self, burst: NonZeroU32) -> Self {
         Self {
             burst: Some(burst),
@@ -96,6 +98,7 @@ impl RateLimit {
     }
 
     /// Average spacing between requests once the burst is used up.
+    #[cfg(test)]
     pub fn interval(&self) -> Duration {
         self.quota().replenish_interval()
     }
@@ -295,6 +298,7 @@ impl<C: Clock + Clone> RateLimits<C> {
     /// until one will be (without waiting or reserving it).
     ///
     /// Does not queue behind callers waiting in [`RateLimits::acquire`].
+    #[cfg(test)]
     pub fn try_acquire(&self, backend: &str, model: &str) -> Result<(), Duration> {
         match self.key_limiter(backend, model) {
             None => Ok(()),
@@ -310,7 +314,7 @@ impl<C: Clock + Clone> RateLimits<C> {
         let limit = self.limit_for(backend, model)?;
         // The map is only ever inserted into, so its contents stay valid even
         // if another thread panicked while holding the lock.
-        let mut limiters = self.limiters.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut limiters = self.limiters.lock();
         let models = match limiters.get_mut(backend) {
             Some(models) => models,
             None => limiters.entry(backend.to_owned()).or_default(),

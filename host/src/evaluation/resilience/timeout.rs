@@ -113,21 +113,6 @@ impl TimeoutConfig {
     }
 }
 
-/// The complexity factor `clamp(options / 5, 1.0, 3.0)` applied to the base,
-/// for logs and metrics.
-pub fn complexity_factor(options: usize) -> f64 {
-    let fifths = u32::try_from(options)
-        .unwrap_or(u32::MAX)
-        .clamp(MIN_FIFTHS, MAX_FIFTHS);
-    f64::from(fifths) / f64::from(MIN_FIFTHS)
-}
-
-/// Timeout for one call to `backend` evaluating `options` options under
-/// `config`; same as [`TimeoutConfig::timeout_for`].
-pub fn call_timeout(config: &TimeoutConfig, backend: &str, options: usize) -> Duration {
-    config.timeout_for(backend, options)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,17 +189,6 @@ mod tests {
     }
 
     #[test]
-    fn complexity_factor_values() {
-        assert_eq!(complexity_factor(0), 1.0);
-        assert_eq!(complexity_factor(1), 1.0);
-        assert_eq!(complexity_factor(5), 1.0);
-        assert_eq!(complexity_factor(6), 1.2);
-        assert_eq!(complexity_factor(10), 2.0);
-        assert_eq!(complexity_factor(15), 3.0);
-        assert_eq!(complexity_factor(usize::MAX), 3.0);
-    }
-
-    #[test]
     fn override_replaces_computed_value() {
         let c = TimeoutConfig {
             override_timeout: Some(secs(20)),
@@ -274,11 +248,5 @@ mod tests {
             ..builtin()
         };
         assert_eq!(c.timeout_for("x", 6), (Duration::MAX / 4 / 5) * 6);
-    }
-
-    #[test]
-    fn free_function_matches_method() {
-        let c = builtin();
-        assert_eq!(call_timeout(&c, "litellm", 9), c.timeout_for("litellm", 9));
     }
 }

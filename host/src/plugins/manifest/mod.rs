@@ -7,8 +7,8 @@
 //! strict (`deny_unknown_fields`) so that a typo in a key is an error the author sees, not a
 //! setting silently ignored. [`address`] reads a backend's destination.
 
-pub mod address;
-pub mod backend;
+pub(crate) mod address;
+pub(crate) mod backend;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -36,13 +36,13 @@
 //! that a permissive plugin opened to a private address. With two, each pool only ever holds
 //! connections its own policy allowed.
 
-pub mod address;
+pub(crate) mod address;
 mod headers;
 mod network;
 mod pipeline;
 mod policy;
 mod resolver;
-pub mod scrub;
+pub(crate) mod scrub;
 mod secrets;
 mod sigv4;
 

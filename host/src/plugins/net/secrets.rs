@@ -8,9 +8,9 @@
 //! Values live in [`SecretString`]s, whose `Debug` prints a placeholder, and no error produced
 //! here contains a value: errors name the secret and its source only.
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_credential_types::Credentials;
@@ -247,7 +247,7 @@ impl SecretStore {
                 }
             }
             Some(Entry::Aws(entry)) => {
-                let current = entry.current.lock().unwrap_or_else(PoisonError::into_inner);
+                let current = entry.current.lock();
                 if let Some((credentials, _)) = current.as_ref() {
                     visit(credentials.secret_access_key());
                     if let Some(token) = credentials.session_token() {
@@ -344,7 +344,7 @@ impl AwsEntry {
     }
 
     fn fresh(&self) -> Option<Credentials> {
-        let current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        let current = self.current.lock();
         let (credentials, fetched) = current.as_ref()?;
         let fresh = match credentials.expiry() {
             // Fixed credentials have nothing to be refreshed from.
@@ -389,8 +389,7 @@ impl AwsEntry {
                 .to_string(),
                 message: error_chain(&e),
             })?;
-        *self.current.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some((credentials.clone(), Instant::now()));
+        *self.current.lock() = Some((credentials.clone(), Instant::now()));
         Ok(credentials)
     }
 }

@@ -55,7 +55,7 @@ impl SessionManager {
         let counters = self.store.counters().await.map_err(|e| self.failure(e))?;
         let active = self.store.count().await.map_err(|e| self.failure(e))?;
         let counter = |name: &str| counters.get(name).copied().unwrap_or(0);
-        let mut local = self.local();
+        let mut local = self.local.lock();
         local.max_concurrent = local.max_concurrent.max(active);
         Ok(SessionStats {
             sessions_created: counter(CREATED),
@@ -112,12 +112,13 @@ impl SessionManager {
             }
         }
         let now_ms = i128::from(self.settings.clock.now_ms());
-        self.local().last_cleanup = OffsetDateTime::from_unix_timestamp_nanos(now_ms * 1_000_000)
-            .ok()
-            .and_then(|now| {
-                now.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            });
+        self.local.lock().last_cleanup =
+            OffsetDateTime::from_unix_timestamp_nanos(now_ms * 1_000_000)
+                .ok()
+                .and_then(|now| {
+                    now.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                });
         Ok(Cleanup {
             expired: expired.len(),
             evicted_for_memory,
@@ -155,7 +156,7 @@ impl SessionManager {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
+    use parking_lot::Mutex;
 
     use super::super::WhenFull;
     use super::super::testing::{FakeMemory, clock, session, settings, tick};
@@ -184,7 +185,7 @@ mod tests {
             Cleanup::default()
         );
 
-        *used.lock().expect("lock") = Some(85.0);
+        *used.lock() = Some(85.0);
         let removed = sessions.cleanup().await.expect("sweeps");
         assert_eq!(removed.evicted_for_memory, 3, "a quarter of 10, rounded up");
         for gone in ["s1", "s2", "s3"] {

@@ -29,8 +29,9 @@ mod settings;
 #[cfg(test)]
 mod testing;
 
+use parking_lot::Mutex;
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use decision_matrix_store::{Store, StoreError};
@@ -42,9 +43,8 @@ use crate::domain::{Cell, CriterionId, OptionId, Session};
 use housekeeping::{CLEANED, CREATED, EVICTED, EXPIRED};
 use records::{Cells, evaluated_key, manual_key};
 
-pub use housekeeping::{Cleanup, SessionStats};
+pub use housekeeping::SessionStats;
 pub(crate) use lease::LEASE_TTL;
-pub use lease::Lease;
 pub use settings::{SessionSettings, StoreDurability, WhenFull};
 
 /// Attempts of a change that keeps meeting concurrent changes before it gives up.
@@ -114,12 +114,6 @@ impl SessionManager {
         self.store.describe()
     }
 
-    fn local(&self) -> std::sync::MutexGuard<'_, Local> {
-        self.local
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// The tool error of a store failure: a gone session reads as one, a full store as the
     /// limit, anything else names the store and the cause.
     fn failure(&self, error: StoreError) -> ToolError {
@@ -187,7 +181,7 @@ impl SessionManager {
         self.count(CLEANED, created.evicted.len() + created.expired.len())
             .await;
         if let Ok(active) = self.store.count().await {
-            let mut local = self.local();
+            let mut local = self.local.lock();
             local.max_concurrent = local.max_concurrent.max(active);
         }
         Ok(created.evicted)

@@ -1,7 +1,8 @@
 //! What the session manager's tests share: sessions, settings and a memory probe they
 //! control.
 
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
 use decision_matrix_store::{Clock, ManualClock};
@@ -62,7 +63,7 @@ pub(super) struct FakeMemory(pub(super) Arc<Mutex<Option<f64>>>);
 
 impl MemoryProbe for FakeMemory {
     fn used_percent(&self) -> Option<f64> {
-        *self.0.lock().expect("lock")
+        *self.0.lock()
     }
 }
 

@@ -20,12 +20,12 @@
 
 use crate::domain::Session;
 
-pub mod analysis;
-pub mod bedrock;
-pub mod catalog;
-pub mod editing;
-pub mod evaluation;
-pub mod lifecycle;
+pub(crate) mod analysis;
+pub(crate) mod bedrock;
+pub(crate) mod catalog;
+pub(crate) mod editing;
+pub(crate) mod evaluation;
+pub(crate) mod lifecycle;
 
 /// Tool names as a list of next steps.
 fn steps(steps: &[&str]) -> Vec<String> {
