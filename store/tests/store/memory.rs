@@ -2,16 +2,18 @@
 
 use decision_matrix_store::{Store, StoreOptions};
 
-use crate::suite::{Backend, Fixture, behaviour_suite};
+use crate::suite::{Backend, Fixture, behaviour_suite, on_manual_clock};
 
 struct Memory;
 
 impl Backend for Memory {
     async fn open(options: StoreOptions) -> Fixture {
+        let (options, clock) = on_manual_clock(options);
         let store = Store::open("memory", options).await.expect("open memory");
         assert!(matches!(store, Store::Memory(_)));
         Fixture {
             store,
+            clock: Some(clock),
             _keep: Box::new(()),
         }
     }

@@ -24,6 +24,7 @@ impl Backend for Redis {
         assert!(matches!(store, Store::Redis(_)));
         Fixture {
             store,
+            clock: None,
             _keep: Box::new(server),
         }
     }

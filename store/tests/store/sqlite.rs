@@ -8,18 +8,20 @@ use std::time::Duration;
 
 use decision_matrix_store::{Durability, Store, StoreError, StoreOptions};
 
-use crate::suite::{Backend, Fixture, behaviour_suite};
+use crate::suite::{Backend, Fixture, behaviour_suite, on_manual_clock};
 
 struct Sqlite;
 
 impl Backend for Sqlite {
     async fn open(options: StoreOptions) -> Fixture {
+        let (options, clock) = on_manual_clock(options);
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = format!("sqlite://{}", dir.path().join("sessions.db").display());
         let store = Store::open(&url, options).await.expect("open sqlite");
         assert!(matches!(store, Store::Sqlite(_)));
         Fixture {
             store,
+            clock: Some(clock),
             _keep: Box::new(dir),
         }
     }
@@ -351,13 +353,13 @@ async fn a_sweep_bounds_the_cache() {
     let ttl = Duration::from_secs(60);
     for key in 1..=3u8 {
         store.cache_put(&[key; 32], &[key], ttl).await.expect("put");
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        store.pass(Duration::from_millis(5)).await;
     }
     store
         .cache_put(&[4; 32], b"short", Duration::from_millis(1))
         .await
         .expect("put");
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    store.pass(Duration::from_millis(20)).await;
     assert!(store.sweep_expired().await.expect("sweep").is_empty());
     // The expired entry went, then the oldest beyond the capacity.
     assert!(store.cache_get(&[1; 32]).await.expect("get").is_none());

@@ -9,14 +9,38 @@ use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
-use decision_matrix_store::{Store, StoreError, StoreOptions, WhenFull};
+use decision_matrix_store::{ManualClock, Store, StoreError, StoreOptions, WhenFull};
 
 /// A store and whatever must live as long as it (a temporary directory, a Redis server).
 pub struct Fixture {
     /// The store under test.
     pub store: Store,
+    /// The store's manual clock; `None` for Redis, which keeps its server's time.
+    pub clock: Option<ManualClock>,
     /// Dropped after the store.
     pub _keep: Box<dyn Any + Send + Sync>,
+}
+
+impl Fixture {
+    /// Lets `time` pass for the store: its manual clock moves on at once, so expiry tests
+    /// neither sleep nor race a busy machine. Redis takes its server's time, so for it the
+    /// test waits for real.
+    pub async fn pass(&self, time: Duration) {
+        match &self.clock {
+            Some(clock) => clock.advance(time),
+            None => tokio::time::sleep(time).await,
+        }
+    }
+}
+
+/// `options` on a manual clock of their own, and that clock.
+pub fn on_manual_clock(options: StoreOptions) -> (StoreOptions, ManualClock) {
+    let clock = ManualClock::at_system_time();
+    let options = StoreOptions {
+        clock: clock.clone().into(),
+        ..options
+    };
+    (options, clock)
 }
 
 impl std::ops::Deref for Fixture {
@@ -389,9 +413,9 @@ pub async fn expired_sessions_disappear<B: Backend>() {
     store.create("kept", b"k").await.expect("create");
     store.create("dropped", b"d").await.expect("create");
     store.put_cell("dropped", "k", b"cell").await.expect("cell");
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    store.pass(Duration::from_millis(250)).await;
     store.load("kept").await.expect("load").expect("still live");
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    store.pass(Duration::from_millis(350)).await;
 
     // `dropped` is 600 ms old, `kept` was renewed 350 ms ago: no sweep has run.
     assert!(store.load("dropped").await.expect("load").is_none());
@@ -424,7 +448,7 @@ pub async fn expired_sessions_disappear<B: Backend>() {
         "the expired session's cells went with it"
     );
 
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    store.pass(Duration::from_millis(600)).await;
     assert_eq!(store.count().await.expect("count"), 0);
     let mut swept = store.sweep_expired().await.expect("sweep");
     swept.sort();
@@ -438,7 +462,7 @@ pub async fn expired_sessions_do_not_count_against_the_limit<B: Backend>() {
         store.create("early", b"e").await,
         Err(StoreError::Full { max: 1 })
     ));
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    store.pass(Duration::from_millis(400)).await;
     let created = store
         .create("new", b"n")
         .await
@@ -465,10 +489,10 @@ pub async fn peek_does_not_renew<B: Backend>() {
     // Peeking `a` neither renews its TTL nor makes it more recent than `b`.
     let created = store.create("c", b"c").await.expect("create");
     assert_eq!(created.evicted, ["a"]);
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    store.pass(Duration::from_millis(250)).await;
     let peeked = store.peek("b").await.expect("peek").expect("present");
     assert!(peeked.last_used >= before.last_used);
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    store.pass(Duration::from_millis(350)).await;
     assert!(
         store.peek("b").await.expect("peek").is_none(),
         "peek renewed b"
@@ -526,13 +550,13 @@ pub async fn leases_are_exclusive<B: Backend>() {
             .await
             .expect("renew")
     );
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    store.pass(Duration::from_millis(400)).await;
     assert!(!store.try_lease("s", "B", ttl).await.expect("renewed"));
     assert!(store.release_lease("s", "A").await.expect("release"));
     assert!(store.try_lease("s", "B", ttl).await.expect("released"));
 
     // B's lease expires; A takes it over, and B can no longer renew or release it.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    store.pass(Duration::from_millis(400)).await;
     assert!(!store.renew_lease("s", "B", ttl).await.expect("expired"));
     assert!(store.try_lease("s", "A", ttl).await.expect("expired lease"));
     assert!(!store.release_lease("s", "B").await.expect("not B's"));
@@ -565,7 +589,7 @@ pub async fn cache_round_trip_and_expiry<B: Backend>() {
         Some(b"better answer".to_vec())
     );
     assert!(store.cache_get(&[9u8; 32]).await.expect("get").is_none());
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    store.pass(Duration::from_millis(400)).await;
     assert!(
         store.cache_get(&key).await.expect("get").is_none(),
         "expired"
