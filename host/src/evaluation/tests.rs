@@ -681,3 +681,82 @@ async fn waits_for_the_rate_limit_are_recorded() {
         fake_stats.rate_limit_wait_seconds
     );
 }
+
+/// Options named like batch keys (`o2`, `o1`) get keys of another family, so an answer by
+/// name cannot land on the option whose key the name spells.
+#[tokio::test(start_paused = true)]
+async fn option_names_that_look_like_keys_are_never_mistaken_for_them() {
+    let mut s = Session::new(
+        "s1".to_owned(),
+        "Pick a codename".to_owned(),
+        ["o2", "o1", "o3"]
+            .iter()
+            .map(|o| ((*o).to_owned(), None))
+            .collect(),
+        vec![CriterionSpec {
+            name: "cost".to_owned(),
+            description: "cost matters".to_owned(),
+            weight: 1.0,
+            ..CriterionSpec::default()
+        }],
+        SessionDefaults {
+            backend: "fake".to_owned(),
+            model: None,
+            temperature: 0.0,
+        },
+        &Limits::default(),
+        datetime!(2026-01-01 00:00 UTC),
+    )
+    .expect("valid session");
+    // The model answers by name, not by key: o2 is worth 9 and o1 2; it leaves o3 out.
+    let fake = Fake::new(|_, request| {
+        let keys: Vec<String> = options_of(request)
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect();
+        assert!(
+            keys.iter()
+                .all(|key| !["o1", "o2", "o3"].contains(&key.as_str())),
+            "keys {keys:?} spell option names"
+        );
+        Ok(
+            r#"[{"option": "o2", "score": 9, "justification": "o2 is cheap"},
+               {"option": "o1", "score": 2, "justification": "o1 is dear"}]"#
+                .to_owned(),
+        )
+    });
+    let settings = EvaluationSettings {
+        batch_size: 3,
+        retry: RetryPolicy {
+            max_attempts: 1,
+            ..settings().retry
+        },
+        ..settings()
+    };
+    let evaluator = evaluator(&[("fake", fake)], settings);
+    let (report, _) = evaluate(&evaluator, &mut s, false).await;
+    let score_of = |name: &str| {
+        let option = s.options().iter().find(|o| o.name == name).expect("option");
+        let criterion = &s.criteria()[0];
+        s.cell(option.id, criterion.id)
+            .map(|cell| cell.status.clone())
+    };
+    assert_eq!(
+        score_of("o2"),
+        Some(CellStatus::Scored {
+            score: Score::new(9.0).expect("range")
+        })
+    );
+    assert_eq!(
+        score_of("o1"),
+        Some(CellStatus::Scored {
+            score: Score::new(2.0).expect("range")
+        })
+    );
+    assert!(
+        matches!(score_of("o3"), Some(CellStatus::Failed { .. })),
+        "o3 had no answer: {:?}",
+        score_of("o3")
+    );
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+}

@@ -50,10 +50,10 @@ impl Batch {
         let mut pending: Vec<Pending> = self
             .options
             .iter()
-            .enumerate()
-            .map(|(i, option)| Pending {
+            .zip(batch_keys(&self.options))
+            .map(|(option, key)| Pending {
                 option: option.clone(),
-                key: option_key(i),
+                key,
                 attempts: 0,
                 tokens: None,
             })
@@ -398,18 +398,53 @@ impl Settled {
     }
 }
 
-/// The key option `index` of a batch is given in the prompt: `o1`, `o2`, ... Batches are
-/// small, so the usual keys are static strings rather than one allocation per option.
-fn option_key(index: usize) -> Cow<'static, str> {
+/// The keys the options of a batch are given in the prompt, in order: `o1`, `o2`, ... unless
+/// an option of the batch is itself named like one of those keys (ignoring case and
+/// surrounding space), when another family of keys is used that no option's name matches.
+/// An answer's key then names one option only, whether the model echoed the key or the
+/// name: options named `o2` and `o1` cannot have their answers swapped.
+fn batch_keys(options: &[PlannedOption]) -> Vec<Cow<'static, str>> {
     const KEYS: [&str; 10] = ["o1", "o2", "o3", "o4", "o5", "o6", "o7", "o8", "o9", "o10"];
-    match KEYS.get(index) {
-        Some(key) => Cow::Borrowed(key),
-        None => Cow::Owned(format!("o{}", index + 1)),
+    let names: Vec<String> = options
+        .iter()
+        .map(|option| option.name.trim().to_ascii_lowercase())
+        .collect();
+    let free = |keys: &[Cow<'static, str>]| {
+        keys.iter()
+            .all(|key| !names.iter().any(|name| key.eq_ignore_ascii_case(name)))
+    };
+    let usual: Vec<Cow<'static, str>> = (0..options.len())
+        .map(|index| match KEYS.get(index) {
+            Some(key) => Cow::Borrowed(*key),
+            None => Cow::Owned(format!("o{}", index + 1)),
+        })
+        .collect();
+    if free(&usual) {
+        return usual;
     }
+    // Names chosen to collide with every fixed family still cannot guess a random tag.
+    let families = ["opt", "option", "item", "k"].map(str::to_owned);
+    let tagged = std::iter::repeat_with(|| format!("o{:08x}_", fastrand::u32(..)));
+    for prefix in families.into_iter().chain(tagged).take(64) {
+        let keys: Vec<Cow<'static, str>> = (1..=options.len())
+            .map(|n| Cow::Owned(format!("{prefix}{n}")))
+            .collect();
+        if free(&keys) {
+            return keys;
+        }
+    }
+    // Unreachable in practice (60 random tags all taken by option names); the names
+    // themselves are then the only keys left, and a duplicate name is refused upstream.
+    options
+        .iter()
+        .map(|option| Cow::Owned(option.name.to_string()))
+        .collect()
 }
 
 /// Which pending option an answer's key names: its prompt key (`o2`), or, for models that
-/// echo names instead, the option's name.
+/// echo names instead, the option's name. Keys never equal a name of the batch (see
+/// [`batch_keys`]), so at most one rule can match; a name that matches several options
+/// (only possible ignoring case) names none.
 fn match_key(pending: &[Pending], key: &str) -> Option<usize> {
     let key = key.trim().trim_matches(|c| c == '[' || c == ']');
     pending
@@ -423,7 +458,6 @@ fn match_key(pending: &[Pending], key: &str) -> Option<usize> {
                 .filter(|(_, p)| p.option.name.trim().eq_ignore_ascii_case(key))
                 .map(|(i, _)| i)
                 .collect();
-            // A case-insensitive match only counts when it is unambiguous.
             match matches.as_slice() {
                 [one] => Some(*one),
                 _ => None,
@@ -450,6 +484,53 @@ fn add_tokens(a: Option<Tokens>, b: Option<Tokens>) -> Option<Tokens> {
                 input: a.input.saturating_add(b.input),
                 output: a.output.saturating_add(b.output),
             })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::OptionId;
+
+    fn options(names: &[&str]) -> Vec<PlannedOption> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| PlannedOption {
+                id: OptionId(i as u32),
+                name: Arc::from(*name),
+                description: None,
+                revision: 0,
+            })
+            .collect()
+    }
+
+    fn keys(names: &[&str]) -> Vec<String> {
+        batch_keys(&options(names))
+            .into_iter()
+            .map(Cow::into_owned)
+            .collect()
+    }
+
+    #[test]
+    fn keys_are_the_usual_ones_unless_a_name_spells_one() {
+        assert_eq!(keys(&["alpha", "bravo"]), ["o1", "o2"]);
+        assert_eq!(keys(&["o2", "o1"]), ["opt1", "opt2"]);
+        assert_eq!(keys(&[" O1 ", "x"]), ["opt1", "opt2"]);
+        // Every fixed family taken: a random tag no name can guess.
+        let names = ["o1", "opt2", "option1", "item2", "k1"];
+        let tagged = keys(&names);
+        assert!(
+            tagged
+                .iter()
+                .all(|key| key.starts_with('o') && key.contains('_'))
+        );
+        for key in &tagged {
+            assert!(
+                !names.iter().any(|name| key.eq_ignore_ascii_case(name)),
+                "{key}"
+            );
         }
     }
 }
