@@ -2,8 +2,10 @@
 //!
 //! Two requests are identical when backend, model, temperature, token limit and the whole
 //! prompt (system, user, schema) are. Only answers that parsed completely are stored: a
-//! malformed answer must be asked again, not replayed. Bounded by entry count with
-//! least-recently-used eviction.
+//! malformed answer must be asked again, not replayed. What is stored is the answer as the
+//! evaluation keeps it (its verdicts, `answer::kept`), not the model's raw text, and the
+//! cache is bounded both by entry count and by bytes, least recently used first: a model (or
+//! a hostile backend) answering megabytes cannot grow the server by them.
 //!
 //! When sessions are shared through Redis, so are answers ([`SharedCache`]): an instance asked
 //! what another already paid for replays that answer. The shared layer sits behind the local
@@ -56,28 +58,46 @@ pub struct SharedCache {
 
 /// A bounded in-memory cache of completions, optionally backed by a [`SharedCache`].
 pub struct CompletionCache {
-    entries: Option<Mutex<lru::LruCache<CacheKey, Completion>>>,
+    entries: Option<Mutex<Entries>>,
+    max_bytes: usize,
     shared: Option<SharedCache>,
 }
 
+/// The answers, and the bytes they take.
+struct Entries {
+    answers: lru::LruCache<CacheKey, Completion>,
+    bytes: usize,
+}
+
+/// What an answer costs the cache: its text and model name, with the key and bookkeeping.
+fn cost(completion: &Completion) -> usize {
+    completion.text.len() + completion.model.len() + 128
+}
+
 impl CompletionCache {
-    /// A cache of at most `capacity` answers; 0 disables caching.
+    /// A cache of at most `capacity` answers taking at most `max_bytes`; a capacity of 0
+    /// disables caching.
     #[cfg(test)]
-    pub fn new(capacity: usize) -> CompletionCache {
-        CompletionCache::with_shared(capacity, None)
+    pub fn new(capacity: usize, max_bytes: usize) -> CompletionCache {
+        CompletionCache::with_shared(capacity, max_bytes, None)
     }
 
     /// Like [`CompletionCache::new`], also reading and writing `shared` (unless caching is
     /// disabled).
-    pub fn with_shared(capacity: usize, shared: Option<SharedCache>) -> CompletionCache {
+    pub fn with_shared(
+        capacity: usize,
+        max_bytes: usize,
+        shared: Option<SharedCache>,
+    ) -> CompletionCache {
         CompletionCache {
             // Grown as answers arrive: `LruCache::new` would allocate room for every entry
             // at once (280 KB at the default capacity).
             entries: NonZeroUsize::new(capacity).map(|capacity| {
-                let mut entries = lru::LruCache::unbounded();
-                entries.resize(capacity);
-                Mutex::new(entries)
+                let mut answers = lru::LruCache::unbounded();
+                answers.resize(capacity);
+                Mutex::new(Entries { answers, bytes: 0 })
             }),
+            max_bytes,
             shared,
         }
     }
@@ -120,15 +140,30 @@ impl CompletionCache {
     /// The stored answer to `key`, if any.
     pub fn get(&self, key: &CacheKey) -> Option<Completion> {
         let entries = self.entries.as_ref()?;
-        let mut entries = entries.lock();
-        entries.get(key).cloned()
+        entries.lock().answers.get(key).cloned()
     }
 
-    /// Stores an answer that parsed completely.
+    /// Stores an answer that parsed completely, making room by the least recently used;
+    /// an answer larger than the whole budget is not stored.
     pub fn put(&self, key: CacheKey, completion: Completion) {
-        if let Some(entries) = &self.entries {
-            let mut entries = entries.lock();
-            entries.put(key, completion);
+        let Some(entries) = &self.entries else {
+            return;
+        };
+        let size = cost(&completion);
+        if size > self.max_bytes {
+            return;
+        }
+        let mut entries = entries.lock();
+        entries.bytes += size;
+        // `push` hands back the answer it replaced or, at the entry cap, the one it evicted.
+        if let Some((_, gone)) = entries.answers.push(key, completion) {
+            entries.bytes -= cost(&gone);
+        }
+        while entries.bytes > self.max_bytes {
+            let Some((_, gone)) = entries.answers.pop_lru() else {
+                break;
+            };
+            entries.bytes -= cost(&gone);
         }
     }
 
@@ -137,7 +172,15 @@ impl CompletionCache {
     pub fn len(&self) -> usize {
         self.entries
             .as_ref()
-            .map_or(0, |entries| entries.lock().len())
+            .map_or(0, |entries| entries.lock().answers.len())
+    }
+
+    /// Bytes the stored answers take, as the budget counts them.
+    #[cfg(test)]
+    pub fn bytes(&self) -> usize {
+        self.entries
+            .as_ref()
+            .map_or(0, |entries| entries.lock().bytes)
     }
 }
 
@@ -181,7 +224,7 @@ mod tests {
 
     #[test]
     fn evicts_the_least_recently_used() {
-        let cache = CompletionCache::new(2);
+        let cache = CompletionCache::new(2, 1 << 20);
         let keys: Vec<CacheKey> = ["a", "b", "c"]
             .iter()
             .map(|u| CacheKey::new("x", &request(u, 0.0)))
@@ -193,7 +236,38 @@ mod tests {
         assert!(cache.get(&keys[1]).is_none());
         assert_eq!(cache.get(&keys[0]).map(|c| c.text), Some("A".to_owned()));
         assert_eq!(cache.len(), 2);
-        assert!(CompletionCache::new(0).get(&keys[0]).is_none());
+        assert!(CompletionCache::new(0, 1 << 20).get(&keys[0]).is_none());
+    }
+
+    /// Bounded by bytes as well as entries: large answers push out the least recently used,
+    /// one larger than the budget is not kept, and the count of bytes stays exact.
+    #[test]
+    fn the_byte_budget_evicts_the_least_recently_used() {
+        let big = |c: char| completion(&c.to_string().repeat(400));
+        let each = cost(&big('a'));
+        let cache = CompletionCache::new(100, each * 2);
+        let keys: Vec<CacheKey> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|u| CacheKey::new("x", &request(u, 0.0)))
+            .collect();
+        cache.put(keys[0], big('a'));
+        cache.put(keys[1], big('b'));
+        assert!(cache.get(&keys[0]).is_some());
+        cache.put(keys[2], big('c'));
+        assert!(
+            cache.get(&keys[1]).is_none(),
+            "b was the least recently used"
+        );
+        assert_eq!((cache.len(), cache.bytes()), (2, each * 2));
+        cache.put(keys[0], completion("small"));
+        assert_eq!(
+            cache.bytes(),
+            each + cost(&completion("small")),
+            "a replaced"
+        );
+        cache.put(keys[3], completion(&"x".repeat(each * 2)));
+        assert!(cache.get(&keys[3]).is_none(), "larger than the budget");
+        assert_eq!(cache.len(), 2);
     }
 
     #[tokio::test]
@@ -210,15 +284,15 @@ mod tests {
             })
         };
         let (one, two) = (
-            CompletionCache::with_shared(10, shared()),
-            CompletionCache::with_shared(10, shared()),
+            CompletionCache::with_shared(10, 1 << 20, shared()),
+            CompletionCache::with_shared(10, 1 << 20, shared()),
         );
         let key = CacheKey::new("x", &request("u", 0.0));
         assert_eq!(two.lookup(&key).await, None);
         one.keep(key, completion("A")).await;
         assert_eq!(two.lookup(&key).await, Some(completion("A")));
         assert_eq!(two.len(), 1, "kept locally once found");
-        let disabled = CompletionCache::with_shared(0, shared());
+        let disabled = CompletionCache::with_shared(0, 1 << 20, shared());
         assert_eq!(disabled.lookup(&key).await, None, "0 disables sharing too");
     }
 }

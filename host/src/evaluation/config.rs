@@ -49,6 +49,8 @@ pub struct EvaluationConfig {
     pub max_tokens_per_option: Option<u32>,
     /// Answers kept in the cache; 0 disables it.
     pub cache_entries: Option<usize>,
+    /// Most memory the answers kept in the cache may take, in MiB (1–65536).
+    pub cache_max_mib: Option<usize>,
     /// Backend (and model) used when a cell's own backend fails for good.
     pub fallback: Option<Fallback>,
 }
@@ -139,6 +141,14 @@ impl EvaluationConfig {
         if let Some(v) = self.cache_entries {
             s.cache_entries = v;
         }
+        if let Some(v) = self.cache_max_mib {
+            if !(1..=65_536).contains(&v) {
+                return Err(format!(
+                    "evaluation.cache_max_mib = {v} is out of range; allowed: 1 to 65536 MiB"
+                ));
+            }
+            s.cache_max_bytes = v << 20;
+        }
         s.fallback = self.fallback.clone();
         s.validate()?;
         Ok(s)
@@ -170,6 +180,7 @@ impl From<&EvaluationSettings> for EvaluationConfig {
                 .collect(),
             max_tokens_per_option: Some(s.max_tokens_per_option),
             cache_entries: Some(s.cache_entries),
+            cache_max_mib: Some(s.cache_max_bytes >> 20),
             fallback: s.fallback.clone(),
         }
     }

@@ -61,6 +61,8 @@ pub struct EvaluationSettings {
     pub max_tokens_per_option: u32,
     /// Answers cached (0 disables the cache).
     pub cache_entries: usize,
+    /// Most bytes the cached answers may take; the least recently used go first.
+    pub cache_max_bytes: usize,
     /// Where a cell goes when its own backend fails for good.
     pub fallback: Option<Fallback>,
 }
@@ -79,6 +81,7 @@ impl Default for EvaluationSettings {
             timeouts: TimeoutConfig::default(),
             max_tokens_per_option: 1024,
             cache_entries: 10_000,
+            cache_max_bytes: 64 << 20,
             fallback: None,
         }
     }

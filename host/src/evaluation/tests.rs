@@ -760,3 +760,29 @@ async fn option_names_that_look_like_keys_are_never_mistaken_for_them() {
     );
     assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
 }
+
+/// A model answering megabytes (prose around the JSON, as a hostile backend might) costs the
+/// cache only what the evaluation keeps of it: the verdicts. A replay from the cache gives
+/// the same cells.
+#[tokio::test(start_paused = true)]
+async fn the_cache_keeps_the_verdicts_not_the_megabytes_around_them() {
+    let padding = "lorem ipsum ".repeat(4 << 20 >> 4);
+    let fake = Fake::new(move |_, request| Ok(format!("{padding}\n{}", answer(request, &[]))));
+    let evaluator = evaluator(&[("fake", fake.clone())], settings());
+    let mut first = session(6, &["cost", "speed"]);
+    evaluate(&evaluator, &mut first, false).await;
+    assert_all_correct(&first);
+    let calls = fake.calls();
+    let kept = evaluator.cache().bytes();
+    assert_eq!(evaluator.cache().len(), calls);
+    assert!(
+        kept < 16 * 1024,
+        "{kept} bytes kept for {calls} answers of over 4 MiB each"
+    );
+
+    let mut again = session(6, &["cost", "speed"]);
+    let (report, _) = evaluate(&evaluator, &mut again, false).await;
+    assert_eq!(report.cache_hits as usize, calls);
+    assert_eq!(fake.calls(), calls, "nothing asked again");
+    assert_all_correct(&again);
+}

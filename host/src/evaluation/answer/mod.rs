@@ -89,6 +89,7 @@ use serde_json::{Map, Value};
 mod batch;
 mod fields;
 mod json;
+pub mod kept;
 mod lines;
 mod single;
 mod strict;

@@ -146,9 +146,13 @@ impl Batch {
                         p.tokens = add_tokens(p.tokens, share);
                     }
                     match self.absorb(&completion, backend, pending, Settled::now(started)) {
-                        Ok(()) => {
+                        Ok(kept) => {
                             if let Some(key) = key {
-                                self.inner.cache.keep(key, completion).await;
+                                let kept = Completion {
+                                    text: kept,
+                                    ..completion
+                                };
+                                self.inner.cache.keep(key, kept).await;
                             }
                             return None;
                         }
@@ -246,21 +250,23 @@ impl Batch {
         }
     }
 
-    /// Takes what `completion` answers. Answered options leave `pending` and are emitted;
-    /// `Err` says what was wrong when some remain.
+    /// Takes what `completion` answers. Answered options leave `pending` and are emitted.
+    /// When none remains, returns the answer as the cache keeps it (the verdicts alone,
+    /// [`answer::kept`]); `Err` says what was wrong when some remain.
     fn absorb(
         &self,
         completion: &Completion,
         backend: &str,
         pending: &mut Vec<Pending>,
         when: Settled,
-    ) -> Result<(), String> {
+    ) -> Result<String, String> {
         if pending.len() == 1 {
             let verdict = answer::parse_single(&completion.text).map_err(|e| e.to_string())?;
+            let kept = answer::kept::single(&verdict);
             let single = pending.remove(0);
             let cell = self.verdict_cell(&single, verdict, completion, backend, when);
             self.deliver(vec![cell]);
-            return Ok(());
+            return Ok(kept);
         }
         let parsed = answer::parse_batch(&completion.text).map_err(|e| e.to_string())?;
         // Per pending option: no answer yet, one answer, or conflicting answers (`None`).
@@ -285,10 +291,12 @@ impl Batch {
         }
         let mut remaining = Vec::new();
         let mut settled = Vec::with_capacity(pending.len());
+        let mut kept = Vec::with_capacity(pending.len());
         for (p, answer) in std::mem::take(pending).into_iter().zip(answers) {
             match answer.flatten() {
                 Some(verdict) => {
-                    settled.push(self.verdict_cell(&p, verdict, completion, backend, when));
+                    settled.push(self.verdict_cell(&p, verdict.clone(), completion, backend, when));
+                    kept.push((p.key, verdict));
                 }
                 None => remaining.push(p),
             }
@@ -296,7 +304,9 @@ impl Batch {
         self.deliver(settled);
         *pending = remaining;
         if pending.is_empty() {
-            return Ok(());
+            return Ok(answer::kept::batch(
+                kept.iter().map(|(key, verdict)| (key.as_ref(), verdict)),
+            ));
         }
         let missing: Vec<&str> = pending.iter().map(|p| p.key.as_ref()).collect();
         let mut message = format!("no usable answer for {}", missing.join(", "));

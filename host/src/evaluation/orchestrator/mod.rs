@@ -152,7 +152,11 @@ impl Evaluator {
         Evaluator {
             inner: Arc::new(Inner {
                 limits: ConcurrencyLimits::new(&settings),
-                cache: CompletionCache::with_shared(settings.cache_entries, shared),
+                cache: CompletionCache::with_shared(
+                    settings.cache_entries,
+                    settings.cache_max_bytes,
+                    shared,
+                ),
                 breakers: Mutex::new(HashMap::new()),
                 probe_settled: Notify::new(),
                 rate,
@@ -176,6 +180,12 @@ impl Evaluator {
             .iter()
             .map(|(id, breaker)| (id.clone(), breaker.state(now)))
             .collect()
+    }
+
+    /// The answer cache, for tests of what it keeps.
+    #[cfg(test)]
+    pub(crate) fn cache(&self) -> &CompletionCache {
+        &self.inner.cache
     }
 
     /// Where backend calls are recorded.
