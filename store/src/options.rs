@@ -7,10 +7,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::{Clock, StoreError};
 
-/// What to do when a new session would exceed [`StoreOptions::max_sessions`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What to do when a new session would exceed [`StoreOptions::max_sessions`]. Written
+/// `evict-least-recent` or `refuse` in configuration files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum WhenFull {
     /// Remove the least recently used live session(s) to make room.
     #[default]
@@ -19,8 +23,10 @@ pub enum WhenFull {
     Refuse,
 }
 
-/// How hard SQLite works to keep a committed change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How hard SQLite works to keep a committed change. Written `normal` or `full` in
+/// configuration files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Durability {
     /// `synchronous=NORMAL` in WAL mode: a committed change survives the process crashing or
     /// being killed; a power loss may lose the last few commits (never corrupts the file).

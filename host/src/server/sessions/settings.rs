@@ -3,31 +3,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use decision_matrix_store::{Clock, Durability, StoreOptions};
-use serde::Serialize;
+use decision_matrix_store::{Clock, StoreOptions};
 
-/// What to do when a new session would exceed the limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum WhenFull {
-    /// Remove the least recently used session to make room.
-    #[default]
-    EvictLeastRecent,
-    /// Refuse to create the new session.
-    Refuse,
-}
-
-/// How hard an SQLite store works to keep a committed change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StoreDurability {
-    /// Survives the process crashing or being killed; a power loss may lose the last
-    /// commits.
-    #[default]
-    Normal,
-    /// Also survives a power loss, at the cost of an fsync per write.
-    Full,
-}
+/// Eviction or refusal at the limit, and SQLite's durability: the store's own settings,
+/// named as the configuration file names them.
+pub use decision_matrix_store::{Durability as StoreDurability, WhenFull};
 
 /// Limits and timings of the session store.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,17 +61,11 @@ impl SessionSettings {
     pub fn store_options(&self) -> StoreOptions {
         StoreOptions {
             max_sessions: self.max_sessions,
-            when_full: match self.when_full {
-                WhenFull::EvictLeastRecent => decision_matrix_store::WhenFull::EvictLeastRecent,
-                WhenFull::Refuse => decision_matrix_store::WhenFull::Refuse,
-            },
+            when_full: self.when_full,
             ttl: self.ttl,
             namespace: self.namespace.clone(),
             sqlite_default_path: default_sqlite_path(),
-            durability: match self.durability {
-                StoreDurability::Normal => Durability::Normal,
-                StoreDurability::Full => Durability::Full,
-            },
+            durability: self.durability,
             clock: self.clock.clone(),
             ..StoreOptions::default()
         }
