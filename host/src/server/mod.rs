@@ -13,9 +13,11 @@
 //!   decision prompt.
 //! - [`stats`]: the metrics snapshot, `server_stats` and the background alert checks.
 //! - [`transport`]: stdio and streamable HTTP (with `/healthz` and `/metrics`); [`stdio`]: standard input and output as
-//!   streams; [`stopping`]: shutting down without losing finished cells.
+//!   streams; [`connections`]: HTTP connections under a cap and time limits; [`stopping`]:
+//!   shutting down without losing finished cells.
 
 pub mod config;
+pub mod connections;
 pub mod decoded;
 pub mod error;
 pub mod export;

@@ -18,6 +18,7 @@ mod config;
 mod deferred_loading;
 mod evaluation;
 mod example_plugin;
+mod http_limits;
 mod mcp;
 mod mcp_lifecycle;
 mod mcp_observability;
