@@ -38,8 +38,9 @@ pub async fn serve_stdio(
     decisions: Arc<Decisions>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let (input, output) = super::stdio::streams();
     let running = McpServer::new(decisions)
-        .serve(super::stdio::streams())
+        .serve(super::stdio::StdioTransport::new(input, output))
         .await
         .context("starting the stdio transport")?;
     let cancel = running.cancellation_token();

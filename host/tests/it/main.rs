@@ -27,3 +27,4 @@ mod mcp_store;
 mod sandbox;
 mod scoring;
 mod scoring_strategies;
+mod stdio_lines;
