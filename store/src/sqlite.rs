@@ -15,6 +15,7 @@
 //! another program or was written by a newer build is reported and left byte-for-byte as it
 //! was.
 
+mod files;
 mod migrations;
 
 use parking_lot::Mutex;
@@ -73,37 +74,16 @@ fn sql_error(path: &Path, action: &str, error: &rusqlite::Error) -> StoreError {
     }
 }
 
-/// Creates the parent directories (0700) and the file (0600) when missing, so sessions are
-/// private to the user running the server from the first byte.
-fn prepare_file(path: &Path) -> std::io::Result<()> {
-    if let Some(parent) = path.parent()
-        && !parent.as_os_str().is_empty()
-        && !parent.exists()
-    {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(parent)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(_) => Ok(()),
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(error) => Err(error),
-    }
-}
-
 /// Opens, checks and migrates the file; nothing is written to it before it is known to be
 /// one of ours (or empty) at a schema this build supports.
 fn open_connection(path: &Path, options: &StoreOptions) -> Result<Connection, StoreError> {
     let backend_error = |action: &str, error: &rusqlite::Error| sql_error(path, action, error);
-    prepare_file(path).map_err(|error| StoreError::Backend {
+    // Sessions are private to the user running the server from the first byte, and files
+    // found with wider permissions are held to the same.
+    let own_directory = options.sqlite_default_path.as_deref() == Some(path);
+    files::prepare(path, own_directory).map_err(|error| StoreError::Backend {
         backend: format!("sqlite {}", path.display()),
-        action: "create the database file".to_owned(),
+        action: "prepare the database file and its directory".to_owned(),
         detail: error.to_string(),
     })?;
     let mut conn = Connection::open_with_flags(

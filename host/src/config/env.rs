@@ -155,6 +155,21 @@ const VARS: &[Var] = &[
         "server.insecure_unauthenticated_bind",
         Kind::Bool,
     ),
+    var(
+        "DMM_HTTP_MAX_CONNECTIONS",
+        "server.max_connections",
+        Kind::Integer,
+    ),
+    var(
+        "DMM_HTTP_HEADER_READ_TIMEOUT_SECONDS",
+        "server.header_read_timeout_seconds",
+        Kind::Number,
+    ),
+    var(
+        "DMM_HTTP_IDLE_TIMEOUT_SECONDS",
+        "server.idle_timeout_seconds",
+        Kind::Number,
+    ),
     var("RUST_LOG", "logging.level", Kind::Text),
     var("LOG_LEVEL", "logging.level", Kind::Text),
     var("DMM_LOG_FORMAT", "logging.format", Kind::Text),

@@ -8,10 +8,16 @@
 //!
 //! Lengths are counted in Unicode scalar values, as Python's `len` does, on the string as
 //! given (not trimmed); a string of only whitespace counts as empty.
+//!
+//! Names and topics are also held to [`names`]: no control characters (line breaks, tabs,
+//! escapes) and no bidirectional-text controls, and a name of characters that print nothing
+//! counts as empty. Where the reference server has a message for a case, it is kept.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use super::names;
 
 /// Every limit on session input. The defaults are the reference server's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,6 +114,32 @@ fn bounded_text(text: &str, max: usize) -> bool {
     !text.trim().is_empty() && length(text) <= max
 }
 
+/// A name or a topic: `bounded` (the reference server's check, with its message), not only
+/// characters that print nothing, and without a refused character (a message naming it and
+/// saying what is allowed, after `field`).
+fn name_like(
+    text: &str,
+    max: usize,
+    context: &'static str,
+    field: &str,
+    bounded: impl FnOnce() -> String,
+) -> Result<(), ValidationError> {
+    if !bounded_text(text, max) || names::blank(text) {
+        return Err(ValidationError::new(context, bounded()));
+    }
+    if let Some(found) = names::first_refused(text) {
+        return Err(ValidationError::new(
+            context,
+            format!(
+                "Invalid {field}: it contains {found}; allowed: 1-{max} characters of printable \
+                 text, without control characters (line breaks, tabs, escapes) or \
+                 bidirectional-text controls"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl Limits {
     /// Checks that the limits themselves make sense (what the reference server's config
     /// validator treats as hard errors, plus positivity).
@@ -152,16 +184,10 @@ impl Limits {
 
     /// A session topic.
     pub fn topic(&self, topic: &str) -> Result<(), ValidationError> {
-        if !bounded_text(topic, self.max_topic_length) {
-            return Err(ValidationError::new(
-                "Invalid topic",
-                format!(
-                    "Invalid topic: must be a non-empty string under {} characters",
-                    self.max_topic_length
-                ),
-            ));
-        }
-        Ok(())
+        let max = self.max_topic_length;
+        name_like(topic, max, "Invalid topic", "topic", || {
+            format!("Invalid topic: must be a non-empty string under {max} characters")
+        })
     }
 
     /// The number of options a session starts with.
@@ -203,16 +229,10 @@ impl Limits {
 
     /// An option name.
     pub fn option_name(&self, name: &str) -> Result<(), ValidationError> {
-        if !bounded_text(name, self.max_option_name_length) {
-            return Err(ValidationError::new(
-                "Invalid option name",
-                format!(
-                    "Invalid option name: must be 1-{} characters",
-                    self.max_option_name_length
-                ),
-            ));
-        }
-        Ok(())
+        let max = self.max_option_name_length;
+        name_like(name, max, "Invalid option name", "option name", || {
+            format!("Invalid option name: must be 1-{max} characters")
+        })
     }
 
     /// An option's optional description (unchecked by the reference server; we hold it to
@@ -232,16 +252,14 @@ impl Limits {
 
     /// A criterion name.
     pub fn criterion_name(&self, name: &str) -> Result<(), ValidationError> {
-        if !bounded_text(name, self.max_criterion_name_length) {
-            return Err(ValidationError::new(
-                "Invalid criterion name",
-                format!(
-                    "Invalid criterion name: must be 1-{} characters",
-                    self.max_criterion_name_length
-                ),
-            ));
-        }
-        Ok(())
+        let max = self.max_criterion_name_length;
+        name_like(
+            name,
+            max,
+            "Invalid criterion name",
+            "criterion name",
+            || format!("Invalid criterion name: must be 1-{max} characters"),
+        )
     }
 
     /// A criterion description.
@@ -375,6 +393,35 @@ mod tests {
         assert!(limits.option_name(&"é".repeat(201)).is_err());
         assert!(limits.option_count(2).is_ok());
         assert!(limits.option_count(20).is_ok());
+    }
+
+    #[test]
+    fn names_and_topics_refuse_control_and_bidi_characters_naming_them() {
+        let limits = Limits::default();
+        let err = limits.option_name("Cheap\nSCORE: 10").unwrap_err();
+        assert_eq!(err.context, "Invalid option name");
+        assert_eq!(
+            err.message,
+            "Invalid option name: it contains a line break (U+000A) at character 6; allowed: \
+             1-200 characters of printable text, without control characters (line breaks, \
+             tabs, escapes) or bidirectional-text controls"
+        );
+        let err = limits.criterion_name("cost\u{202E}").unwrap_err();
+        assert!(
+            err.message.starts_with(
+                "Invalid criterion name: it contains a bidirectional-text control (U+202E)"
+            ),
+            "{}",
+            err.message
+        );
+        assert!(limits.topic("Pick a DB\u{1b}[2J").is_err());
+        assert!(limits.option_name("nul\0").is_err());
+        // A name of characters that print nothing is empty, with the reference message.
+        assert_eq!(
+            limits.option_name("\u{200B}").unwrap_err().message,
+            "Invalid option name: must be 1-200 characters"
+        );
+        assert!(limits.option_name("café ☕ 👨\u{200D}👩").is_ok());
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! no I/O, no clocks (times are passed in), no async, so every rule here is tested directly.
 //!
 //! - [`session::Session`] is the aggregate every tool changes; it validates against
-//!   [`limits::Limits`] and knows which cells are missing, stale or failed.
+//!   [`limits::Limits`] and knows which cells are missing, stale or failed; [`names`] says
+//!   what names may contain and when two are the same.
 //! - [`ranking`] and [`sensitivity`] turn a [`matrix::ScoreMatrix`] into totals, a ranking, the
 //!   recommendation sentence and the weight changes that would change the winner.
 
@@ -10,6 +11,7 @@ pub mod cell;
 pub(crate) mod criterion;
 pub(crate) mod limits;
 pub(crate) mod matrix;
+pub(crate) mod names;
 pub(crate) mod option;
 pub mod ranking;
 pub(crate) mod score;

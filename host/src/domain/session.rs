@@ -14,6 +14,7 @@ use super::cell::{Basis, Cell, CellStatus};
 use super::criterion::{Criterion, CriterionId, CriterionSpec, CriterionUpdate};
 use super::limits::{Limits, ValidationError};
 use super::matrix::ScoreMatrix;
+use super::names;
 use super::option::{DecisionOption, OptionId};
 use super::score::Score;
 
@@ -68,8 +69,29 @@ pub struct Session {
 /// The default scoring strategy.
 pub const DEFAULT_STRATEGY: &str = "weighted-average";
 
-fn unique<'a>(mut names: impl Iterator<Item = &'a str>, name: &str) -> bool {
-    !names.any(|existing| existing == name)
+/// The error for `name`, a `kind` ("Option", "Criterion") that duplicates `existing`: the
+/// reference server's message, and which name it clashes with when they are not identical.
+fn duplicate(context: &'static str, kind: &str, name: &str, existing: &str) -> ValidationError {
+    let mut message = format!("{kind} '{name}' already exists");
+    if existing != name {
+        message.push_str(&format!(
+            " as '{existing}' (names that differ only in case, width or invisible characters are the same name)"
+        ));
+    }
+    ValidationError::new(context, message)
+}
+
+/// The first of `names`, but the one at `except`, that `name` would duplicate.
+fn clash<'a>(
+    names: impl Iterator<Item = &'a str>,
+    except: Option<usize>,
+    name: &str,
+) -> Option<&'a str> {
+    let others = names
+        .enumerate()
+        .filter(move |(i, _)| Some(*i) != except)
+        .map(|(_, other)| other);
+    names::duplicate(others, name)
 }
 
 impl Session {
@@ -174,11 +196,8 @@ impl Session {
     ) -> Result<OptionId, ValidationError> {
         limits.option_name(&name)?;
         limits.option_description(description.as_deref())?;
-        if !unique(self.options.iter().map(|o| o.name.as_str()), &name) {
-            return Err(ValidationError::new(
-                "Duplicate option",
-                format!("Option '{name}' already exists"),
-            ));
+        if let Some(existing) = clash(self.options.iter().map(|o| o.name.as_str()), None, &name) {
+            return Err(duplicate("Duplicate option", "Option", &name, existing));
         }
         if self.options.len() >= limits.max_options_allowed {
             return Err(limits.too_many_options());
@@ -204,11 +223,9 @@ impl Session {
         let index = self.option_index(name)?;
         if let Some(new_name) = &new_name {
             limits.option_name(new_name)?;
-            if new_name != name && !unique(self.options.iter().map(|o| o.name.as_str()), new_name) {
-                return Err(ValidationError::new(
-                    "Duplicate option",
-                    format!("Option '{new_name}' already exists"),
-                ));
+            let others = self.options.iter().map(|o| o.name.as_str());
+            if let Some(existing) = clash(others, Some(index), new_name) {
+                return Err(duplicate("Duplicate option", "Option", new_name, existing));
             }
         }
         if let Some(description) = &description {
@@ -268,10 +285,13 @@ impl Session {
         limits: &Limits,
     ) -> Result<CriterionId, ValidationError> {
         self.check_spec(&spec, limits)?;
-        if !unique(self.criteria.iter().map(|c| c.name.as_str()), &spec.name) {
-            return Err(ValidationError::new(
+        let names = self.criteria.iter().map(|c| c.name.as_str());
+        if let Some(existing) = clash(names, None, &spec.name) {
+            return Err(duplicate(
                 "Duplicate criterion",
-                format!("Criterion '{}' already exists", spec.name),
+                "Criterion",
+                &spec.name,
+                existing,
             ));
         }
         if self.criteria.len() >= limits.max_criteria_allowed {
@@ -328,12 +348,13 @@ impl Session {
             },
             limits,
         )?;
-        if next.name != current.name
-            && !unique(self.criteria.iter().map(|c| c.name.as_str()), &next.name)
-        {
-            return Err(ValidationError::new(
+        let names = self.criteria.iter().map(|c| c.name.as_str());
+        if let Some(existing) = clash(names, Some(index), &next.name) {
+            return Err(duplicate(
                 "Duplicate criterion",
-                format!("Criterion '{}' already exists", next.name),
+                "Criterion",
+                &next.name,
+                existing,
             ));
         }
         let prompt_changed = next.name != current.name
@@ -647,6 +668,53 @@ mod tests {
             "Invalid criteria"
         );
         assert_eq!(s, before);
+    }
+
+    #[test]
+    fn names_differing_only_in_case_or_invisible_characters_are_duplicates() {
+        let limits = Limits::default();
+        let mut s = session(&["Apple", "Pear"], &["cost"]);
+        let err = s
+            .add_option("app\u{200B}le".to_owned(), None, &limits)
+            .unwrap_err();
+        assert_eq!(err.context, "Duplicate option");
+        assert_eq!(
+            err.message,
+            "Option 'app\u{200B}le' already exists as 'Apple' (names that differ only in case, \
+             width or invisible characters are the same name)"
+        );
+        let err = s.add_criterion(spec("COST", 1.0), &limits).unwrap_err();
+        assert_eq!(err.context, "Duplicate criterion");
+        assert!(
+            err.message
+                .starts_with("Criterion 'COST' already exists as 'cost'")
+        );
+        // Renaming to another option's name is refused; changing one's own case is not.
+        let err = s
+            .update_option("Pear", Some("APPLE".to_owned()), None, &limits)
+            .unwrap_err();
+        assert_eq!(err.context, "Duplicate option");
+        s.update_option("Apple", Some("APPLE".to_owned()), None, &limits)
+            .expect("its own name in capitals");
+        s.update_criterion(
+            "cost",
+            CriterionUpdate {
+                name: Some("Cost".to_owned()),
+                ..CriterionUpdate::default()
+            },
+            &limits,
+        )
+        .expect("its own name capitalised");
+        let starting_twice = Session::new(
+            "s".to_owned(),
+            "topic".to_owned(),
+            vec![("Go".to_owned(), None), ("go".to_owned(), None)],
+            Vec::new(),
+            SessionDefaults::default(),
+            &limits,
+            NOW,
+        );
+        assert_eq!(starting_twice.unwrap_err().context, "Duplicate option");
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub struct CallState {
     cpu_ticks_left: u64,
     cpu_exhausted: bool,
     stderr: GuestOutput,
-    pub(crate) log_records: u32,
+    pub(crate) log_budget: super::imports::LogBudget,
 }
 
 impl CallState {
@@ -69,7 +69,7 @@ impl CallState {
             cpu_ticks_left: limits.cpu_ticks(),
             cpu_exhausted: false,
             stderr,
-            log_records: 0,
+            log_budget: Default::default(),
             context,
         }
     }

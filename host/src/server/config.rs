@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::connections::ConnectionLimits;
+use super::connections::watch::Timeouts;
 use super::sessions::{SessionSettings, StoreDurability, WhenFull};
 use super::transport::HttpSettings;
 
@@ -182,6 +184,15 @@ pub struct ServerConfig {
     /// port use the server (`DMM_INSECURE_UNAUTHENTICATED_BIND`). Off by default: such a
     /// bind is refused at start. For a server behind a proxy that authenticates on its own.
     pub insecure_unauthenticated_bind: bool,
+    /// HTTP: most connections open at once; more are answered `503` and closed
+    /// (`DMM_HTTP_MAX_CONNECTIONS`; 1–100000, lowered to fit the descriptor limit).
+    pub max_connections: usize,
+    /// HTTP: seconds a client has to send a complete request head, from connecting or from
+    /// the first byte of its next request (`DMM_HTTP_HEADER_READ_TIMEOUT_SECONDS`; 0.1–3600).
+    pub header_read_timeout_seconds: f64,
+    /// HTTP: seconds a kept-alive connection may wait for its next request
+    /// (`DMM_HTTP_IDLE_TIMEOUT_SECONDS`; 0.1–3600).
+    pub idle_timeout_seconds: f64,
 }
 
 impl Default for ServerConfig {
@@ -195,7 +206,21 @@ impl Default for ServerConfig {
             allowed_hosts: http.allowed_hosts,
             allowed_origins: http.allowed_origins,
             insecure_unauthenticated_bind: false,
+            max_connections: http.connections.max_connections,
+            header_read_timeout_seconds: http.connections.timeouts.header_read.as_secs_f64(),
+            idle_timeout_seconds: http.connections.timeouts.idle.as_secs_f64(),
         }
+    }
+}
+
+/// `value` seconds of `server.{key}` if within 0.1 s to an hour.
+fn http_timeout(key: &str, value: f64) -> Result<Duration, String> {
+    if (0.1..=3600.0).contains(&value) {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(format!(
+            "server.{key} = {value} is out of range; allowed: 0.1 to 3600 seconds"
+        ))
     }
 }
 
@@ -222,11 +247,27 @@ impl ServerConfig {
                  --insecure-unauthenticated-bind"
             ));
         }
+        if !(1..=100_000).contains(&self.max_connections) {
+            return Err(format!(
+                "server.max_connections = {} is out of range; allowed: 1 to 100000",
+                self.max_connections
+            ));
+        }
         Ok(HttpSettings {
             addr: SocketAddr::new(ip, self.port),
             allowed_hosts: self.allowed_hosts.clone(),
             allowed_origins: self.allowed_origins.clone(),
             bearer_token: self.auth_token.clone(),
+            connections: ConnectionLimits {
+                max_connections: self.max_connections,
+                timeouts: Timeouts {
+                    header_read: http_timeout(
+                        "header_read_timeout_seconds",
+                        self.header_read_timeout_seconds,
+                    )?,
+                    idle: http_timeout("idle_timeout_seconds", self.idle_timeout_seconds)?,
+                },
+            },
         })
     }
 }
@@ -361,5 +402,38 @@ mod tests {
             };
             assert!(local.http_settings().is_ok(), "{host} is loopback");
         }
+    }
+
+    #[test]
+    fn connection_limits_are_read_and_checked() {
+        let parsed: ServerConfig = toml::from_str(
+            "max_connections = 64\nheader_read_timeout_seconds = 2.5\nidle_timeout_seconds = 90",
+        )
+        .expect("valid");
+        let limits = parsed.http_settings().expect("in range").connections;
+        assert_eq!(limits.max_connections, 64);
+        assert_eq!(limits.timeouts.header_read, Duration::from_millis(2500));
+        assert_eq!(limits.timeouts.idle, Duration::from_secs(90));
+        let none = ServerConfig {
+            max_connections: 0,
+            ..ServerConfig::default()
+        };
+        assert_eq!(
+            none.http_settings().unwrap_err(),
+            "server.max_connections = 0 is out of range; allowed: 1 to 100000"
+        );
+        let forever = ServerConfig {
+            idle_timeout_seconds: 86_400.0,
+            ..ServerConfig::default()
+        };
+        assert_eq!(
+            forever.http_settings().unwrap_err(),
+            "server.idle_timeout_seconds = 86400 is out of range; allowed: 0.1 to 3600 seconds"
+        );
+        let never = ServerConfig {
+            header_read_timeout_seconds: f64::NAN,
+            ..ServerConfig::default()
+        };
+        assert!(never.http_settings().is_err());
     }
 }

@@ -3,7 +3,7 @@
 //! - [`service`]: the state the tools work on ([`Decisions`]); [`tools`]: what each tool
 //!   does, a module per group of tools, independent of MCP; [`results`]: what each returns.
 //! - [`mcp`]: the tools on rmcp, with their output schemas, progress notifications and
-//!   cancellation.
+//!   cancellation; [`bad_params`]: requests whose params do not fit their method.
 //! - [`sessions`]: sessions in their store (SQLite, memory or Redis), their limit, sliding
 //!   TTL, background cleanup and evaluation leases; [`decoded`]: sessions already decoded;
 //!   [`memory`]: how full memory is; [`config`]: the `[sessions]` and `[server]` tables.
@@ -13,9 +13,12 @@
 //!   decision prompt.
 //! - [`stats`]: the metrics snapshot, `server_stats` and the background alert checks.
 //! - [`transport`]: stdio and streamable HTTP (with `/healthz` and `/metrics`); [`stdio`]: standard input and output as
-//!   streams; [`stopping`]: shutting down without losing finished cells.
+//!   streams; [`connections`]: HTTP connections under a cap and time limits; [`stopping`]:
+//!   shutting down without losing finished cells.
 
+pub(crate) mod bad_params;
 pub(crate) mod config;
+pub(crate) mod connections;
 pub(crate) mod decoded;
 pub(crate) mod error;
 pub(crate) mod export;

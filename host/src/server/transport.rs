@@ -7,6 +7,9 @@
 //! Prometheus text, and an optional bearer token guards `/mcp` and `/metrics` (the metrics
 //! show how the server is used; scrapers can send a token).
 //!
+//! Connections are served under limits (see [`super::connections`]): how many may be open,
+//! how long a request head may take and how long a kept-alive connection may stay idle.
+//!
 //! `/healthz` answers 200 whether the status is `ok` or `degraded`: a degraded server still
 //! serves, and taking it out of rotation would move its load onto the others. The body says
 //! which, with the reasons.
@@ -20,22 +23,24 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::serve::ListenerExt as _;
 use rmcp::ServiceExt as _;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
 use super::Decisions;
+use super::connections::{self, ConnectionLimits};
 use super::mcp::McpServer;
+use crate::telemetry::connections::ConnectionStats;
 
 /// Serves one client on stdin/stdout until it disconnects or `shutdown` fires.
 pub async fn serve_stdio(
     decisions: Arc<Decisions>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let (input, output) = super::stdio::streams();
     let running = McpServer::new(decisions)
-        .serve(super::stdio::streams())
+        .serve(super::stdio::StdioTransport::new(input, output))
         .await
         .context("starting the stdio transport")?;
     let cancel = running.cancellation_token();
@@ -59,6 +64,8 @@ pub struct HttpSettings {
     pub allowed_origins: Vec<String>,
     /// Bearer token required on `/mcp`, if any.
     pub bearer_token: Option<String>,
+    /// How many connections may be open and how long each may take.
+    pub connections: ConnectionLimits,
 }
 
 impl Default for HttpSettings {
@@ -69,14 +76,17 @@ impl Default for HttpSettings {
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             allowed_origins: Vec::new(),
             bearer_token: None,
+            connections: ConnectionLimits::default(),
         }
     }
 }
 
-/// The HTTP application: `/mcp`, `/metrics` and `/healthz`.
+/// The HTTP application: `/mcp`, `/metrics` (with the counters of `connections`) and
+/// `/healthz`.
 pub fn http_app(
     decisions: Arc<Decisions>,
     settings: &HttpSettings,
+    connections: Arc<ConnectionStats>,
     shutdown: CancellationToken,
 ) -> Router {
     // Stateless: the server never speaks to a client outside a call, so an MCP session per
@@ -98,9 +108,10 @@ pub fn http_app(
         LocalSessionManager::default().into(),
         config,
     );
-    let mut mcp = Router::new()
-        .nest_service("/mcp", service)
-        .route("/metrics", axum::routing::get(metrics));
+    let mut mcp = Router::new().nest_service("/mcp", service).route(
+        "/metrics",
+        axum::routing::get(move |decisions| metrics(decisions, connections)),
+    );
     if let Some(token) = &settings.bearer_token {
         mcp = mcp.layer(middleware::from_fn_with_state(
             Arc::<str>::from(token.as_str()),
@@ -129,14 +140,21 @@ async fn healthz(State(decisions): State<Arc<Decisions>>) -> axum::Json<serde_js
 }
 
 /// The Prometheus text of every metric.
-async fn metrics(State(decisions): State<Arc<Decisions>>) -> Response {
+async fn metrics(
+    State(decisions): State<Arc<Decisions>>,
+    connections: Arc<ConnectionStats>,
+) -> Response {
     let snapshot = decisions.observe().await;
+    let mut text = crate::telemetry::prometheus::render(&snapshot);
+    text.push_str(&crate::telemetry::prometheus::render_connections(
+        &connections.counts(),
+    ));
     (
         [(
             header::CONTENT_TYPE,
             crate::telemetry::prometheus::CONTENT_TYPE,
         )],
-        crate::telemetry::prometheus::render(&snapshot),
+        text,
     )
         .into_response()
 }
@@ -169,6 +187,8 @@ async fn require_bearer(State(token): State<Arc<str>>, request: Request, next: N
 }
 
 /// Serves HTTP on `settings.addr` until `shutdown` fires, then finishes open requests.
+///
+/// The connection cap is lowered to fit the process's descriptor limit (with a warning).
 pub async fn serve_http(
     decisions: Arc<Decisions>,
     settings: HttpSettings,
@@ -191,18 +211,12 @@ pub async fn serve_http(
             "WARNING: INSECURE: {local} accepts MCP calls from anyone who reaches it (no --auth-token)"
         );
     }
-    let app = http_app(decisions, &settings, shutdown.clone());
-    // Without TCP_NODELAY, a response written in more than one segment (an event stream's
-    // events, a large body) waits on the client's delayed ACK: a stall of up to 40 ms per
-    // call on a kept-alive connection, the reason some clients give up reusing connections
-    // at all. Answers here are small and latency-bound, so nothing is gained by coalescing.
-    let listener = listener.tap_io(|stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "TCP_NODELAY not set on an accepted connection");
-        }
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
-        .context("serving HTTP")
+    let limits = ConnectionLimits {
+        max_connections: connections::within_descriptor_limit(settings.connections.max_connections),
+        ..settings.connections
+    };
+    let stats = Arc::new(ConnectionStats::new(limits.max_connections));
+    let app = http_app(decisions, &settings, stats.clone(), shutdown.clone());
+    connections::serve(listener, app, limits, stats, shutdown).await;
+    Ok(())
 }

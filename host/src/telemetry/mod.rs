@@ -8,6 +8,7 @@
 //!   cardinality.
 //! - [`alerts`]: the `[alerts]` thresholds and their episodes; [`health`]: ok or degraded,
 //!   with reasons.
+//! - [`connections`]: the HTTP transport's connection counters.
 //! - [`snapshot`]: everything at one moment; [`prometheus`]: that moment as Prometheus text.
 //!
 //! An owned module rather than the `metrics` or `prometheus-client` crates: what the server
@@ -18,6 +19,7 @@
 //! the domain knows nothing of it.
 
 pub(crate) mod alerts;
+pub(crate) mod connections;
 pub(crate) mod health;
 pub(crate) mod histogram;
 pub(crate) mod labels;

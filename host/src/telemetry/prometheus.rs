@@ -8,6 +8,7 @@
 
 use std::fmt::{Display, Write as _};
 
+use super::connections::ConnectionCounts;
 use super::histogram::BOUNDS_MICROS;
 use super::snapshot::{Latency, Snapshot};
 
@@ -363,6 +364,55 @@ pub fn render(snapshot: &Snapshot) -> String {
     out.0
 }
 
+/// The HTTP transport's connection counters as Prometheus text, to follow [`render`]'s.
+pub fn render_connections(counts: &ConnectionCounts) -> String {
+    let mut out = Text(String::with_capacity(1024));
+    let p = "decision_matrix_http";
+    out.gauge(
+        &format!("{p}_connections_open"),
+        "HTTP connections open now.",
+        counts.open,
+    );
+    out.gauge(
+        &format!("{p}_connections_limit"),
+        "Most HTTP connections open at once (server.max_connections, within the descriptor limit).",
+        counts.limit,
+    );
+    for (name, help, value) in [
+        (
+            "connections_accepted_total",
+            "HTTP connections accepted.",
+            counts.accepted,
+        ),
+        (
+            "connections_refused_total",
+            "HTTP connections refused because the limit was reached.",
+            counts.refused,
+        ),
+        (
+            "accept_errors_total",
+            "Failed accepts of HTTP connections (out of descriptors, for example).",
+            counts.accept_errors,
+        ),
+    ] {
+        out.family(&format!("{p}_{name}"), "counter", help);
+        out.sample(&format!("{p}_{name}"), &[], value);
+    }
+    let closed = format!("{p}_connections_closed_total");
+    out.family(
+        &closed,
+        "counter",
+        "HTTP connections the server closed on a timeout: no complete request head in time (header_timeout), or idle too long between requests (idle_timeout).",
+    );
+    out.sample(
+        &closed,
+        &[("reason", "header_timeout")],
+        counts.header_timeouts,
+    );
+    out.sample(&closed, &[("reason", "idle_timeout")], counts.idle_timeouts);
+    out.0
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -508,5 +558,38 @@ mod tests {
             .collect();
         assert_eq!(buckets.len(), BOUNDS_MICROS.len() + 1);
         assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{buckets:?}");
+    }
+
+    #[test]
+    fn connection_counters_are_well_formed() {
+        let counts = ConnectionCounts {
+            limit: 8,
+            open: 3,
+            accepted: 40,
+            refused: 5,
+            header_timeouts: 2,
+            idle_timeouts: 7,
+            accept_errors: 1,
+        };
+        let text = render_connections(&counts);
+        let samples = parse(&text);
+        let value = |name: &str, label: Option<(&str, &str)>| {
+            samples
+                .iter()
+                .find(|(n, l, _)| {
+                    n == name
+                        && label.is_none_or(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
+                })
+                .map(|(_, _, v)| *v)
+                .unwrap_or_else(|| panic!("{name} in\n{text}"))
+        };
+        let p = "decision_matrix_http";
+        assert_eq!(value(&format!("{p}_connections_open"), None), 3.0);
+        assert_eq!(value(&format!("{p}_connections_limit"), None), 8.0);
+        assert_eq!(value(&format!("{p}_connections_refused_total"), None), 5.0);
+        assert_eq!(value(&format!("{p}_accept_errors_total"), None), 1.0);
+        let closed = format!("{p}_connections_closed_total");
+        assert_eq!(value(&closed, Some(("reason", "header_timeout"))), 2.0);
+        assert_eq!(value(&closed, Some(("reason", "idle_timeout"))), 7.0);
     }
 }

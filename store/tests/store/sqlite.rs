@@ -343,6 +343,86 @@ async fn wal_mode_private_files_and_default_path() {
     ));
 }
 
+/// Files and directories found with wider permissions than the store gives new ones are
+/// tightened (the database and its WAL, the default data directory) or refused (a directory
+/// others can write, a file of another user's).
+#[cfg(unix)]
+#[tokio::test]
+async fn files_found_with_wider_permissions_are_tightened_or_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode_of = |path: &Path| {
+        std::fs::metadata(path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o7777
+    };
+    let chmod = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod")
+    };
+    let temp = tempfile::tempdir().expect("temporary directory");
+
+    // The default data directory and a database left readable by everyone, with its WAL.
+    let data = temp.path().join("data");
+    let path = data.join("sessions.db");
+    {
+        let store = Store::open(&url(&path), StoreOptions::default())
+            .await
+            .expect("create");
+        store.create("s", b"body").await.expect("create");
+    }
+    std::fs::write(data.join("sessions.db-wal"), b"").expect("a WAL file");
+    chmod(&data, 0o755);
+    chmod(&path, 0o644);
+    chmod(&data.join("sessions.db-wal"), 0o666);
+    let options = StoreOptions {
+        sqlite_default_path: Some(path.clone()),
+        ..StoreOptions::default()
+    };
+    let store = Store::open("sqlite", options).await.expect("reopen");
+    assert_eq!(
+        store.load("s").await.expect("load").map(|l| l.body),
+        Some(b"body".to_vec())
+    );
+    assert_eq!(mode_of(&data), 0o700);
+    assert_eq!(mode_of(&path), 0o600);
+    assert_eq!(mode_of(&data.join("sessions.db-wal")), 0o600);
+    drop(store);
+
+    // A directory named in the URL is left as it is, unless others can write to it.
+    let shared = temp.path().join("shared");
+    std::fs::create_dir(&shared).expect("mkdir");
+    chmod(&shared, 0o777);
+    let refused = Store::open(&url(&shared.join("s.db")), StoreOptions::default())
+        .await
+        .expect_err("refused");
+    assert!(
+        refused.to_string().contains("is writable by other users"),
+        "{refused}"
+    );
+    assert!(!shared.join("s.db").exists(), "nothing was created");
+    chmod(&shared, 0o1777);
+    Store::open(&url(&shared.join("s.db")), StoreOptions::default())
+        .await
+        .expect("a sticky directory, like /tmp, is fine");
+    assert_eq!(mode_of(&shared), 0o1777, "left as it was");
+    assert_eq!(mode_of(&shared.join("s.db")), 0o600);
+
+    // A file of another user's (root can make one; others have none to try).
+    if rustix::process::geteuid().is_root() {
+        let theirs = temp.path().join("theirs.db");
+        std::fs::write(&theirs, b"").expect("a file");
+        std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).expect("chown");
+        let refused = Store::open(&url(&theirs), StoreOptions::default())
+            .await
+            .expect_err("refused");
+        assert!(
+            refused.to_string().contains("belongs to another user"),
+            "{refused}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_sweep_bounds_the_cache() {
     let store = Sqlite::open(StoreOptions {

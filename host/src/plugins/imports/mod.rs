@@ -8,6 +8,8 @@ mod config;
 mod http;
 mod log;
 
+pub(crate) use log::LogBudget;
+
 use super::bindings::types;
 use super::state::CallState;
 

@@ -7,12 +7,15 @@
 //!
 //! Deserializing compiled code is `unsafe` in wasmtime: it runs whatever machine code the
 //! file holds. The cache therefore only loads files it wrote itself, from a directory opened
-//! through a `cap-std` handle (no path from a manifest or a config entry can lead outside it),
-//! which must not be writable by other users, and each file carries a digest of its payload
-//! so a truncated or altered file is recompiled instead of loaded.
+//! through a `cap-std` handle (no path from a manifest or a config entry can lead outside it)
+//! that is a real directory owned by the host's user and writable by no one else (see
+//! [`directory`]). Each entry is a regular file (never a symbolic link) carrying a keyed
+//! digest of its name and payload (see [`key`]), so a truncated, altered, swapped or planted
+//! file is recompiled instead of loaded.
 //!
 //! An entry is the artifact exactly as wasmtime wrote it, followed by a trailer (this
-//! cache's magic and the artifact's digest), so that wasmtime can map the file itself instead
+//! cache's magic and the HMAC-SHA-256, under the installation's key, of the entry's name and
+//! the artifact), so that wasmtime can map the file itself instead
 //! of copying it into anonymous memory. Mapped, only the pages a plugin actually runs become
 //! resident, and they are shared with every other server process on the machine; copied,
 //! every built-in plugin's code stayed resident in every process whether it ran or not. The
@@ -25,16 +28,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, OpenOptions};
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use super::binary::ComponentBinary;
 
-/// Marks a file as written by this cache, format version 2 (the trailer). Entries of version
-/// 1, which put it first, fail the check and are recompiled.
-const MAGIC: &[u8; 12] = b"DMX-CWASM-2\n";
-/// The magic, then the SHA-256 of everything before the trailer.
+pub mod directory;
+pub mod key;
+
+/// Marks a file as written by this cache, format version 3 (a keyed digest in the trailer).
+/// Entries of version 2 (an unkeyed digest) and 1 (the magic first) fail the check and are
+/// recompiled.
+const MAGIC: &[u8; 12] = b"DMX-CWASM-3\n";
+/// The magic, then the HMAC-SHA-256 of the entry's name and everything before the trailer.
 const TRAILER_LEN: usize = MAGIC.len() + 32;
 /// Entries kept; older ones are removed when a new one is written.
 const MAX_ENTRIES: usize = 64;
@@ -58,21 +66,35 @@ pub struct CompileCache {
     /// [`CompileCache::entry_name`] are ever joined to it.
     path: PathBuf,
     engine_hash: String,
+    /// HMAC-SHA-256 keyed with the installation's key, ready for an entry's name.
+    mac: Hmac<Sha256>,
 }
 
 impl CompileCache {
-    /// Opens (creating it if needed, mode 0700) the cache directory at `path`.
+    /// Opens (creating it if needed, mode 0700) the cache directory at `path`, and its key.
     ///
-    /// Refuses a directory that other users can write to, since its files become machine code.
+    /// Refuses a symbolic link, a directory of another user's and one that other users can
+    /// write to, since its files become machine code.
     pub fn open(path: &Path, engine: &Engine) -> io::Result<CompileCache> {
-        create_private_dir(path)?;
-        check_private(path)?;
+        directory::prepare(path)?;
         let dir = Dir::open_ambient_dir(path, ambient_authority())?;
+        let key = key::load_or_create(&dir)?;
+        let mac = Hmac::<Sha256>::new_from_slice(&key).map_err(io::Error::other)?;
         Ok(CompileCache {
             dir,
             path: path.to_path_buf(),
             engine_hash: engine_hash(engine),
+            mac,
         })
+    }
+
+    /// The digest of entry `name` so far: keyed, and bound to the name, so that an entry
+    /// renamed to another's name fails the check too.
+    fn digest(&self, name: &str) -> Hmac<Sha256> {
+        let mut mac = self.mac.clone();
+        mac.update(name.as_bytes());
+        mac.update(&[0]);
+        mac
     }
 
     /// Returns the compiled component for `wasm`, from the cache when possible.
@@ -150,28 +172,34 @@ impl CompileCache {
         }
     }
 
-    /// Whether entry `name` ends in this cache's trailer with the digest of what precedes it.
+    /// Whether entry `name` is a regular file (not a symbolic link) ending in this cache's
+    /// trailer with the keyed digest of its name and what precedes the trailer.
     fn verify(&self, name: &str) -> io::Result<bool> {
+        if !self.dir.symlink_metadata(name)?.is_file() {
+            return Ok(false);
+        }
         let mut file = self.dir.open(name)?;
         let Some(artifact_len) = file.metadata()?.len().checked_sub(TRAILER_LEN as u64) else {
             return Ok(false);
         };
-        let mut hasher = Sha256::new();
-        let hashed = io::copy(&mut (&mut file).take(artifact_len), &mut hasher)?;
+        let mut digest = self.digest(name);
+        let hashed = io::copy(&mut (&mut file).take(artifact_len), &mut digest)?;
         let mut trailer = [0; TRAILER_LEN];
         if hashed != artifact_len || file.read_exact(&mut trailer).is_err() {
             return Ok(false);
         }
-        let (magic, digest) = trailer.split_at(MAGIC.len());
-        Ok(magic == MAGIC && digest == hasher.finalize().as_slice())
+        let (magic, expected) = trailer.split_at(MAGIC.len());
+        // `verify_slice` compares in constant time.
+        Ok(magic == MAGIC && digest.verify_slice(expected).is_ok())
     }
 
     /// Has wasmtime map entry `name`, which [`CompileCache::verify`] accepted or
     /// [`CompileCache::store`] just wrote.
     fn map(&self, engine: &Engine, name: &str) -> wasmtime::Result<Component> {
         // SAFETY: the entry lives in the host's private cache directory, and it was either
-        // written by `store` just now or carries this cache's trailer with a matching digest
-        // (so it is complete and was written by `store`); its name binds it to this engine's
+        // written by `store` just now or is a regular file carrying this cache's trailer with
+        // a matching keyed digest (so it is complete and was written by `store` under this
+        // name, by a host holding the key); its name binds it to this engine's
         // compatibility hash, and wasmtime re-checks the engine configuration too. Between
         // the check and the mapping only the directory's owner could replace the file.
         // Entries are only ever replaced by renaming a new file over them and removed by
@@ -194,7 +222,9 @@ impl CompileCache {
             set_private_mode(&file)?;
             file.write_all(compiled)?;
             file.write_all(MAGIC)?;
-            file.write_all(&Sha256::digest(compiled))?;
+            let mut digest = self.digest(name);
+            digest.update(compiled);
+            file.write_all(&digest.finalize().into_bytes())?;
             file.sync_all()?;
             // Rename is atomic: a concurrent reader sees the old state or the whole file.
             self.dir.rename(&temp, &self.dir, name)
@@ -274,41 +304,7 @@ fn engine_hash(engine: &Engine) -> String {
     hex::encode(&hasher.0.finalize()[..12])
 }
 
-#[cfg(unix)]
-fn create_private_dir(path: &Path) -> io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(path: &Path) -> io::Result<()> {
-    std::fs::create_dir_all(path)
-}
-
-#[cfg(unix)]
-fn check_private(path: &Path) -> io::Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path)?;
-    if meta.mode() & 0o022 != 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            format!(
-                "compile cache directory {} is writable by other users; compiled plugins are machine code, so the host only uses a directory that only its owner can write (chmod go-w)",
-                path.display()
-            ),
-        ));
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_: &Path) -> io::Result<()> {
-    Ok(())
-}
-
+/// Makes a file the cache writes readable and writable by its owner only.
 #[cfg(unix)]
 fn set_private_mode(file: &cap_std::fs::File) -> io::Result<()> {
     use cap_std::fs::PermissionsExt;
@@ -318,22 +314,4 @@ fn set_private_mode(file: &cap_std::fs::File) -> io::Result<()> {
 #[cfg(not(unix))]
 fn set_private_mode(_: &cap_std::fs::File) -> io::Result<()> {
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[cfg(unix)]
-    #[test]
-    fn world_writable_directory_is_refused() {
-        use std::os::unix::fs::PermissionsExt;
-        let temp = tempfile::tempdir().expect("tempdir");
-        let dir = temp.path().join("cache");
-        std::fs::create_dir(&dir).expect("mkdir");
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
-        let engine = Engine::default();
-        let err = CompileCache::open(&dir, &engine).err().expect("refused");
-        assert!(err.to_string().contains("writable by other users"), "{err}");
-    }
 }

@@ -1,4 +1,6 @@
-//! Standard input and output as the stdio transport's byte streams.
+//! The stdio transport: standard input and output as byte streams ([`streams`]), read and
+//! written one JSON-RPC message per line ([`transport::StdioTransport`], with [`lines`] for
+//! bounded reading and [`triage`] for answering lines that are not messages).
 //!
 //! tokio's `stdin()` and `stdout()` hand every read and every write to a blocking thread, so
 //! each tool call crosses threads four times before its answer leaves. MCP clients launch the
@@ -12,6 +14,12 @@ use std::pin::Pin;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::unix::pipe;
+
+pub mod lines;
+pub mod transport;
+pub mod triage;
+
+pub use transport::StdioTransport;
 
 /// Standard input, readable without a blocking thread when it is a pipe.
 pub type Input = Pin<Box<dyn AsyncRead + Send>>;
