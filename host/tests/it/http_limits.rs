@@ -8,7 +8,9 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::server::{StderrLines, http_server_with, llm};
+use common::server::{
+    StderrLines, http_server_with, listening, llm, server_binary_override, server_env,
+};
 use decision_matrix_testkit::raw_http::{HANG_GUARD, RawHttp};
 
 /// `127.0.0.1:PORT` of the server's `http://127.0.0.1:PORT/mcp`.
@@ -135,5 +137,51 @@ async fn an_idle_kept_alive_connection_is_closed_and_counted() {
             "decision_matrix_http_connections_closed_total{reason=\"idle_timeout\"}"
         ),
         1.0
+    );
+}
+
+/// With few file descriptors (`ulimit -n 128`), the server used to accept until none were
+/// left, and new clients then waited in the listen backlog with no answer at all. The cap
+/// is now lowered to what the limit leaves for connections (128 less 64 kept for the rest),
+/// with a warning at start, and a client beyond it is answered 503 at once.
+#[tokio::test]
+async fn with_few_descriptors_the_cap_is_lowered_and_the_excess_answered_at_once() {
+    let llm = llm().await;
+    let binary =
+        server_binary_override().unwrap_or_else(|| env!("CARGO_BIN_EXE_decision-matrix").into());
+    let mut command = tokio::process::Command::new("sh");
+    command
+        .arg("-c")
+        .arg("ulimit -n 128 && exec \"$0\" serve --transport http --port 0")
+        .arg(binary);
+    server_env(&mut command, &llm);
+    let (_server, url, stderr) = listening(command).await;
+    logged(
+        &stderr,
+        "more than the descriptor limit leaves for connections",
+    )
+    .await;
+    let addr = address(&url);
+
+    let mut clients = Vec::new();
+    for _ in 0..64 {
+        let mut client = RawHttp::connect(&addr).await;
+        client.get_ok("/healthz").await;
+        clients.push(client);
+    }
+    let mut over = RawHttp::connect(&addr).await;
+    over.send_get("/healthz").await;
+    assert_eq!(
+        over.response().await.status,
+        "HTTP/1.1 503 Service Unavailable"
+    );
+    let metrics = clients[0].get_ok("/metrics").await;
+    assert_eq!(
+        sample(&metrics, "decision_matrix_http_connections_limit"),
+        64.0
+    );
+    assert_eq!(
+        sample(&metrics, "decision_matrix_http_connections_open"),
+        64.0
     );
 }

@@ -199,7 +199,7 @@ async fn serve_connection(
     slot: OwnedSemaphorePermit,
 ) {
     stats.opened();
-    let activity = Activity::new();
+    let activity = Activity::new(timeouts);
     let service = {
         let activity = activity.clone();
         hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
@@ -234,7 +234,7 @@ async fn serve_connection(
                     connection.as_mut().graceful_shutdown();
                     draining = true;
                 }
-                closed = activity.expired(&timeouts) => break Some(closed),
+                closed = activity.expired() => break Some(closed),
             }
         };
         if let Some(closed) = closed {

@@ -47,30 +47,60 @@ enum Phase {
 struct State {
     phase: Phase,
     since: Instant,
+    /// The deadline the watch sleeps until, `None` while it waits for a change without one.
+    armed: Option<Instant>,
+}
+
+impl State {
+    /// When the current phase runs out of time, and what the connection is closed for then.
+    fn deadline(&self, timeouts: &Timeouts) -> Option<(Instant, Closed)> {
+        match self.phase {
+            Phase::Head => Some((self.since + timeouts.header_read, Closed::HeaderTimeout)),
+            Phase::Idle => Some((self.since + timeouts.idle, Closed::IdleTimeout)),
+            Phase::Busy(_) => None,
+        }
+    }
 }
 
 /// The phase of one connection, shared by its socket, service and response bodies.
+///
+/// The watch is woken only when a change brings a deadline earlier than the one it sleeps
+/// until (or gives one to a watch that has none): once per request on a kept-alive
+/// connection, when the next request's first byte arrives. Other changes wait for the watch
+/// to wake at its deadline and look again, so they cost no extra poll of the connection.
 #[derive(Debug)]
 pub struct Activity {
     state: Mutex<State>,
+    timeouts: Timeouts,
     changed: Notify,
 }
 
 impl Activity {
-    /// A connection just accepted: waiting for its first request head.
-    pub fn new() -> Arc<Activity> {
+    /// A connection just accepted, held to `timeouts`: waiting for its first request head.
+    pub fn new(timeouts: Timeouts) -> Arc<Activity> {
         Arc::new(Activity {
             state: Mutex::new(State {
                 phase: Phase::Head,
                 since: Instant::now(),
+                armed: None,
             }),
+            timeouts,
             changed: Notify::new(),
         })
     }
 
     fn update(&self, change: impl FnOnce(&mut State) -> bool) {
-        let changed = change(&mut self.state.lock().unwrap_or_else(PoisonError::into_inner));
-        if changed {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if !change(&mut state) {
+            return;
+        }
+        let sooner = match (state.deadline(&self.timeouts), state.armed) {
+            (Some((deadline, _)), Some(armed)) => deadline < armed,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        drop(state);
+        if sooner {
             // `notify_one` keeps a permit when the watch is not waiting yet, so no change is
             // missed between its reading the state and its waiting.
             self.changed.notify_one();
@@ -113,26 +143,24 @@ impl Activity {
         });
     }
 
-    /// When the current phase runs out of time, and what the connection is closed for then.
-    fn deadline(&self, timeouts: &Timeouts) -> Option<(Instant, Closed)> {
-        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        match state.phase {
-            Phase::Head => Some((state.since + timeouts.header_read, Closed::HeaderTimeout)),
-            Phase::Idle => Some((state.since + timeouts.idle, Closed::IdleTimeout)),
-            Phase::Busy(_) => None,
-        }
-    }
-
     /// Resolves when a phase outlasts its time limit, with the reason to close the
     /// connection; never while a request is being served.
-    pub async fn expired(&self, timeouts: &Timeouts) -> Closed {
+    pub async fn expired(&self) -> Closed {
+        let mut sleep = std::pin::pin!(tokio::time::sleep_until(Instant::now()));
         loop {
-            match self.deadline(timeouts) {
+            let deadline = {
+                let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+                let deadline = state.deadline(&self.timeouts);
+                state.armed = deadline.map(|(at, _)| at);
+                deadline
+            };
+            match deadline {
                 None => self.changed.notified().await,
                 Some((at, closed)) if at <= Instant::now() => return closed,
                 Some((at, _)) => {
+                    sleep.as_mut().reset(at);
                     tokio::select! {
-                        () = tokio::time::sleep_until(at) => {}
+                        () = sleep.as_mut() => {}
                         () = self.changed.notified() => {}
                     }
                 }
@@ -255,37 +283,37 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn each_phase_has_its_own_limit_and_a_request_in_flight_has_none() {
-        let activity = Activity::new();
+        let activity = Activity::new(TIMEOUTS);
         let start = Instant::now();
-        assert_eq!(activity.expired(&TIMEOUTS).await, Closed::HeaderTimeout);
+        assert_eq!(activity.expired().await, Closed::HeaderTimeout);
         assert_eq!(start.elapsed(), TIMEOUTS.header_read);
 
         let busy = activity.request_started();
         let second = activity.request_started();
         drop(busy);
         // Still one request open: an hour passes without expiry.
-        let waited = tokio::time::timeout(Duration::from_secs(3600), activity.expired(&TIMEOUTS));
+        let waited = tokio::time::timeout(Duration::from_secs(3600), activity.expired());
         assert!(waited.await.is_err(), "no deadline while a request is open");
 
         drop(second);
         let idle_from = Instant::now();
         activity.received();
         // The first byte of the next request switches to the head phase, from that byte on.
-        assert_eq!(activity.expired(&TIMEOUTS).await, Closed::HeaderTimeout);
+        assert_eq!(activity.expired().await, Closed::HeaderTimeout);
         assert_eq!(idle_from.elapsed(), TIMEOUTS.header_read);
 
         drop(activity.request_started());
         let idle_from = Instant::now();
-        assert_eq!(activity.expired(&TIMEOUTS).await, Closed::IdleTimeout);
+        assert_eq!(activity.expired().await, Closed::IdleTimeout);
         assert_eq!(idle_from.elapsed(), TIMEOUTS.idle);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_watch_already_waiting_sees_the_phase_change() {
-        let activity = Activity::new();
+        let activity = Activity::new(TIMEOUTS);
         let watch = {
             let activity = activity.clone();
-            tokio::spawn(async move { activity.expired(&TIMEOUTS).await })
+            tokio::spawn(async move { activity.expired().await })
         };
         tokio::task::yield_now().await;
         let busy = activity.request_started();
@@ -295,5 +323,24 @@ mod tests {
         drop(busy);
         assert_eq!(watch.await.expect("joined"), Closed::IdleTimeout);
         assert_eq!(finished.elapsed(), TIMEOUTS.idle);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_first_byte_while_the_watch_sleeps_on_the_idle_limit_brings_the_head_limit() {
+        let activity = Activity::new(TIMEOUTS);
+        drop(activity.request_started());
+        let watch = {
+            let activity = activity.clone();
+            tokio::spawn(async move { activity.expired().await })
+        };
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let byte = Instant::now();
+        activity.received();
+        assert_eq!(watch.await.expect("joined"), Closed::HeaderTimeout);
+        assert_eq!(
+            byte.elapsed(),
+            TIMEOUTS.header_read,
+            "not the idle limit's 55 s left"
+        );
     }
 }

@@ -162,14 +162,23 @@ pub async fn http_server_with(
     let mut command = server_command();
     command
         .args(["serve", "--transport", "http", "--port", "0"])
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .args(extra);
     server_env(&mut command, llm);
     for (name, value) in env {
         command.env(name, value);
     }
+    listening(command).await
+}
+
+/// The server `command` starts (its stdio set here), once it listens: the child process
+/// (killed on drop), its URL, and its stderr as it comes.
+pub async fn listening(
+    mut command: tokio::process::Command,
+) -> (tokio::process::Child, String, StderrLines) {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     let mut child = command.spawn().expect("server starts");
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stderr));
