@@ -138,7 +138,7 @@ impl Batch {
     /// runs out, when a new probe may go) rather than fail a call the backend may well
     /// answer: without that, the first evaluation after an outage failed every batch but
     /// the probe's.
-    async fn admit(&self, backend_id: &str) -> Result<BreakerPermit<'_>, CallFailure> {
+    async fn admit<'a>(&'a self, backend_id: &'a str) -> Result<BreakerPermit<'a>, CallFailure> {
         let inner = &self.inner;
         loop {
             // Created before the breaker is asked, so a probe settling in between still
@@ -146,14 +146,19 @@ impl Batch {
             let probe_settled = inner.probe_settled.notified();
             let rejected = {
                 let mut breakers = inner.breakers.lock();
-                let breaker = breakers
-                    .entry(backend_id.to_owned())
-                    .or_insert_with(|| CircuitBreaker::new(inner.settings.breaker));
+                // Looked up before inserting: the id is copied once per backend, not per call.
+                if !breakers.contains_key(backend_id) {
+                    let breaker = CircuitBreaker::new(inner.settings.breaker);
+                    breakers.insert(backend_id.to_owned(), breaker);
+                }
+                let Some(breaker) = breakers.get_mut(backend_id) else {
+                    return Err(CallFailure::Unknown(backend_id.to_owned()));
+                };
                 match breaker.try_acquire(Instant::now().into_std()) {
                     Ok(permit) => {
                         return Ok(BreakerPermit {
                             inner,
-                            backend: backend_id.to_owned(),
+                            backend: backend_id,
                             permit: Some(permit),
                         });
                     }
@@ -252,7 +257,7 @@ fn healthy(outcome: &Result<Completion, CallFailure>) -> bool {
 /// wedge the breaker.
 struct BreakerPermit<'a> {
     inner: &'a Inner,
-    backend: String,
+    backend: &'a str,
     permit: Option<Permit>,
 }
 
@@ -276,7 +281,7 @@ impl BreakerPermit<'_> {
             return;
         };
         let probe = permit.is_probe();
-        if let Some(breaker) = self.inner.breakers.lock().get_mut(&self.backend) {
+        if let Some(breaker) = self.inner.breakers.lock().get_mut(self.backend) {
             outcome(breaker, permit, Instant::now().into_std());
         }
         if probe {
