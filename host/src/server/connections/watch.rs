@@ -60,14 +60,27 @@ impl State {
             Phase::Busy(_) => None,
         }
     }
+
+    /// When a watch looking at `now` should look again. While idle, that is no later than
+    /// one header-read limit away: the first byte of the next request, arriving after
+    /// `now`, can then never bring a deadline before it, so it need not wake the watch.
+    fn wake_at(&self, timeouts: &Timeouts, now: Instant) -> Option<Instant> {
+        let (deadline, _) = self.deadline(timeouts)?;
+        Some(match self.phase {
+            Phase::Idle => deadline.min(now + timeouts.header_read),
+            _ => deadline,
+        })
+    }
 }
 
 /// The phase of one connection, shared by its socket, service and response bodies.
 ///
-/// The watch is woken only when a change brings a deadline earlier than the one it sleeps
-/// until (or gives one to a watch that has none): once per request on a kept-alive
-/// connection, when the next request's first byte arrives. Other changes wait for the watch
-/// to wake at its deadline and look again, so they cost no extra poll of the connection.
+/// The watch is woken only when a change brings a deadline earlier than the time it sleeps
+/// until (or gives one to a watch that has none, which happens only when a request outlasts
+/// the time the watch slept to). Other changes wait for the watch to wake and look again,
+/// so serving a request costs no extra poll of the connection: an idle connection's watch
+/// looks again at least every header-read limit, which keeps the next request's first byte
+/// from ever needing to wake it.
 #[derive(Debug)]
 pub struct Activity {
     state: Mutex<State>,
@@ -148,16 +161,20 @@ impl Activity {
     pub async fn expired(&self) -> Closed {
         let mut sleep = std::pin::pin!(tokio::time::sleep_until(Instant::now()));
         loop {
-            let deadline = {
+            let wake_at = {
+                let now = Instant::now();
                 let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-                let deadline = state.deadline(&self.timeouts);
-                state.armed = deadline.map(|(at, _)| at);
-                deadline
+                if let Some((deadline, closed)) = state.deadline(&self.timeouts)
+                    && deadline <= now
+                {
+                    return closed;
+                }
+                state.armed = state.wake_at(&self.timeouts, now);
+                state.armed
             };
-            match deadline {
+            match wake_at {
                 None => self.changed.notified().await,
-                Some((at, closed)) if at <= Instant::now() => return closed,
-                Some((at, _)) => {
+                Some(at) => {
                     sleep.as_mut().reset(at);
                     tokio::select! {
                         () = sleep.as_mut() => {}
@@ -326,7 +343,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_first_byte_while_the_watch_sleeps_on_the_idle_limit_brings_the_head_limit() {
+    async fn a_first_byte_after_an_idle_wait_starts_the_head_limit_from_that_byte() {
         let activity = Activity::new(TIMEOUTS);
         drop(activity.request_started());
         let watch = {
