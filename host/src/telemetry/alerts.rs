@@ -414,11 +414,8 @@ impl Alerts {
 
 #[cfg(test)]
 mod tests {
-    use parking_lot::Mutex;
-    use std::io::Write;
-    use std::sync::Arc;
-
     use super::*;
+    use crate::logging::capture::capture;
 
     #[test]
     fn defaults_are_the_guides_and_bad_values_name_key_value_and_range() {
@@ -517,28 +514,8 @@ mod tests {
         assert!(disabled.breaches(&busy()).is_empty());
     }
 
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Buffer {
-        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().extend_from_slice(data);
-            Ok(data.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[test]
     fn an_episode_warns_once_recovers_and_warns_again() {
-        let buffer = Buffer::default();
-        let writer = buffer.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::INFO)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
         let alerts = Alerts::new(AlertSettings::default());
         let full = Reading {
             sessions: Some((90, 100)),
@@ -548,7 +525,7 @@ mod tests {
             sessions: Some((10, 100)),
             ..Reading::default()
         };
-        let statuses = tracing::subscriber::with_default(subscriber, || {
+        let (statuses, logs) = capture(tracing::Level::INFO, || {
             [&full, &full, &full, &calm, &calm, &full]
                 .into_iter()
                 .map(|reading| alerts.check(reading).status)
@@ -556,7 +533,6 @@ mod tests {
         });
         use Status::{Degraded, Ok};
         assert_eq!(statuses, [Degraded, Degraded, Degraded, Ok, Ok, Degraded]);
-        let logs = String::from_utf8(buffer.0.lock().clone()).expect("utf-8");
         let warnings = logs.lines().filter(|l| l.contains("WARN")).count();
         let recoveries = logs
             .lines()

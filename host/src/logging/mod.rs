@@ -192,3 +192,6 @@ mod format_tests {
         );
     }
 }
+
+#[cfg(test)]
+pub(crate) mod capture;
