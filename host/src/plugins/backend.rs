@@ -62,9 +62,12 @@ impl BackendPlugin {
             .await
     }
 
-    /// One completion.
+    /// One completion. Its text is scrubbed of the plugin's secrets: answers are stored in
+    /// sessions and returned to clients, and a value the plugin got hold of (echoed by its
+    /// provider in a spelling the network did not catch) must not travel with them.
     pub async fn generate(&self, request: GenerateRequest) -> Result<Generation, CallError> {
-        self.handle
+        let mut generation = self
+            .handle
             .call_fallible(move |instance, store| {
                 Box::pin(async move {
                     instance
@@ -73,6 +76,9 @@ impl BackendPlugin {
                         .await
                 })
             })
-            .await
+            .await?;
+        generation.text = self.handle.scrub(&generation.text);
+        generation.model = self.handle.scrub(&generation.model);
+        Ok(generation)
     }
 }

@@ -100,6 +100,17 @@ pub enum CallError {
         /// The cap.
         limit_bytes: usize,
     },
+    /// Needed more memory while the calls in flight held the whole shared budget.
+    #[error(
+        "plugin {plugin}: stopped because plugin calls in flight hold the whole plugin memory budget of {} MiB ([plugins.limits] max_total_memory_mib); try again when fewer calls run, or raise the budget",
+        budget_bytes / (1024 * 1024)
+    )]
+    MemoryBudget {
+        /// `id@version`.
+        plugin: String,
+        /// The budget.
+        budget_bytes: usize,
+    },
     /// Trapped: a panic, an `unreachable`, an out-of-bounds access.
     #[error("plugin {plugin}: crashed: {message}")]
     Trap {
@@ -128,10 +139,11 @@ pub enum CallError {
 
 impl CallError {
     /// Whether the same call may succeed if tried again later. Only upstream errors the plugin
-    /// marked retryable, and wall-clock timeouts (usually a slow provider), qualify.
+    /// marked retryable, wall-clock timeouts (usually a slow provider) and a full shared
+    /// memory budget (other calls give theirs back as they end) qualify.
     pub fn is_retryable(&self) -> bool {
         match self {
-            CallError::Timeout { .. } => true,
+            CallError::Timeout { .. } | CallError::MemoryBudget { .. } => true,
             CallError::Plugin {
                 error: GuestError::Upstream(upstream),
                 ..

@@ -92,6 +92,11 @@ impl<P: WorldPre> Handle<P> {
         &self.descriptor
     }
 
+    /// `text` without the values of the plugin's secrets, for what it returns to the host.
+    pub fn scrub(&self, text: &str) -> String {
+        self.context.scrub(text)
+    }
+
     /// Whether the plugin's compiled code is loaded now (a deferred built-in is not until its
     /// first call).
     pub fn is_loaded(&self) -> bool {

@@ -29,6 +29,9 @@ pub struct LimitSettings {
     pub max_timeout_ms: u64,
     /// Plugin calls running at once, across all plugins. Bounds the instance pool.
     pub max_concurrent_calls: u32,
+    /// Linear memory all plugin calls in flight may hold together, in MiB. A call whose
+    /// growth would pass it stops with a retryable error.
+    pub max_total_memory_mib: u64,
 }
 
 impl Default for LimitSettings {
@@ -41,6 +44,7 @@ impl Default for LimitSettings {
             default_timeout_ms: 120_000,
             max_timeout_ms: 600_000,
             max_concurrent_calls: 128,
+            max_total_memory_mib: 1024,
         }
     }
 }
@@ -91,7 +95,19 @@ impl LimitSettings {
         if self.max_concurrent_calls == 0 {
             return Err("[plugins.limits] max_concurrent_calls must be greater than 0".to_owned());
         }
+        if self.max_total_memory_mib < self.max_memory_mib {
+            return Err(format!(
+                "[plugins.limits] max_total_memory_mib ({}) is smaller than max_memory_mib ({}): \
+                 a plugin allowed max_memory_mib could never use it",
+                self.max_total_memory_mib, self.max_memory_mib
+            ));
+        }
         Ok(())
+    }
+
+    /// The budget all calls in flight share, in bytes.
+    pub fn total_memory_bytes(&self) -> usize {
+        usize::try_from(self.max_total_memory_mib * 1024 * 1024).unwrap_or(usize::MAX)
     }
 
     /// The limits for a plugin that asked for `requested`: its request, or the default, capped
@@ -145,5 +161,15 @@ mod tests {
         };
         let err = settings.validate().unwrap_err();
         assert!(err.contains("default_cpu_ms"), "{err}");
+
+        let settings = LimitSettings {
+            max_total_memory_mib: 128,
+            ..LimitSettings::default()
+        };
+        let err = settings.validate().unwrap_err();
+        assert!(
+            err.contains("max_total_memory_mib (128) is smaller than max_memory_mib (256)"),
+            "{err}"
+        );
     }
 }

@@ -7,7 +7,7 @@
 //! - [`catalog::PluginCatalog`] loads the built-ins and the plugins directory; [`check`]
 //!   checks that a backend works end to end.
 //! - Each call runs in a fresh store ([`call`]) under a CPU budget, a wall-clock limit and a
-//!   memory cap; the guest reaches the outside world only through the imports in
+//!   memory cap, and all calls in flight share one [`memory_budget`]; the guest reaches the outside world only through the imports in
 //!   [`imports`], and the network only through the grant-checked pipeline in [`net`].
 //!
 //! Policy (what a plugin may do: [`grants`], [`limits`]) is kept apart from mechanism (how
@@ -32,6 +32,7 @@ mod imports;
 pub(crate) mod inspect;
 pub mod limits;
 pub mod manifest;
+pub mod memory_budget;
 pub mod net;
 pub(crate) mod runtime;
 pub(crate) mod scoring;

@@ -27,6 +27,7 @@ use super::grants::{Grant, GrantsConfig};
 use super::handle::Handle;
 use super::inspect;
 use super::manifest::{Manifest, PluginKind};
+use super::memory_budget::MemoryBudget;
 use super::net::{Network, PluginNetwork, SecretStore};
 use super::scoring::ScoringPlugin;
 use super::settings::PluginSettings;
@@ -111,7 +112,11 @@ impl PluginHost {
             None => None,
         };
         let network = Arc::new(Network::new(settings.http.limits(), secrets)?);
-        let runner = CallRunner::new(wasm.clone(), settings.limits.max_concurrent_calls as usize);
+        let runner = CallRunner::new(
+            wasm.clone(),
+            settings.limits.max_concurrent_calls as usize,
+            MemoryBudget::new(settings.limits.total_memory_bytes()),
+        );
         Ok(PluginHost {
             engine,
             backend_linker: Arc::new(backend_linker),
@@ -129,7 +134,7 @@ impl PluginHost {
         &self.settings
     }
 
-    /// How many plugin instances run a call now, for metrics.
+    /// How many plugin instances run a call now and the memory they hold, for metrics.
     pub fn instances(&self) -> super::call::PluginInstances {
         self.runner.instances()
     }

@@ -11,6 +11,7 @@ use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::limits::PluginLimits;
+use super::memory_budget::Reservation;
 use super::net::PluginNetwork;
 use super::stdio::{GuestOutput, Stream};
 
@@ -50,10 +51,12 @@ pub struct CallState {
 
 impl CallState {
     /// Fresh state for one call: deny-all WASI (no files, environment, arguments, sockets or
-    /// name lookups; stdout and stderr go to the log), memory capped, CPU budget full.
-    pub fn new(context: Arc<PluginContext>) -> CallState {
-        let stdout = GuestOutput::new(context.label.clone(), Stream::Stdout);
-        let stderr = GuestOutput::new(context.label.clone(), Stream::Stderr);
+    /// name lookups; stdout and stderr go to the log), memory capped and drawn from `memory`
+    /// (the share of the budget all calls in flight have), CPU budget full.
+    pub fn new(context: Arc<PluginContext>, memory: Reservation) -> CallState {
+        let network = context.network.clone();
+        let stdout = GuestOutput::new(context.label.clone(), Stream::Stdout, network.clone());
+        let stderr = GuestOutput::new(context.label.clone(), Stream::Stderr, network);
         let wasi = WasiCtxBuilder::new()
             .stdout(stdout)
             .stderr(stderr.clone())
@@ -65,7 +68,7 @@ impl CallState {
         CallState {
             wasi,
             table: ResourceTable::new(),
-            limiter: RecordingLimiter::new(limits.memory_bytes),
+            limiter: RecordingLimiter::new(limits.memory_bytes, memory),
             cpu_ticks_left: limits.cpu_ticks(),
             cpu_exhausted: false,
             stderr,
@@ -96,9 +99,15 @@ impl CallState {
         self.cpu_exhausted
     }
 
-    /// Whether the guest tried to grow memory past its cap.
+    /// Whether the guest tried to grow memory past its own cap.
     pub fn memory_limit_hit(&self) -> bool {
-        self.limiter.denied
+        self.limiter.denied == Some(Denial::CallLimit)
+    }
+
+    /// Whether the guest's memory growth was refused because calls in flight hold the whole
+    /// shared budget.
+    pub fn memory_budget_hit(&self) -> bool {
+        self.limiter.denied == Some(Denial::SharedBudget)
     }
 
     /// The panic message the guest printed to stderr before trapping, if it printed one.
@@ -125,15 +134,25 @@ impl WasiView for CallState {
     }
 }
 
-/// [`StoreLimits`] that also remembers whether it refused to grow memory, so a trap that
-/// follows can be reported as "memory limit exceeded" rather than as a crash.
+/// [`StoreLimits`] plus the call's share of the shared [`MemoryBudget`], remembering why it
+/// refused to grow memory, so a trap that follows is reported as the limit it hit rather
+/// than as a crash.
 struct RecordingLimiter {
     inner: StoreLimits,
-    denied: bool,
+    /// Given back to the budget when the store (and so this limiter) is dropped.
+    reservation: Reservation,
+    denied: Option<Denial>,
+}
+
+/// Which limit refused a memory growth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Denial {
+    CallLimit,
+    SharedBudget,
 }
 
 impl RecordingLimiter {
-    fn new(memory_bytes: usize) -> RecordingLimiter {
+    fn new(memory_bytes: usize, reservation: Reservation) -> RecordingLimiter {
         RecordingLimiter {
             inner: StoreLimitsBuilder::new()
                 .memory_size(memory_bytes)
@@ -142,7 +161,8 @@ impl RecordingLimiter {
                 .tables(32)
                 .table_elements(1 << 20)
                 .build(),
-            denied: false,
+            reservation,
+            denied: None,
         }
     }
 }
@@ -154,9 +174,16 @@ impl ResourceLimiter for RecordingLimiter {
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let allowed = self.inner.memory_growing(current, desired, maximum)?;
-        self.denied |= !allowed;
-        Ok(allowed)
+        // Called for a memory's creation too (from 0), so the budget counts every byte.
+        if !self.inner.memory_growing(current, desired, maximum)? {
+            self.denied = Some(Denial::CallLimit);
+            return Ok(false);
+        }
+        if !self.reservation.grow(current, desired) {
+            self.denied = Some(Denial::SharedBudget);
+            return Ok(false);
+        }
+        Ok(true)
     }
 
     fn table_growing(

@@ -2,7 +2,8 @@
 //!
 //! Plugins have no terminal; what they print is diagnostics for the operator. Output is split
 //! into lines, and each call may emit at most [`MAX_BYTES_PER_CALL`], so a plugin that prints
-//! in a loop cannot flood the log.
+//! in a loop cannot flood the log. A line is scrubbed of the plugin's secrets whole, before it
+//! is cut into pieces for the log, so no piece boundary can split a secret out of sight.
 
 use parking_lot::Mutex;
 use std::collections::VecDeque;
@@ -12,9 +13,11 @@ use bytes::Bytes;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
+use super::net::PluginNetwork;
+
 /// Output one call may write to the log; the rest is dropped with one notice.
 pub const MAX_BYTES_PER_CALL: usize = 64 * 1024;
-/// A line longer than this is emitted in pieces.
+/// A line longer than this is logged in pieces.
 const MAX_LINE: usize = 4096;
 /// Lines kept for error reports (a Rust panic prints its message over two or three lines).
 const RECENT_LINES: usize = 8;
@@ -37,6 +40,8 @@ pub struct GuestOutput {
 struct LineSink {
     plugin: Arc<str>,
     stream: Stream,
+    /// Whose secrets to scrub; `None` for plugins without a network, which have none.
+    network: Option<PluginNetwork>,
     pending: Vec<u8>,
     written: usize,
     truncated: bool,
@@ -44,12 +49,13 @@ struct LineSink {
 }
 
 impl GuestOutput {
-    /// A stream for `plugin`'s `stream`.
-    pub fn new(plugin: Arc<str>, stream: Stream) -> GuestOutput {
+    /// A stream for `plugin`'s `stream`, scrubbed of the secrets of `network`.
+    pub fn new(plugin: Arc<str>, stream: Stream, network: Option<PluginNetwork>) -> GuestOutput {
         GuestOutput {
             inner: Arc::new(Mutex::new(LineSink {
                 plugin,
                 stream,
+                network,
                 pending: Vec::new(),
                 written: 0,
                 truncated: false,
@@ -58,12 +64,13 @@ impl GuestOutput {
         }
     }
 
-    /// The last few non-empty lines written, oldest first, including a pending partial line.
+    /// The last few non-empty lines written, oldest first, including a pending partial line;
+    /// scrubbed.
     pub fn recent_lines(&self) -> Vec<String> {
         let sink = self.inner.lock();
         let mut lines: Vec<String> = sink.recent.iter().cloned().collect();
         if !sink.pending.is_empty() {
-            lines.push(String::from_utf8_lossy(&sink.pending).into_owned());
+            lines.push(sink.scrubbed(&sink.pending));
         }
         lines
     }
@@ -84,14 +91,14 @@ impl LineSink {
             self.truncated = true;
         }
         self.written += bytes.len();
+        // Only the new bytes can hold a newline: what was pending had none.
+        let mut unsearched = self.pending.len();
         self.pending.extend_from_slice(bytes);
-        while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+        while let Some(offset) = self.pending[unsearched..].iter().position(|&b| b == b'\n') {
+            let end = unsearched + offset;
             let line: Vec<u8> = self.pending.drain(..=end).collect();
             self.emit(&line[..line.len() - 1]);
-        }
-        while self.pending.len() >= MAX_LINE {
-            let piece: Vec<u8> = self.pending.drain(..MAX_LINE).collect();
-            self.emit(&piece);
+            unsearched = 0;
         }
         if self.truncated {
             self.flush_pending();
@@ -110,9 +117,30 @@ impl LineSink {
         }
     }
 
+    fn scrubbed(&self, bytes: &[u8]) -> String {
+        let text = String::from_utf8_lossy(bytes);
+        match &self.network {
+            Some(network) => network.scrub(&text).into_owned(),
+            None => text.into_owned(),
+        }
+    }
+
     fn emit(&mut self, line: &[u8]) {
-        let line = String::from_utf8_lossy(line);
+        let line = self.scrubbed(line);
         let line = line.trim_end_matches('\r');
+        let mut rest = line;
+        while !rest.is_empty() {
+            let mut end = rest.len().min(MAX_LINE);
+            while !rest.is_char_boundary(end) {
+                end -= 1;
+            }
+            let (piece, after) = rest.split_at(end);
+            self.log(piece);
+            rest = after;
+        }
+    }
+
+    fn log(&mut self, line: &str) {
         if !line.trim().is_empty() {
             if self.recent.len() == RECENT_LINES {
                 self.recent.pop_front();
@@ -206,6 +234,7 @@ mod tests {
         LineSink {
             plugin: Arc::from("p"),
             stream: Stream::Stdout,
+            network: None,
             pending: Vec::new(),
             written: 0,
             truncated: false,
@@ -231,5 +260,41 @@ mod tests {
         assert!(s.truncated);
         assert_eq!(s.written, MAX_BYTES_PER_CALL);
         assert!(s.pending.is_empty());
+    }
+
+    #[test]
+    fn a_secret_is_scrubbed_even_split_across_writes_and_pieces() {
+        use crate::plugins::grants::Grant;
+        use crate::plugins::net::{HttpLimits, Network, SecretStore};
+        use secrecy::SecretString;
+        use std::collections::BTreeMap;
+
+        const KEY: &str = "sk-stdio-3f2a9c41d0e8b7";
+        let secrets = SecretStore::from_values([("key", SecretString::from(KEY))]);
+        let network = Network::new(HttpLimits::default(), secrets).expect("network");
+        let grant = Grant {
+            secrets: BTreeMap::from([("key".to_owned(), Vec::new())]),
+            ..Grant::default()
+        };
+        let mut s = sink();
+        s.network = Some(PluginNetwork::new(
+            "p".to_owned(),
+            Arc::new(grant),
+            Arc::new(network),
+        ));
+        // The key straddles the 4 KiB piece boundary and arrives in two writes.
+        let (head, tail) = KEY.split_at(9);
+        s.push(&[b'x'; MAX_LINE - 4]);
+        s.push(head.as_bytes());
+        s.push(format!("{tail} and again {KEY}\npartial {head}").as_bytes());
+        s.push(tail.as_bytes());
+        let lines = GuestOutput {
+            inner: Arc::new(Mutex::new(s)),
+        }
+        .recent_lines();
+        let all = lines.concat();
+        assert!(!all.contains(KEY), "{all}");
+        assert!(!all.contains(tail), "{all}");
+        assert_eq!(all.matches("[REDACTED]").count(), 3, "{all}");
     }
 }

@@ -43,6 +43,14 @@ impl Decisions {
             resident_bytes: memory::resident_bytes(),
             plugin_instances: self.plugin_instances.as_ref().map_or(0, |i| i.live()),
             plugin_instance_capacity: self.plugin_instances.as_ref().map_or(0, |i| i.capacity()),
+            plugin_memory_bytes: self
+                .plugin_instances
+                .as_ref()
+                .map_or(0, |i| i.memory_bytes()),
+            plugin_memory_budget_bytes: self
+                .plugin_instances
+                .as_ref()
+                .map_or(0, |i| i.memory_budget_bytes()),
             backends_loaded: catalog.backends().count(),
             strategies_loaded: catalog.scorers().count(),
             breakers,

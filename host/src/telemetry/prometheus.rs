@@ -343,6 +343,16 @@ pub fn render(snapshot: &Snapshot) -> String {
         "Most plugin instances at once.",
         snapshot.plugins.instance_capacity,
     );
+    out.gauge(
+        &format!("{p}_plugin_memory_bytes"),
+        "Linear memory plugin instances hold now.",
+        snapshot.plugins.memory_bytes,
+    );
+    out.gauge(
+        &format!("{p}_plugin_memory_budget_bytes"),
+        "Linear memory plugin instances may hold together (plugins.limits.max_total_memory_mib).",
+        snapshot.plugins.memory_budget_bytes,
+    );
     let loaded = format!("{p}_plugins_loaded");
     out.family(&loaded, "gauge", "Plugins loaded, per kind.");
     out.sample(&loaded, &[("kind", "backend")], snapshot.plugins.backends);

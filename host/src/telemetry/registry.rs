@@ -297,6 +297,8 @@ impl Telemetry {
             plugins: PluginStats {
                 instances: gauges.plugin_instances,
                 instance_capacity: gauges.plugin_instance_capacity,
+                memory_bytes: gauges.plugin_memory_bytes,
+                memory_budget_bytes: gauges.plugin_memory_budget_bytes,
                 backends: gauges.backends_loaded,
                 strategies: gauges.strategies_loaded,
             },

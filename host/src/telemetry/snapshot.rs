@@ -28,6 +28,10 @@ pub struct Gauges {
     pub plugin_instances: usize,
     /// Most plugin instances at once (`plugins.limits.max_concurrent_calls`).
     pub plugin_instance_capacity: usize,
+    /// Linear memory the plugin instances hold now, in bytes.
+    pub plugin_memory_bytes: usize,
+    /// What they may hold together (`plugins.limits.max_total_memory_mib`), in bytes.
+    pub plugin_memory_budget_bytes: usize,
     /// Backend plugins loaded.
     pub backends_loaded: usize,
     /// Scoring-strategy plugins loaded.
@@ -162,6 +166,10 @@ pub struct PluginStats {
     pub instances: usize,
     /// Most instances at once.
     pub instance_capacity: usize,
+    /// Linear memory the instances hold now, in bytes.
+    pub memory_bytes: usize,
+    /// What they may hold together, in bytes.
+    pub memory_budget_bytes: usize,
     /// Backend plugins loaded.
     pub backends: usize,
     /// Scoring strategies loaded.

@@ -188,6 +188,9 @@ async fn metrics_count_exactly_the_calls_made_and_server_stats_agrees() {
     );
     assert!(
         sample(&text, "decision_matrix_plugin_instance_capacity", &[]).is_some_and(|n| n > 0.0)
+            && sample(&text, "decision_matrix_plugin_memory_budget_bytes", &[])
+                == Some(1024.0 * 1024.0 * 1024.0)
+            && sample(&text, "decision_matrix_plugin_memory_bytes", &[]).is_some()
     );
     assert!(sample(&text, "process_resident_memory_bytes", &[]).is_some_and(|n| n > 0.0));
 

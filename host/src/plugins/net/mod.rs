@@ -14,12 +14,15 @@
 //!    addresses need `allow_private`. IP literals are checked here; host names are checked by
 //!    the strict client's resolver (`resolver`) at connection time, on the very addresses
 //!    the socket will use, so DNS rebinding cannot get around it.
-//! 6. Credentials (`headers`): guest-set `authorization`, `proxy-authorization`,
+//! 6. Secret values: the URL, headers and body must not spell (raw or in a common encoding,
+//!    [`secret_forms`]) the value of one of the plugin's secrets that is not bound to this
+//!    destination ([`scrub`]).
+//! 7. Credentials (`headers`): guest-set `authorization`, `proxy-authorization`,
 //!    `x-api-key`, `cookie`, `x-amz-*` and `host` headers (and framing headers) are dropped;
 //!    the host injects the secret (`secrets`) or signs with SigV4 (`sigv4`).
-//! 7. Send with redirects off, no proxy, connect/read timeouts and the request's total time
-//!    limit; read the body up to the size cap; scrub this plugin's secrets from headers and
-//!    body ([`scrub`]); hand back lower-case header names.
+//! 8. Send with redirects off, no proxy, connect/read timeouts and the request's total time
+//!    limit; read the body up to the size cap; scrub this plugin's secrets, in every spelling,
+//!    from headers and body ([`scrub`]); hand back lower-case header names.
 //!
 //! Each refusal is a typed `http-error` whose message names the grant line that would allow
 //! the request, and is logged once at `warn` with `plugin`, `url` (without query) and
@@ -43,6 +46,7 @@ mod pipeline;
 mod policy;
 mod resolver;
 pub(crate) mod scrub;
+mod secret_forms;
 mod secrets;
 mod sigv4;
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use http::header::{self, HeaderMap};
+use parking_lot::Mutex;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -12,7 +13,7 @@ use super::headers;
 use super::network::Network;
 use super::policy;
 use super::resolver::BlockedAddress;
-use super::scrub::{scrub_bytes, scrub_str};
+use super::scrub::{NamedSecret, Scrubber};
 use super::secrets::{SecretError, SecretKind};
 use super::sigv4::{SigningScope, sign_request};
 use crate::plugins::bindings::http::{Auth, HttpError, Method, Request, Response};
@@ -20,12 +21,24 @@ use crate::plugins::grants::Grant;
 
 /// The network as one plugin sees it: its grant applied to the shared [`Network`].
 ///
-/// Cheap to clone (three reference counts); the host keeps one per loaded plugin.
-#[derive(Debug, Clone)]
+/// Cheap to clone (four reference counts); the host keeps one per loaded plugin.
+#[derive(Clone)]
 pub struct PluginNetwork {
     plugin_id: Arc<str>,
     grant: Arc<Grant>,
     network: Arc<Network>,
+    /// The searcher for the secrets resolved so far, rebuilt when that set changes.
+    scrubber: Arc<Mutex<Arc<Scrubber>>>,
+}
+
+impl std::fmt::Debug for PluginNetwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginNetwork")
+            .field("plugin_id", &self.plugin_id)
+            .field("grant", &self.grant)
+            .field("network", &self.network)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PluginNetwork {
@@ -35,6 +48,7 @@ impl PluginNetwork {
             plugin_id: plugin_id.into(),
             grant,
             network,
+            scrubber: Arc::new(Mutex::new(Arc::new(Scrubber::new(Vec::new())))),
         }
     }
 
@@ -72,22 +86,68 @@ impl PluginNetwork {
     }
 
     /// Replaces, in `text`, the values of this plugin's granted secrets that have been
-    /// resolved so far with `[REDACTED]`. For plugin log lines and error messages. Secrets
-    /// are never read just to scrub: one the plugin has not used cannot be in its output.
+    /// resolved so far, in every spelling the scrubber knows, with `[REDACTED]`. For plugin
+    /// output, answers and error messages. Secrets are never read just to scrub: one the
+    /// plugin has not used cannot be in its output.
     pub fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let values = self.resolved_secrets();
-        let needles: Vec<&str> = values.iter().map(|v| v.expose_secret()).collect();
-        scrub_str(text, &needles)
+        // The scrubber is an `Arc` the caller holds; the text borrows from neither.
+        match self.scrubber().scrub_str(text) {
+            Cow::Borrowed(_) => Cow::Borrowed(text),
+            Cow::Owned(scrubbed) => Cow::Owned(scrubbed),
+        }
     }
 
-    fn resolved_secrets(&self) -> Vec<SecretString> {
+    /// The searcher for the secrets resolved so far.
+    pub(crate) fn scrubber(&self) -> Arc<Scrubber> {
+        let resolved = self.resolved_secrets();
+        let mut cached = self.scrubber.lock();
+        if !cached.is_for(&resolved) {
+            *cached = Arc::new(Scrubber::new(resolved));
+        }
+        cached.clone()
+    }
+
+    fn resolved_secrets(&self) -> Vec<NamedSecret> {
         let mut values = Vec::new();
         for name in self.grant.secrets.keys() {
             self.network.secrets().visit_resolved(name, |value| {
-                values.push(SecretString::from(value.to_owned()));
+                values.push((name.clone(), SecretString::from(value.to_owned())));
             });
         }
         values
+    }
+
+    /// Refuses a request whose URL, headers or body spell a secret value (one of this
+    /// plugin's, resolved so far) that is not bound to the request's destination: the
+    /// plugin learned it somewhere it should not have, and is sending it away.
+    fn refuse_unbound_secret_values(&self, url: &Url, req: &Request) -> Result<(), HttpError> {
+        let scrubber = self.scrubber();
+        let headers = req
+            .headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {value}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let parts: [(&str, &[u8]); 3] = [
+            ("URL", url.as_str().as_bytes()),
+            ("headers", headers.as_bytes()),
+            ("body", req.body.as_deref().unwrap_or_default()),
+        ];
+        for (part, bytes) in parts {
+            for found in scrubber.find(bytes) {
+                if policy::check_secret(&self.plugin_id, &self.grant, found.name, url).is_err() {
+                    return Err(HttpError::Denied(format!(
+                        "the request's {part} carry the value of secret '{}' ({}), which \
+                         plugin '{}' may send only where [grants] binds it, not to {}",
+                        found.name,
+                        found.encoding.describe(),
+                        self.plugin_id,
+                        policy::redacted_url(url)
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn send_url(&self, url: &Url, req: Request) -> Result<Response, HttpError> {
@@ -100,6 +160,7 @@ impl PluginNetwork {
                 .map_err(|e| HttpError::SecretNotGranted(e.to_string()))?;
         }
         policy::check_ip_literal(&self.plugin_id, &self.grant, url)?;
+        self.refuse_unbound_secret_values(url, &req)?;
         if req.timeout_ms == Some(0) {
             return Err(HttpError::InvalidRequest(
                 "timeout-ms must be greater than 0".to_owned(),
@@ -224,9 +285,8 @@ impl PluginNetwork {
             body.extend_from_slice(&chunk);
         }
 
-        let values = self.resolved_secrets();
-        let needles: Vec<&str> = values.iter().map(|v| v.expose_secret()).collect();
-        scrub_bytes(&mut body, &needles);
+        let scrubber = self.scrubber();
+        scrubber.scrub_bytes(&mut body);
         let headers = response
             .headers()
             .iter()
@@ -235,7 +295,7 @@ impl PluginNetwork {
                 let value = String::from_utf8_lossy(value.as_bytes());
                 (
                     name.as_str().to_owned(),
-                    scrub_str(&value, &needles).into_owned(),
+                    scrubber.scrub_str(&value).into_owned(),
                 )
             })
             .collect();

@@ -18,6 +18,9 @@ use decision_matrix::plugins::{
 use decision_matrix_testkit::MockServer;
 use decision_matrix_testkit::hostile::{echo_server, huge_body_server, metadata_redirect_server};
 
+mod memory_budget;
+mod secret_echoes;
+
 const SECRET: &str = "sk-test-0123456789abcdef-never-in-the-guest";
 
 fn fixtures_dir() -> PathBuf {
