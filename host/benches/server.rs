@@ -17,7 +17,8 @@
 //! `DMM_BENCH_RESIDENT` set, to see where memory goes), and `-- stores` compares the session
 //! stores: the store-dependent tools' latency over stdio and the four-client workflow over
 //! HTTP, on the memory store, an SQLite file and a real Redis on loopback. (The other figures
-//! use the memory store.)
+//! use the memory store.) `-- sessions` times `list_sessions` (its default page) over an
+//! SQLite store of [`MANY_SESSIONS`] sessions and gives the size of its result.
 //!
 //! The bench process (clients and mock) and the server share the machine's cores, as a local
 //! assistant and its MCP server do. Run with `cargo bench -p decision-matrix --bench server`;
@@ -36,6 +37,63 @@ use support::workload::Judge;
 
 /// Timed server starts.
 const STARTS: usize = 20;
+
+/// Sessions in the store `-- sessions` lists.
+const MANY_SESSIONS: usize = 10_000;
+
+/// `list_sessions` over an SQLite store of [`MANY_SESSIONS`] sessions, made by four HTTP
+/// clients: the median time of its default page over 21 calls, and the size of its result.
+async fn many_sessions(llm: &Judge) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let sqlite = format!("sqlite://{}", dir.path().join("sessions.db").display());
+    let limit = MANY_SESSIONS.to_string();
+    let (_child, url, _) = support::server::http_server_with(
+        &llm.mock,
+        &["--store", &sqlite],
+        &[("DMM_MAX_ACTIVE_SESSIONS", &limit)],
+    )
+    .await;
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        clients.push(support::client::http_client(&url).await.0);
+    }
+    let per_client = MANY_SESSIONS / clients.len();
+    let makers = clients.iter().map(|client| async move {
+        for n in 0..per_client {
+            support::process::call(
+                client,
+                "start_decision_analysis",
+                serde_json::json!({
+                    "topic": format!("Decision {n}: which supplier for the spring order?"),
+                    "options": ["Acme", "Globex", "Initech", "Umbrella"],
+                    "model_backend": "litellm",
+                }),
+            )
+            .await;
+        }
+    });
+    futures_util::future::join_all(makers).await;
+
+    let mut times = Vec::new();
+    let mut bytes = 0;
+    for _ in 0..21 {
+        let started = std::time::Instant::now();
+        let page =
+            support::process::call(&clients[0], "list_sessions", serde_json::json!({})).await;
+        times.push(started.elapsed());
+        assert_eq!(
+            page["total_active"], MANY_SESSIONS,
+            "every session is counted"
+        );
+        bytes = serde_json::to_string(&page).expect("JSON").len();
+    }
+    times.sort();
+    println!(
+        "\n| sessions in the store | `list_sessions` (default page), median of 21 | result (structured content) |\n|---|---|---|\n| {MANY_SESSIONS} | {} | {:.1} KB |",
+        time(times[times.len() / 2]),
+        bytes as f64 / 1000.0
+    );
+}
 
 // ---------------------------------------------------------------------------------------
 // Session stores
@@ -120,6 +178,7 @@ async fn main() {
         .collect();
     match args.split_first() {
         Some((mode, _)) if mode == "stores" => stores(&llm).await,
+        Some((mode, _)) if mode == "sessions" => many_sessions(&llm).await,
         Some((mode, _)) if mode == "memory" => {
             throughput(Transport::Http, 4, &llm, &[]).await;
         }

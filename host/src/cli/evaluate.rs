@@ -18,12 +18,16 @@ use super::engine::Engine;
 use crate::config::Config;
 use crate::plugins::grants::GrantsConfig;
 use crate::providers::DerivedBackend;
+use crate::server::Update;
 use crate::server::error::ToolError;
 use crate::server::params::{
     AddCriterionArgs, EvaluateArgs, SessionArgs, StartArgs, UpdateOptionArgs,
 };
 use crate::server::results::{DecisionMatrix, Evaluated};
-use crate::server::{Decisions, Update};
+use crate::server::scope::{Scope, Scoped};
+
+/// The client name of `decision-matrix evaluate` in session scopes.
+const CLI_CLIENT: &str = "decision-matrix-cli";
 
 /// The configuration `evaluate` runs with: the memory store unless `--store` named one
 /// (`store_given`). A one-shot run must not leave sessions in the user's data directory (nor,
@@ -47,7 +51,9 @@ pub async fn evaluate(
 ) -> anyhow::Result<i32> {
     let decision = DecisionFile::read(file)?;
     let engine = Engine::start(config, grants, backends).await?;
-    let decisions = &engine.decisions;
+    // The command line is a client of its own: its sessions are apart from MCP clients'.
+    let scope = Scope::of(engine.decisions.scope_rule(), Some(CLI_CLIENT), None);
+    let decisions = &engine.decisions.scoped(scope);
     let session_id = match set_up(decisions, &decision).await {
         Ok(id) => id,
         Err(error) => {
@@ -114,7 +120,7 @@ pub async fn evaluate(
 }
 
 /// Creates the session, describes its options and adds its criteria; returns its id.
-async fn set_up(decisions: &Decisions, decision: &DecisionFile) -> Result<String, ToolError> {
+async fn set_up(decisions: &Scoped<'_>, decision: &DecisionFile) -> Result<String, ToolError> {
     let started = decisions
         .start(StartArgs {
             topic: decision.topic.clone(),

@@ -124,7 +124,8 @@ pub struct ServeArgs {
     /// [env: MCP_HTTP_PORT].
     #[arg(long)]
     pub port: Option<u16>,
-    /// HTTP: require `Authorization: Bearer TOKEN` on /mcp [env: MCP_AUTH_TOKEN].
+    /// HTTP: require `Authorization: Bearer TOKEN` on /mcp; several tokens, comma-separated,
+    /// each see only their own sessions [env: MCP_AUTH_TOKEN].
     #[arg(long)]
     pub auth_token: Option<String>,
     /// HTTP: accepted `Host` header values, comma-separated (DNS-rebinding protection).
@@ -145,6 +146,10 @@ pub struct ServeArgs {
     /// instances [env: DMM_STORE].
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
+    /// Whose sessions a client sees: `client` (default; each MCP client by its name) or a
+    /// name every client shares [env: DMM_SCOPE].
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
 }
 
 impl ServeArgs {
@@ -181,6 +186,9 @@ impl ServeArgs {
         }
         if let Some(store) = &self.store {
             overrides.flag("--store", "sessions.store", store.as_str());
+        }
+        if let Some(scope) = &self.scope {
+            overrides.flag("--scope", "sessions.scope", scope.as_str());
         }
         if self.insecure_unauthenticated_bind {
             overrides.flag(

@@ -117,6 +117,7 @@ const VARS: &[Var] = &[
         Kind::Seconds(60),
     ),
     var("DMM_STORE", "sessions.store", Kind::Text),
+    var("DMM_SCOPE", "sessions.scope", Kind::Text),
     var(
         "DMM_STORE_NAMESPACE",
         "sessions.store_namespace",

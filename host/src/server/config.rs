@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::connections::ConnectionLimits;
 use super::connections::watch::Timeouts;
+use super::scope::ScopeRule;
 use super::sessions::{SessionSettings, StoreDurability, WhenFull};
 use super::transport::HttpSettings;
 
@@ -39,6 +40,9 @@ pub struct SessionsConfig {
     /// SQLite: `normal` (default; survives crashes) or `full` (also survives power loss, at
     /// an fsync per write).
     pub store_durability: Option<StoreDurability>,
+    /// Whose sessions a call sees (`DMM_SCOPE`, `--scope`): `client` (default; each MCP
+    /// client keeps its own) or a name every client shares.
+    pub scope: Option<ScopeRule>,
 }
 
 fn within(key: &str, value: u64, min: u64, max: u64, unit: &str) -> Result<u64, String> {
@@ -104,6 +108,7 @@ impl SessionsConfig {
                 None => defaults.namespace,
             },
             durability: self.store_durability.unwrap_or(defaults.durability),
+            scope: self.scope.clone().unwrap_or(defaults.scope),
             clock: defaults.clock,
         })
     }
@@ -147,6 +152,7 @@ impl From<&SessionSettings> for SessionsConfig {
             store: Some(settings.store.clone()),
             store_namespace: Some(settings.namespace.clone()),
             store_durability: Some(settings.durability),
+            scope: Some(settings.scope.clone()),
         }
     }
 }
@@ -173,7 +179,8 @@ pub struct ServerConfig {
     pub host: String,
     /// HTTP: port; 0 picks a free one and prints it (`MCP_HTTP_PORT`).
     pub port: u16,
-    /// HTTP: bearer token required on `/mcp` (`MCP_AUTH_TOKEN`).
+    /// HTTP: bearer token required on `/mcp` (`MCP_AUTH_TOKEN`); several, separated by
+    /// commas, give each user a token of their own and each token its own sessions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_token: Option<String>,
     /// HTTP: accepted `Host` header values (`MCP_ALLOWED_HOSTS`).
@@ -233,8 +240,15 @@ impl ServerConfig {
                 self.host
             )
         })?;
-        if self.auth_token.as_deref().is_some_and(str::is_empty) {
-            return Err("server.auth_token is empty; allowed: a non-empty token".to_owned());
+        let tokens: Vec<String> = match &self.auth_token {
+            Some(text) => text.split(',').map(|t| t.trim().to_owned()).collect(),
+            None => Vec::new(),
+        };
+        if tokens.iter().any(String::is_empty) {
+            return Err(
+                "server.auth_token is empty or has an empty entry; allowed: a non-empty token, or several separated by commas"
+                    .to_owned(),
+            );
         }
         // The allowed-hosts check stops browsers (DNS rebinding), not other clients: any
         // program can send `Host: 127.0.0.1`. Off loopback, only a token keeps strangers out.
@@ -257,7 +271,7 @@ impl ServerConfig {
             addr: SocketAddr::new(ip, self.port),
             allowed_hosts: self.allowed_hosts.clone(),
             allowed_origins: self.allowed_origins.clone(),
-            bearer_token: self.auth_token.clone(),
+            bearer_tokens: tokens,
             connections: ConnectionLimits {
                 max_connections: self.max_connections,
                 timeouts: Timeouts {

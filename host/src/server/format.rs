@@ -202,12 +202,24 @@ pub fn decision_matrix(session: &Session, analysis: &Analysis) -> String {
 }
 
 /// `list_sessions`.
-pub fn sessions_list(sessions: &[SessionSummary], stats: &SessionStats) -> String {
+pub fn sessions_list(
+    sessions: &[SessionSummary],
+    total: usize,
+    has_more: bool,
+    stats: &SessionStats,
+) -> String {
     if sessions.is_empty() {
         return "## 📭 No Active Sessions\n\nStart one with `start_decision_analysis`.\n"
             .to_owned();
     }
-    let mut out = format!("# 📋 Active Decision Sessions ({})\n\n", sessions.len());
+    let mut out = format!("# 📋 Active Decision Sessions ({total})\n\n");
+    if has_more {
+        let _ = writeln!(
+            out,
+            "_{} shown here; pass `next_cursor` as `cursor` for the next page._\n",
+            sessions.len()
+        );
+    }
     for session in sessions {
         let evaluated = session.status == SessionStatus::Evaluated;
         let _ = writeln!(

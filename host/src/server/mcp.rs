@@ -12,6 +12,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::{IntoCallToolResult, ToolCallContext};
 use rmcp::handler::server::wrapper::{Json, Parameters};
@@ -29,9 +30,9 @@ use tracing::Instrument as _;
 
 use super::error::ToolError;
 use super::params::{
-    AddCriterionArgs, AddOptionArgs, EvaluateArgs, ExportArgs, RemoveCriterionArgs,
-    RemoveOptionArgs, SensitivityArgs, SessionArgs, SetScoreArgs, StartArgs, StrategyArgs,
-    UpdateCriterionArgs, UpdateOptionArgs,
+    AddCriterionArgs, AddOptionArgs, EvaluateArgs, ExportArgs, ListSessionsArgs,
+    RemoveCriterionArgs, RemoveOptionArgs, SensitivityArgs, SessionArgs, SetScoreArgs, StartArgs,
+    StrategyArgs, UpdateCriterionArgs, UpdateOptionArgs,
 };
 use super::results::{
     BackendList, BedrockConnection, CriterionAdded, CriterionRemoved, CriterionUpdated,
@@ -39,6 +40,7 @@ use super::results::{
     PluginList, ScoreSet, Sensitivity, ServerStats, SessionList, SessionsCleared, Started,
     StrategySet,
 };
+use super::scope::{Scope, TokenTag};
 use super::service::{Decisions, ToolResult};
 use super::sessions::LEASE_TTL;
 use super::tools::bedrock;
@@ -58,6 +60,21 @@ pub struct McpServer {
 }
 
 impl McpServer {
+    /// The scope of a call: its client's name from `initialize` and, over HTTP, the tag of
+    /// the bearer token it came with.
+    fn scope_of(&self, context: &RequestContext<RoleServer>) -> Scope {
+        let client = context.peer.peer_info();
+        let token = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<TokenTag>());
+        Scope::of(
+            self.decisions.scope_rule(),
+            client.as_ref().map(|info| info.client_info.name.as_str()),
+            token,
+        )
+    }
+
     /// A handler over `decisions`.
     pub fn new(decisions: Arc<Decisions>) -> McpServer {
         // The stateless HTTP transport makes a handler per request; the tool table (20 tools
@@ -94,9 +111,10 @@ impl McpServer {
     )]
     async fn start_decision_analysis(
         &self,
+        Extension(scope): Extension<Scope>,
         Parameters(args): Parameters<StartArgs>,
     ) -> Result<Json<Started>, ToolError> {
-        reply(self.decisions.start(args).await)
+        reply(self.decisions.scoped(scope).start(args).await)
     }
 
     #[tool(
@@ -104,9 +122,10 @@ impl McpServer {
     )]
     async fn add_criterion(
         &self,
+        Extension(scope): Extension<Scope>,
         Parameters(args): Parameters<AddCriterionArgs>,
     ) -> Result<Json<CriterionAdded>, ToolError> {
-        reply(self.decisions.add_criterion(args).await)
+        reply(self.decisions.scoped(scope).add_criterion(args).await)
     }
 
     #[tool(
@@ -117,6 +136,7 @@ impl McpServer {
         Parameters(args): Parameters<EvaluateArgs>,
         context: RequestContext<RoleServer>,
     ) -> Result<Json<Evaluated>, ToolError> {
+        let scope = self.scope_of(&context);
         let token = context.meta.get_progress_token();
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Update>();
         // Notifications go out from their own task: the engine's per-cell callback is
@@ -149,6 +169,7 @@ impl McpServer {
         };
         let outcome = self
             .decisions
+            .scoped(scope)
             .evaluate(args, context.ct.clone(), &mut progress)
             .await;
         drop(progress);
@@ -164,9 +185,10 @@ impl McpServer {
     )]
     async fn get_decision_matrix(
         &self,
+        Extension(scope): Extension<Scope>,
         Parameters(args): Parameters<SessionArgs>,
     ) -> Result<Json<MatrixResult>, ToolError> {
-        reply(self.decisions.matrix(args).await)
+        reply(self.decisions.scoped(scope).matrix(args).await)
     }
 
     #[tool(
@@ -174,26 +196,39 @@ impl McpServer {
     )]
     async fn add_option(
         &self,
+        Extension(scope): Extension<Scope>,
         Parameters(args): Parameters<AddOptionArgs>,
     ) -> Result<Json<OptionAdded>, ToolError> {
-        reply(self.decisions.add_option(args).await)
+        reply(self.decisions.scoped(scope).add_option(args).await)
     }
 
-    #[tool(description = "List all active decision analysis sessions")]
-    async fn list_sessions(&self) -> Result<Json<SessionList>, ToolError> {
-        reply(self.decisions.list_sessions().await)
+    #[tool(
+        description = "List your active decision analysis sessions, the most recent first, a page at a time (limit, default 100; cursor from next_cursor)"
+    )]
+    async fn list_sessions(
+        &self,
+        Extension(scope): Extension<Scope>,
+        Parameters(args): Parameters<ListSessionsArgs>,
+    ) -> Result<Json<SessionList>, ToolError> {
+        reply(self.decisions.scoped(scope).list_sessions(args).await)
     }
 
     #[tool(description = "Clear all active decision analysis sessions")]
-    async fn clear_all_sessions(&self) -> Result<Json<SessionsCleared>, ToolError> {
-        reply(self.decisions.clear_all_sessions().await)
+    async fn clear_all_sessions(
+        &self,
+        Extension(scope): Extension<Scope>,
+    ) -> Result<Json<SessionsCleared>, ToolError> {
+        reply(self.decisions.scoped(scope).clear_all_sessions().await)
     }
 
     #[tool(
         description = "Quick check of your most recent analysis session - see topic and status without remembering session ID"
     )]
-    async fn current_session(&self) -> Result<Json<CurrentSession>, ToolError> {
-        reply(self.decisions.current_session().await)
+    async fn current_session(
+        &self,
+        Extension(scope): Extension<Scope>,
+    ) -> Result<Json<CurrentSession>, ToolError> {
+        reply(self.decisions.scoped(scope).current_session().await)
     }
 
     #[tool(
@@ -208,9 +243,10 @@ impl McpServer {
     )]
     async fn update_option(
         &self,
+        Extension(scope): Extension<Scope>,
         Parameters(args): Parameters<UpdateOptionArgs>,
     ) -> Result<Json<OptionUpdated>, ToolError> {
-        reply(self.decisions.update_option(args).await)
+        reply(self.decisions.scoped(scope).update_option(args).await)
     }
 
     #[tool(
@@ -218,9 +254,10 @@ impl McpServer {
     )]
     async fn remove_option(
         &self,
+        Extension(scope): Extension<Scope>,
         Parameters(args): Parameters<RemoveOptionArgs>,
     ) -> Result<Json<OptionRemoved>, ToolError> {
-        reply(self.decisions.remove_option(args).await)
+        reply(self.decisions.scoped(scope).remove_option(args).await)
     }
 
     #[tool(
@@ -228,17 +265,19 @@ impl McpServer {
     )]
     async fn update_criterion(
         &self,
+        Extension(scope): Extension<Scope>,
         Parameters(args): Parameters<UpdateCriterionArgs>,
     ) -> Result<Json<CriterionUpdated>, ToolError> {
-        reply(self.decisions.update_criterion(args).await)
+        reply(self.decisions.scoped(scope).update_criterion(args).await)
     }
 
     #[tool(description = "Remove a criterion and its scores from a decision")]
     async fn remove_criterion(
         &self,
+        Extension(scope): Extension<Scope>,
         Parameters(args): Parameters<RemoveCriterionArgs>,
     ) -> Result<Json<CriterionRemoved>, ToolError> {
-        reply(self.decisions.remove_criterion(args).await)
+        reply(self.decisions.scoped(scope).remove_criterion(args).await)
     }
 
     #[tool(
@@ -246,9 +285,10 @@ impl McpServer {
     )]
     async fn set_score(
         &self,
+        Extension(scope): Extension<Scope>,
         Parameters(args): Parameters<SetScoreArgs>,
     ) -> Result<Json<ScoreSet>, ToolError> {
-        reply(self.decisions.set_score(args).await)
+        reply(self.decisions.scoped(scope).set_score(args).await)
     }
 
     #[tool(
@@ -256,9 +296,10 @@ impl McpServer {
     )]
     async fn set_strategy(
         &self,
+        Extension(scope): Extension<Scope>,
         Parameters(args): Parameters<StrategyArgs>,
     ) -> Result<Json<StrategySet>, ToolError> {
-        reply(self.decisions.set_strategy(args).await)
+        reply(self.decisions.scoped(scope).set_strategy(args).await)
     }
 
     #[tool(
@@ -266,17 +307,19 @@ impl McpServer {
     )]
     async fn analyze_sensitivity(
         &self,
+        Extension(scope): Extension<Scope>,
         Parameters(args): Parameters<SensitivityArgs>,
     ) -> Result<Json<Sensitivity>, ToolError> {
-        reply(self.decisions.sensitivity(args).await)
+        reply(self.decisions.scoped(scope).sensitivity(args).await)
     }
 
     #[tool(description = "Export a decision matrix as JSON, CSV or markdown text")]
     async fn export_matrix(
         &self,
+        Extension(scope): Extension<Scope>,
         Parameters(args): Parameters<ExportArgs>,
     ) -> Result<Json<Exported>, ToolError> {
-        reply(self.decisions.export(args).await)
+        reply(self.decisions.scoped(scope).export(args).await)
     }
 
     #[tool(
@@ -323,6 +366,8 @@ impl ServerHandler for McpServer {
         {
             span.record("session_id", id);
         }
+        let mut context = context;
+        context.extensions.insert(self.scope_of(&context));
         let call = ToolCallContext::new(self, request, context);
         let outcome = self.tool_router.call(call).instrument(span.clone()).await;
         let ok = match &outcome {
@@ -364,12 +409,11 @@ impl ServerHandler for McpServer {
 
     async fn list_resources(
         &self,
-        _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        Ok(ListResourcesResult::with_all_items(
-            resources::list(&self.decisions).await?,
-        ))
+        let scoped = self.decisions.scoped(self.scope_of(&context));
+        resources::list(&scoped, request.and_then(|r| r.cursor).as_deref()).await
     }
 
     async fn list_resource_templates(
@@ -385,11 +429,10 @@ impl ServerHandler for McpServer {
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        resources::read(&self.decisions, &request.uri)
-            .await
-            .map(Into::into)
+        let scoped = self.decisions.scoped(self.scope_of(&context));
+        resources::read(&scoped, &request.uri).await.map(Into::into)
     }
 
     async fn list_prompts(

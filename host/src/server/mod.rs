@@ -29,6 +29,7 @@ pub mod params;
 pub(crate) mod prompts;
 pub(crate) mod resources;
 pub(crate) mod results;
+pub(crate) mod scope;
 pub(crate) mod service;
 pub(crate) mod sessions;
 pub(crate) mod stats;

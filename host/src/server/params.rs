@@ -82,6 +82,17 @@ pub struct StartArgs {
     pub strategy: Option<String>,
 }
 
+/// `list_sessions`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct ListSessionsArgs {
+    /// Most sessions to return, 1–1000 (default 100), the most recently created first.
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Where to continue: the `next_cursor` of the previous result.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
 /// Arguments naming only a session.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 pub struct SessionArgs {

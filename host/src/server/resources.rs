@@ -7,10 +7,13 @@
 //! is always readable.
 
 use rmcp::ErrorData;
-use rmcp::model::{ReadResourceResult, Resource, ResourceContents, ResourceTemplate};
+use rmcp::model::{
+    ListResourcesResult, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
+};
 
 use super::params::ExportArgs;
-use super::service::Decisions;
+use super::scope::Scoped;
+use super::sessions::Cursor;
 
 const PREFIX: &str = "decision-matrix://sessions/";
 
@@ -65,14 +68,31 @@ fn parse(uri: &str) -> Option<(&str, Format)> {
     (!session_id.is_empty()).then_some((session_id, format))
 }
 
-/// Two resources per live session; a failing session store is an internal error naming it.
-pub async fn list(decisions: &Decisions) -> Result<Vec<Resource>, ErrorData> {
-    let sessions = decisions
+/// Sessions whose resources one page of `resources/list` holds.
+const PAGE: usize = 100;
+
+/// Two resources per live session of the caller's scope, the most recent sessions first, a
+/// page at a time; a failing session store is an internal error naming it.
+pub async fn list(
+    scoped: &Scoped<'_>,
+    cursor: Option<&str>,
+) -> Result<ListResourcesResult, ErrorData> {
+    let after = match cursor {
+        Some(text) => Some(Cursor::decode(text).ok_or_else(|| {
+            ErrorData::invalid_params(
+                "invalid cursor: pass the nextCursor of the previous resources/list result",
+                None,
+            )
+        })?),
+        None => None,
+    };
+    let page = scoped
         .sessions()
-        .list()
+        .page(scoped.scope(), after.as_ref(), PAGE)
         .await
         .map_err(|error| ErrorData::internal_error(error.error, None))?;
-    Ok(sessions
+    let resources = page
+        .sessions
         .iter()
         .flat_map(|session| {
             let (id, topic) = (&session.id, &session.topic);
@@ -86,7 +106,10 @@ pub async fn list(decisions: &Decisions) -> Result<Vec<Resource>, ErrorData> {
                     .with_mime_type(format.mime_type())
             })
         })
-        .collect())
+        .collect();
+    let mut result = ListResourcesResult::with_all_items(resources);
+    result.next_cursor = page.next.map(|next| next.encode());
+    Ok(result)
 }
 
 /// The URI templates, for sessions a client knows by id.
@@ -104,7 +127,7 @@ pub fn templates() -> Vec<ResourceTemplate> {
 }
 
 /// The contents of `uri`.
-pub async fn read(decisions: &Decisions, uri: &str) -> Result<ReadResourceResult, ErrorData> {
+pub async fn read(scoped: &Scoped<'_>, uri: &str) -> Result<ReadResourceResult, ErrorData> {
     let Some((session_id, format)) = parse(uri) else {
         return Err(ErrorData::resource_not_found(
             format!(
@@ -113,18 +136,18 @@ pub async fn read(decisions: &Decisions, uri: &str) -> Result<ReadResourceResult
             None,
         ));
     };
-    let found = decisions
+    let found = scoped
         .sessions()
         .load(session_id)
         .await
         .map_err(|error| ErrorData::internal_error(error.error, None))?;
-    if found.is_none() {
+    if !found.is_some_and(|session| scoped.scope().sees(&session)) {
         return Err(ErrorData::resource_not_found(
             format!("Session {session_id} not found or expired"),
             None,
         ));
     }
-    let exported = decisions
+    let exported = scoped
         .export(ExportArgs {
             session_id: session_id.to_owned(),
             format: Some(format.export_format().to_owned()),

@@ -461,10 +461,15 @@ pub enum SessionStatus {
 /// `list_sessions`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct SessionList {
-    /// How many sessions are alive.
+    /// How many of the caller's sessions are alive, on every page.
     pub total_active: usize,
-    /// The sessions.
+    /// This page of them, the most recently created first.
     pub sessions: Vec<SessionSummary>,
+    /// Whether more sessions follow this page.
+    pub has_more: bool,
+    /// Pass as `cursor` for the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
     /// The session store's counters.
     pub stats: SessionStats,
     /// The result as markdown.

@@ -2,7 +2,8 @@
 //! changing a session, checking a backend or strategy name, ranking a session.
 //!
 //! The tools themselves are in [`super::tools`], a module per group, each a method of
-//! [`Decisions`] that takes the tool's arguments and returns its result struct
+//! [`Decisions`] (or, for tools on sessions, of [`Scoped`], its view for one caller's
+//! scope) that takes the tool's arguments and returns its result struct
 //! ([`super::results`]) or a [`ToolError`]. The MCP adapter ([`super::mcp`]) and the command
 //! line call the same methods.
 
@@ -16,6 +17,7 @@ use crate::plugins::call::PluginInstances;
 use crate::telemetry::Telemetry;
 
 use super::error::ToolError;
+use super::scope::{Scope, ScopeRule, Scoped};
 use super::sessions::SessionManager;
 use super::stopping::Stopping;
 
@@ -78,25 +80,14 @@ impl Decisions {
         &self.stopping
     }
 
-    /// Session `id` with its cells, renewing its TTL.
-    pub(super) async fn session(&self, id: &str) -> Result<Session, ToolError> {
-        self.limits.session_id(id)?;
-        self.sessions
-            .load(id)
-            .await?
-            .ok_or_else(ToolError::session_not_found)
+    /// The tools' view of these decisions for calls in `scope`.
+    pub fn scoped(&self, scope: Scope) -> Scoped<'_> {
+        Scoped::new(self, scope)
     }
 
-    /// Applies `change` to session `id` and saves it (again on a fresh copy if another
-    /// request changed the session meanwhile, so `change` must depend only on its argument);
-    /// returns what `change` returned.
-    pub(super) async fn change<T>(
-        &self,
-        id: &str,
-        change: impl FnMut(&mut Session) -> Result<T, ToolError>,
-    ) -> Result<T, ToolError> {
-        self.limits.session_id(id)?;
-        self.sessions.modify(id, change).await
+    /// How the scope of a call is chosen.
+    pub fn scope_rule(&self) -> &ScopeRule {
+        &self.sessions.settings().scope
     }
 
     /// Refuses a backend that is not loaded, naming those that are.

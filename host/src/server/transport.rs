@@ -31,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 use super::Decisions;
 use super::connections::{self, ConnectionLimits};
 use super::mcp::McpServer;
+use super::scope::TokenTag;
 use crate::telemetry::connections::ConnectionStats;
 
 /// Serves one client on stdin/stdout until it disconnects or `shutdown` fires.
@@ -62,8 +63,9 @@ pub struct HttpSettings {
     pub allowed_hosts: Vec<String>,
     /// `Origin` values accepted; empty accepts any (requests without `Origin` always pass).
     pub allowed_origins: Vec<String>,
-    /// Bearer token required on `/mcp`, if any.
-    pub bearer_token: Option<String>,
+    /// Bearer tokens accepted on `/mcp`; none means no token is asked for. Each token's
+    /// calls have a session scope of their own.
+    pub bearer_tokens: Vec<String>,
     /// How many connections may be open and how long each may take.
     pub connections: ConnectionLimits,
 }
@@ -75,7 +77,7 @@ impl Default for HttpSettings {
             addr: SocketAddr::from(([127, 0, 0, 1], 8081)),
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             allowed_origins: Vec::new(),
-            bearer_token: None,
+            bearer_tokens: Vec::new(),
             connections: ConnectionLimits::default(),
         }
     }
@@ -112,11 +114,9 @@ pub fn http_app(
         "/metrics",
         axum::routing::get(move |decisions| metrics(decisions, connections)),
     );
-    if let Some(token) = &settings.bearer_token {
-        mcp = mcp.layer(middleware::from_fn_with_state(
-            Arc::<str>::from(token.as_str()),
-            require_bearer,
-        ));
+    if !settings.bearer_tokens.is_empty() {
+        let tokens: Arc<[String]> = settings.bearer_tokens.clone().into();
+        mcp = mcp.layer(middleware::from_fn_with_state(tokens, require_bearer));
     }
     Router::new()
         .route("/healthz", axum::routing::get(healthz))
@@ -159,22 +159,27 @@ async fn metrics(
         .into_response()
 }
 
-async fn require_bearer(State(token): State<Arc<str>>, request: Request, next: Next) -> Response {
+/// Lets through a request bearing one of `tokens`, tagged with that token (for its
+/// session scope); refuses any other.
+async fn require_bearer(
+    State(tokens): State<Arc<[String]>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let given = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
-    // Compared in constant time: the token is a secret.
-    let valid = given.is_some_and(|given| {
-        given.len() == token.len()
-            && given
-                .bytes()
-                .zip(token.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+    // Compared in constant time, with every token: which one matched must not show in the
+    // time taken either.
+    let matched = given.and_then(|given| {
+        tokens.iter().fold(None, |found, token| {
+            found.or(constant_time_eq(given, token).then_some(token))
+        })
     });
-    if valid {
+    if let Some(token) = matched {
+        request.extensions_mut().insert(TokenTag::of(token));
         next.run(request).await
     } else {
         (
@@ -184,6 +189,16 @@ async fn require_bearer(State(token): State<Arc<str>>, request: Request, next: N
         )
             .into_response()
     }
+}
+
+/// Whether `given` is `token`, in a time that depends only on their lengths.
+fn constant_time_eq(given: &str, token: &str) -> bool {
+    given.len() == token.len()
+        && given
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 /// Serves HTTP on `settings.addr` until `shutdown` fires, then finishes open requests.
@@ -201,7 +216,7 @@ pub async fn serve_http(
     // Tests and scripts read the port from here when they asked for port 0.
     tracing::info!(address = %local, "MCP streamable HTTP at http://{local}/mcp");
     eprintln!("listening on http://{local}/mcp");
-    if !local.ip().is_loopback() && settings.bearer_token.is_none() {
+    if !local.ip().is_loopback() && settings.bearer_tokens.is_empty() {
         // Only reachable with `--insecure-unauthenticated-bind` (see `ServerConfig`).
         tracing::warn!(
             address = %local,

@@ -24,6 +24,7 @@ mod mcp;
 mod mcp_lifecycle;
 mod mcp_observability;
 mod mcp_python;
+mod mcp_scopes;
 mod mcp_store;
 mod sandbox;
 mod scoring;

@@ -59,6 +59,10 @@ pub struct Session {
     pub strategy: String,
     /// Completed evaluation runs.
     pub evaluations_run: u32,
+    /// Whose session it is (see the server's `scope` module); `None` for sessions saved
+    /// before scopes existed, which every caller sees until they expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
     options: Vec<DecisionOption>,
     criteria: Vec<Criterion>,
     #[serde(with = "cells_as_list")]
@@ -117,6 +121,7 @@ impl Session {
             defaults,
             strategy: DEFAULT_STRATEGY.to_owned(),
             evaluations_run: 0,
+            scope: None,
             options: Vec::with_capacity(options.len()),
             criteria: Vec::with_capacity(criteria.len()),
             cells: BTreeMap::new(),

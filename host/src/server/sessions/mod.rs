@@ -19,11 +19,13 @@
 //! A store failure is an explicit error naming the store, never a silent fallback to memory.
 //!
 //! Here: the manager and its reads and changes. Apart: [`settings`] (limits and timings),
-//! [`records`] (how a session and its cells map to store records), [`housekeeping`]
+//! [`listing`] (a scope's sessions, page by page, and clearing them), [`records`] (how a
+//! session and its cells map to store records), [`housekeeping`]
 //! (statistics, expiry sweeps, memory pressure) and [`lease`] (one evaluation per session).
 
 mod housekeeping;
 mod lease;
+mod listing;
 mod records;
 mod settings;
 #[cfg(test)]
@@ -45,6 +47,7 @@ use records::{Cells, evaluated_key, manual_key};
 
 pub use housekeeping::SessionStats;
 pub(crate) use lease::LEASE_TTL;
+pub use listing::Cursor;
 pub use settings::{SessionSettings, StoreDurability, WhenFull};
 
 /// Attempts of a change that keeps meeting concurrent changes before it gives up.
@@ -283,53 +286,6 @@ impl SessionManager {
         self.decoded
             .put(id, stored.after_change(&encoded, &[]), &session);
         Ok(accepted.len())
-    }
-
-    /// Every live session without its cells, the oldest first; neither renews them.
-    pub async fn list(&self) -> Result<Vec<Session>, ToolError> {
-        let summaries = self.store.list().await.map_err(|e| self.failure(e))?;
-        let mut sessions: Vec<(u64, Session)> = summaries
-            .into_iter()
-            .filter_map(|summary| match serde_json::from_slice(&summary.body) {
-                Ok(session) => Some((summary.created_at, session)),
-                Err(error) => {
-                    tracing::warn!(
-                        session = summary.id,
-                        "unreadable session not listed: {error}"
-                    );
-                    None
-                }
-            })
-            .collect();
-        sessions.sort_by(|(a, x), (b, y)| (a, &x.id).cmp(&(b, &y.id)));
-        Ok(sessions.into_iter().map(|(_, session)| session).collect())
-    }
-
-    /// The most recently created live session, with its cells (not renewed by this look).
-    pub async fn current(&self) -> Result<Option<Session>, ToolError> {
-        let mut summaries = self.store.list().await.map_err(|e| self.failure(e))?;
-        // The reference server's "current" session is the most recently created one.
-        summaries.sort_by_key(|summary| std::cmp::Reverse(summary.created_at));
-        for summary in summaries {
-            if let Some(loaded) = self
-                .store
-                .peek(&summary.id)
-                .await
-                .map_err(|e| self.failure(e))?
-            {
-                let stored = Stored::from(loaded);
-                return self.decode(&summary.id, &stored).map(Some);
-            }
-        }
-        Ok(None)
-    }
-
-    /// Removes every session; returns how many there were.
-    pub async fn clear(&self) -> Result<usize, ToolError> {
-        let cleared = self.store.clear().await.map_err(|e| self.failure(e))?;
-        self.decoded.clear();
-        self.count(CLEANED, cleared).await;
-        Ok(cleared)
     }
 }
 

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use decision_matrix_store::{Clock, StoreOptions};
 
+use crate::server::scope::ScopeRule;
+
 /// Eviction or refusal at the limit, and SQLite's durability: the store's own settings,
 /// named as the configuration file names them.
 pub use decision_matrix_store::{Durability as StoreDurability, WhenFull};
@@ -32,6 +34,8 @@ pub struct SessionSettings {
     pub namespace: String,
     /// SQLite durability.
     pub durability: StoreDurability,
+    /// Whose sessions a call sees: each MCP client its own, or one scope shared on purpose.
+    pub scope: ScopeRule,
     /// Where the memory and SQLite stores read the time; tests move a manual one.
     pub clock: Clock,
 }
@@ -50,6 +54,7 @@ impl Default for SessionSettings {
             store: "sqlite".to_owned(),
             namespace: "dmm".to_owned(),
             durability: StoreDurability::Normal,
+            scope: ScopeRule::PerClient,
             clock: Clock::System,
         }
     }

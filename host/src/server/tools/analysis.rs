@@ -14,12 +14,13 @@ use super::super::results::{
     ByName, Contribution, CriterionSensitivity, DecisionMatrix, Exported, MatrixCell, MatrixResult,
     RankedOption, Ranking, Sensitivity, SessionInfo, WhatIf, WinnerChange,
 };
-use super::super::service::{Decisions, ToolResult};
+use super::super::scope::Scoped;
+use super::super::service::ToolResult;
 
 const NOT_AVAILABLE: &str = "Score not available";
 const ABSTAINED: &str = "Abstained - criterion not applicable";
 
-impl Decisions {
+impl Scoped<'_> {
     /// `get_decision_matrix`.
     pub async fn matrix(&self, args: SessionArgs) -> ToolResult<MatrixResult> {
         let (session, analysis) = self.ranked_matrix(&args.session_id).await?;

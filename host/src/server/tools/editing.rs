@@ -15,10 +15,11 @@ use super::super::results::{
     CriterionAdded, CriterionRemoved, CriterionUpdated, ManualStatus, OptionAdded, OptionRemoved,
     OptionUpdated, ScoreSet, StrategySet,
 };
-use super::super::service::{Decisions, ToolResult};
+use super::super::scope::Scoped;
+use super::super::service::ToolResult;
 use super::{criterion_names, option_names, steps};
 
-impl Decisions {
+impl Scoped<'_> {
     /// `add_criterion`.
     pub async fn add_criterion(&self, args: AddCriterionArgs) -> ToolResult<CriterionAdded> {
         let spec = args.spec();

@@ -10,7 +10,8 @@ use super::super::error::ToolError;
 use super::super::format;
 use super::super::params::EvaluateArgs;
 use super::super::results::{Evaluated, EvaluationSummary};
-use super::super::service::{Decisions, ToolResult};
+use super::super::scope::Scoped;
+use super::super::service::ToolResult;
 use super::steps;
 
 /// What an evaluation reports while it runs.
@@ -26,7 +27,7 @@ pub enum Update {
 /// Where an evaluation reports its [`Update`]s.
 pub type Progress<'a> = &'a mut (dyn FnMut(Update) + Send);
 
-impl Decisions {
+impl Scoped<'_> {
     /// `evaluate_options`: scores the cells that need it, reporting progress after each
     /// cell and saving each as it finishes; stops at `cancel`, keeping the cells already
     /// done.

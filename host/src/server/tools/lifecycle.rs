@@ -7,15 +7,22 @@ use crate::domain::{CriterionSpec, Session, SessionDefaults};
 
 use super::super::error::{ToolError, rfc3339};
 use super::super::format;
-use super::super::params::StartArgs;
+use super::super::params::{ListSessionsArgs, StartArgs};
 use super::super::results::{
     CurrentDetails, CurrentSession, NoSession, SessionList, SessionStatus, SessionSummary,
     SessionsCleared, Started,
 };
-use super::super::service::{Decisions, ToolResult};
+use super::super::scope::Scoped;
+use super::super::service::ToolResult;
+use super::super::sessions::Cursor;
 use super::{criterion_names, option_names, steps};
 
-impl Decisions {
+/// Sessions a `list_sessions` page holds unless it asks for another number.
+const DEFAULT_PAGE: u32 = 100;
+/// The most a page may hold.
+const MAX_PAGE: u32 = 1000;
+
+impl Scoped<'_> {
     /// `start_decision_analysis`.
     pub async fn start(&self, args: StartArgs) -> ToolResult<Started> {
         let backend = args
@@ -49,6 +56,7 @@ impl Decisions {
         if let Some(strategy) = args.strategy {
             session.strategy = strategy;
         }
+        session.scope = Some(self.scope().as_str().to_owned());
         let formatted_output = format::session_created(&session);
         self.sessions.insert(&session).await?;
         let mut message = format!(
@@ -77,28 +85,51 @@ impl Decisions {
         })
     }
 
-    /// `list_sessions`.
-    pub async fn list_sessions(&self) -> ToolResult<SessionList> {
-        let sessions: Vec<SessionSummary> = self
+    /// `list_sessions`: a page of the caller's sessions, the most recent first.
+    pub async fn list_sessions(&self, args: ListSessionsArgs) -> ToolResult<SessionList> {
+        let limit = args.limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(ToolError::new(
+                "Invalid limit",
+                format!(
+                    "Invalid limit: {limit}; allowed: 1 to {MAX_PAGE} (default {DEFAULT_PAGE})"
+                ),
+            ));
+        }
+        let after = match args.cursor.as_deref() {
+            Some(text) => Some(Cursor::decode(text).ok_or_else(|| {
+                ToolError::new(
+                    "Invalid cursor",
+                    "Invalid cursor: pass the next_cursor of the previous list_sessions result, unchanged",
+                )
+            })?),
+            None => None,
+        };
+        let page = self
             .sessions
-            .list()
-            .await?
+            .page(self.scope(), after.as_ref(), limit as usize)
+            .await?;
+        let sessions: Vec<SessionSummary> = page
+            .sessions
             .iter()
             .map(|session| summary(session, SessionStatus::Setup))
             .collect();
         let stats = self.sessions.stats().await?;
-        let formatted_output = format::sessions_list(&sessions, &stats);
+        let formatted_output =
+            format::sessions_list(&sessions, page.total, page.next.is_some(), &stats);
         Ok(SessionList {
-            total_active: sessions.len(),
+            total_active: page.total,
             sessions,
+            has_more: page.next.is_some(),
+            next_cursor: page.next.map(|cursor| cursor.encode()),
             stats,
             formatted_output,
         })
     }
 
-    /// `clear_all_sessions`.
+    /// `clear_all_sessions`: the caller's sessions.
     pub async fn clear_all_sessions(&self) -> ToolResult<SessionsCleared> {
-        let cleared = self.sessions.clear().await?;
+        let cleared = self.sessions.clear(self.scope()).await?;
         self.analyses.clear();
         Ok(SessionsCleared {
             cleared,
@@ -109,7 +140,7 @@ impl Decisions {
 
     /// `current_session`: the most recently used session.
     pub async fn current_session(&self) -> ToolResult<CurrentSession> {
-        let Some(session) = self.sessions.current().await? else {
+        let Some(session) = self.sessions.current(self.scope()).await? else {
             return Ok(CurrentSession {
                 current: None,
                 session: Some(NoSession),

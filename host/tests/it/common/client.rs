@@ -22,6 +22,8 @@ use super::server::{server_command, server_env};
 pub struct Client {
     /// Progress notifications received, in order.
     pub progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+    /// The name it gives in `initialize`; `decision-matrix-tests` unless set.
+    pub name: Option<&'static str>,
 }
 
 impl ClientHandler for Client {
@@ -36,7 +38,7 @@ impl ClientHandler for Client {
     fn get_info(&self) -> ClientConfig {
         ClientConfig::new(
             ClientCapabilities::default(),
-            Implementation::new("decision-matrix-tests", "0"),
+            Implementation::new(self.name.unwrap_or("decision-matrix-tests"), "0"),
         )
     }
 }
@@ -44,6 +46,15 @@ impl ClientHandler for Client {
 /// A server on stdio started with `serve` and `args`, the connected client, and the
 /// server's process id.
 pub async fn stdio_server(
+    llm: &MockServer,
+    args: &[&str],
+) -> (RunningService<RoleClient, Client>, Client, u32) {
+    stdio_server_for(Client::default(), llm, args).await
+}
+
+/// [`stdio_server`] connected with `handler` (a client of another name, for example).
+pub async fn stdio_server_for(
+    handler: Client,
     llm: &MockServer,
     args: &[&str],
 ) -> (RunningService<RoleClient, Client>, Client, u32) {
@@ -56,7 +67,6 @@ pub async fn stdio_server(
         .expect("server starts")
         .0;
     let pid = transport.id().expect("the server is running");
-    let handler = Client::default();
     let client = handler.clone().serve(transport).await.expect("initialize");
     (client, handler, pid)
 }
@@ -79,6 +89,19 @@ pub async fn stdio_client(llm: &MockServer) -> (RunningService<RoleClient, Clien
 /// between requests, as the MCP SDKs' HTTP clients (httpx in Python, fetch in TypeScript) do.
 pub async fn http_client(url: &str) -> (RunningService<RoleClient, Client>, Client) {
     let config = StreamableHttpClientTransportConfig::with_uri(url.to_owned());
+    connect_http(StreamableHttpClientTransport::with_client(
+        reqwest::Client::new(),
+        config,
+    ))
+    .await
+}
+
+/// [`http_client`] sending `Authorization: Bearer {token}`.
+pub async fn http_client_with_token(
+    url: &str,
+    token: &str,
+) -> (RunningService<RoleClient, Client>, Client) {
+    let config = StreamableHttpClientTransportConfig::with_uri(url.to_owned()).auth_header(token);
     connect_http(StreamableHttpClientTransport::with_client(
         reqwest::Client::new(),
         config,
