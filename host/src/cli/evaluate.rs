@@ -22,7 +22,7 @@ use crate::server::error::ToolError;
 use crate::server::params::{
     AddCriterionArgs, EvaluateArgs, SessionArgs, StartArgs, UpdateOptionArgs,
 };
-use crate::server::results::{DecisionMatrix, Evaluated};
+use crate::server::results::{DecisionMatrix, Evaluated, MatrixResult};
 use crate::server::{Decisions, Update};
 
 /// The configuration `evaluate` runs with: the memory store unless `--store` named one
@@ -93,13 +93,16 @@ pub async fn evaluate(
             return Ok(1);
         }
     };
-    let matrix = decisions
+    let matrix = match decisions
         .matrix(SessionArgs {
             session_id: session_id.clone(),
         })
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.error))?
-        .matrix;
+    {
+        MatrixResult::Ranked(ranked) => ranked.matrix,
+        MatrixResult::Insufficient(lacking) => anyhow::bail!("{}", lacking.error),
+    };
 
     if json {
         let document = json!({

@@ -180,7 +180,7 @@ impl Decisions {
             .score
             .map(|s| {
                 Score::new(s).map_err(|_| {
-                    ToolError::new(
+                    ToolError::invalid(
                         "Invalid score",
                         format!("Invalid score: must be between 1 and 10, got {s}"),
                     )

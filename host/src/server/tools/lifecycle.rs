@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use crate::domain::{CriterionSpec, Session, SessionDefaults};
 
-use super::super::error::{ToolError, rfc3339};
+use super::super::error::ToolError;
 use super::super::format;
 use super::super::params::StartArgs;
 use super::super::results::{
@@ -13,6 +13,7 @@ use super::super::results::{
     SessionsCleared, Started,
 };
 use super::super::service::{Decisions, ToolResult};
+use super::super::timestamp;
 use super::{criterion_names, option_names, steps};
 
 impl Decisions {
@@ -137,7 +138,7 @@ fn summary(session: &Session, unevaluated: SessionStatus) -> SessionSummary {
     SessionSummary {
         session_id: session.id.clone(),
         topic: session.topic.clone(),
-        created_at: rfc3339(session.created_at),
+        created_at: timestamp::iso(session.created_at),
         options: option_names(session),
         criteria: criterion_names(session),
         evaluations_run: session.evaluations_run,
