@@ -32,8 +32,9 @@ pub struct ToolError {
     pub error: String,
     /// The category (`"Invalid topic"`, `"Session retrieval"`, ...).
     pub context: String,
-    /// When, as [`timestamp::iso`] writes it.
-    pub timestamp: String,
+    /// When, as [`timestamp::iso`] writes it. (Boxed: every `Result` carrying this error
+    /// pays for its size, which stays within the 128 bytes Clippy allows.)
+    pub timestamp: Box<str>,
     /// The same, as markdown.
     pub formatted_output: String,
     /// Keys particular to the tool (`errors`, `status`, `suggestion`, ...). A `BTreeMap`, not
@@ -55,7 +56,7 @@ impl ToolError {
         ToolError {
             error,
             context,
-            timestamp: timestamp::now(),
+            timestamp: timestamp::now().into(),
             formatted_output,
             extra: BTreeMap::new(),
             fault: Fault::Server,

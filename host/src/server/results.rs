@@ -258,8 +258,8 @@ pub struct EvaluationSummary {
     "required" = ["formatted_output"]
 ))]
 pub enum MatrixResult {
-    /// The matrix.
-    Ranked(RankedMatrix),
+    /// The matrix (boxed: it is most of the result's size).
+    Ranked(Box<RankedMatrix>),
     /// What the session lacks before it has a matrix.
     Insufficient(InsufficientData),
 }

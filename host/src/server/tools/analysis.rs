@@ -31,10 +31,10 @@ impl Decisions {
             return Ok(MatrixResult::Insufficient(lacking));
         }
         let analysis = self.analyse(&session, "Matrix generation").await?;
-        Ok(MatrixResult::Ranked(RankedMatrix {
+        Ok(MatrixResult::Ranked(Box::new(RankedMatrix {
             formatted_output: format::decision_matrix(&session, &analysis),
             matrix: decision_matrix(&session, &analysis),
-        }))
+        })))
     }
 
     /// Session `id` and its analysis, for the export, which needs options and criteria.
