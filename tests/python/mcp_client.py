@@ -15,6 +15,13 @@ status, so a partial run can never pass.
 Every tool must publish an `outputSchema`, and every successful result is validated against
 its tool's schema twice: by the SDK itself (its `call_tool` checks structured content whenever
 the tool has a schema) and explicitly here with `jsonschema`, the validator the SDK uses.
+
+The shapes and types a client of the Python server reads are checked as that server returns
+them: the evaluation counts of a second `evaluate_options`, the `insufficient_data` result of a
+matrix without criteria, the error naming a bad initial criterion, and every timestamp, which
+must parse by the rules of Python 3.10's `datetime.fromisoformat` (the oldest Python the
+reference server supports: 3 or 6 fractional digits, an offset such as `+00:00`, never `Z`),
+whatever Python runs this script.
 """
 
 from __future__ import annotations
@@ -23,7 +30,9 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
+from datetime import datetime, timedelta
 from typing import Any
 
 import anyio
@@ -39,6 +48,13 @@ CRITERIA = [
     {"name": "latency", "description": "Read latency", "weight": 1.5},
 ]
 WEIGHT_ERROR = "Invalid weight: must be between 0.1 and 10.0"
+INITIAL_CRITERION_ERROR = "Invalid weight: must be between 0.1 and 10.0 for 'speed'"
+INSUFFICIENT_DATA = "Need both options and criteria to generate matrix"
+
+# What Python 3.10's `datetime.fromisoformat` reads, with the UTC offset the reference server
+# writes: newer Pythons also take `Z` and any number of fractional digits, so the grammar is
+# checked here rather than left to the Python running the script.
+PY310_UTC_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3}|\.\d{6})?\+00:00")
 
 # A whole run takes a few seconds; the bounds only keep a hung server from hanging the test.
 CALL_TIMEOUT_SECONDS = 60
@@ -100,7 +116,30 @@ async def err(client: Client, tool: str, args: dict[str, Any]) -> str:
     expect(isinstance(content, dict), f"{tool}: error without structured content: {result!r}")
     for key in ("error", "context", "formatted_output"):
         expect(isinstance(content.get(key), str), f"{tool}: error dict lacks {key}: {content}")
+    check_timestamp(f"{tool} error timestamp", content.get("timestamp"))
     return content["error"]
+
+
+def check_timestamp(what: str, value: Any) -> datetime:
+    """`value` as Python 3.10 parses it; fails unless it is a UTC timestamp that version reads."""
+    expect(
+        isinstance(value, str) and PY310_UTC_TIMESTAMP.fullmatch(value) is not None,
+        f"{what}: {value!r} is not a timestamp Python 3.10's fromisoformat reads as UTC",
+    )
+    parsed = datetime.fromisoformat(value)
+    expect(parsed.utcoffset() == timedelta(0), f"{what}: {value!r} is not in UTC")
+    return parsed
+
+
+def expect_types(what: str, content: dict[str, Any], types: dict[str, type | tuple[type, ...]]) -> None:
+    """Fails unless each key of `types` is in `content` with a value of that Python type (a
+    bool is not taken for an int)."""
+    for key, kind in types.items():
+        value = content.get(key)
+        expect(
+            key in content and isinstance(value, kind) and not (isinstance(value, bool) and kind is int),
+            f"{what}: {key} = {value!r} is not {kind}",
+        )
 
 
 async def check_tools(client: Client, expected: list[str]) -> tuple[list[str], dict[str, Any]]:
@@ -150,6 +189,25 @@ async def workflow(client: Client, expected_tools: list[str]) -> dict[str, Any]:
     expect(started.get("criteria_added") == [], f"criteria_added: {started}")
     expect(started.get("model_backend") == "litellm", f"model_backend: {started}")
 
+    # Before any criterion the matrix is the reference server's normal result saying so.
+    lacking = await ok(client, "get_decision_matrix", {"session_id": session_id})
+    expect(
+        lacking
+        == {
+            "session_id": session_id,
+            "topic": TOPIC,
+            "error": INSUFFICIENT_DATA,
+            "status": "insufficient_data",
+            "has_options": True,
+            "has_criteria": False,
+            "options_count": len(OPTIONS),
+            "criteria_count": 0,
+            "next_steps": [None, "Add evaluation criteria", "Run evaluation", "Generate matrix"],
+            "formatted_output": lacking.get("formatted_output"),
+        },
+        f"matrix before criteria: {lacking}",
+    )
+
     added = []
     for criterion in CRITERIA:
         result = await ok(client, "add_criterion", {"session_id": session_id, **criterion})
@@ -177,7 +235,26 @@ async def workflow(client: Client, expected_tools: list[str]) -> dict[str, Any]:
     expect(evaluated.get("evaluation_complete") is True, f"evaluation incomplete: {evaluated}")
     expect(evaluated.get("errors") is None, f"evaluation errors: {evaluated}")
     cells = (len(OPTIONS) + 1) * len(CRITERIA)
-    expect(evaluated.get("summary", {}).get("successful_scores") == cells, f"summary: {evaluated}")
+    summary = evaluated.get("summary", {})
+    expect_types(
+        "evaluate_options summary",
+        summary,
+        {
+            key: int
+            for key in (
+                "options_evaluated",
+                "criteria_used",
+                "total_evaluations",
+                "successful_scores",
+                "abstentions",
+                "errors",
+                "cells_computed",
+                "cells_reused",
+            )
+        },
+    )
+    expect(summary.get("successful_scores") == cells, f"summary: {evaluated}")
+    expect(summary.get("total_evaluations") == cells, f"summary: {evaluated}")
     # The SDK runs each progress callback as a task of its own, so the last ones may still
     # be pending when the result is already in.
     with anyio.move_on_after(PROGRESS_GRACE_SECONDS):
@@ -189,8 +266,32 @@ async def workflow(client: Client, expected_tools: list[str]) -> dict[str, Any]:
     expect(all(p[1] == cells for p in progress), f"progress total is not {cells}: {progress}")
     expect(progress[-1][0] == cells, f"progress did not end at the total: {progress}")
 
+    # Again, on the unchanged session: nothing to compute, and every cell still counts as
+    # scored, as a client checking successful_scores == total_evaluations expects.
+    again = await ok(client, "evaluate_options", {"session_id": session_id})
+    again_summary = again.get("summary", {})
+    expect(
+        (
+            again_summary.get("successful_scores"),
+            again_summary.get("total_evaluations"),
+            again_summary.get("cells_computed"),
+            again_summary.get("cells_reused"),
+        )
+        == (cells, cells, 0, cells),
+        f"second evaluation: {again}",
+    )
+    expect(again.get("evaluation_complete") is True, f"second evaluation: {again}")
+
     matrix = await ok(client, "get_decision_matrix", {"session_id": session_id})
     expect(matrix.get("session_id") == session_id, f"matrix of another session: {matrix}")
+    check_timestamp("evaluation_timestamp", matrix.get("evaluation_timestamp"))
+    session_info = matrix.get("session_info") or {}
+    check_timestamp("session_info.created_at", session_info.get("created_at"))
+    expect_types(
+        "session_info",
+        session_info,
+        {"evaluations_run": int, "total_options": int, "total_criteria": int},
+    )
     rankings = matrix.get("rankings")
     expect(isinstance(rankings, list) and len(rankings) == len(OPTIONS) + 1, f"rankings: {rankings}")
     totals = [r.get("weighted_total") for r in rankings]
@@ -205,6 +306,27 @@ async def workflow(client: Client, expected_tools: list[str]) -> dict[str, Any]:
     listed = sessions.get("sessions") or [{}]
     expect(listed[0].get("session_id") == session_id, f"list_sessions: {sessions}")
     expect(listed[0].get("status") == "evaluated", f"list_sessions status: {sessions}")
+    check_timestamp("list_sessions created_at", listed[0].get("created_at"))
+    stats = sessions.get("stats") or {}
+    check_timestamp("stats.last_cleanup", stats.get("last_cleanup"))
+    expect_types(
+        "stats",
+        stats,
+        {
+            key: int
+            for key in (
+                "sessions_created",
+                "sessions_expired",
+                "sessions_cleaned",
+                "max_concurrent",
+                "active_sessions",
+            )
+        },
+    )
+
+    current = await ok(client, "current_session", {})
+    expect(current.get("session_id") == session_id, f"current_session: {current}")
+    check_timestamp("current_session created_at", current.get("created_at"))
 
     error = await err(
         client,
@@ -212,6 +334,19 @@ async def workflow(client: Client, expected_tools: list[str]) -> dict[str, Any]:
         {"session_id": session_id, "name": "risk", "description": "Operational risk", "weight": 11},
     )
     expect(error == WEIGHT_ERROR, f"weight error says {error!r}")
+    # A bad entry of initial_criteria is named, and no session is left behind.
+    initial = await err(
+        client,
+        "start_decision_analysis",
+        {
+            "topic": TOPIC,
+            "options": OPTIONS,
+            "initial_criteria": [{"name": "speed", "description": "How fast", "weight": 0}],
+        },
+    )
+    expect(initial == INITIAL_CRITERION_ERROR, f"initial criterion error says {initial!r}")
+    still = await ok(client, "list_sessions", {})
+    expect(still.get("total_active") == 1, f"a failed start left a session: {still}")
     # A failed call changes nothing.
     after = await ok(client, "get_decision_matrix", {"session_id": session_id})
     expect(
@@ -223,6 +358,9 @@ async def workflow(client: Client, expected_tools: list[str]) -> dict[str, Any]:
         "tools": tools,
         "weight_schema": weight_schema,
         "started": started,
+        "lacking": lacking,
+        "second_evaluation": again,
+        "initial_criterion_error": initial,
         "criteria_added": added,
         "option_added": option,
         "evaluated": evaluated,

@@ -23,7 +23,7 @@ use crate::server::error::ToolError;
 use crate::server::params::{
     AddCriterionArgs, EvaluateArgs, SessionArgs, StartArgs, UpdateOptionArgs,
 };
-use crate::server::results::{DecisionMatrix, Evaluated};
+use crate::server::results::{DecisionMatrix, Evaluated, MatrixResult};
 use crate::server::scope::{Scope, Scoped};
 
 /// The client name of `decision-matrix evaluate` in session scopes.
@@ -99,13 +99,16 @@ pub async fn evaluate(
             return Ok(1);
         }
     };
-    let matrix = decisions
+    let matrix = match decisions
         .matrix(SessionArgs {
             session_id: session_id.clone(),
         })
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.error))?
-        .matrix;
+    {
+        MatrixResult::Ranked(ranked) => ranked.matrix,
+        MatrixResult::Insufficient(lacking) => anyhow::bail!("{}", lacking.error),
+    };
 
     if json {
         let document = json!({

@@ -3,8 +3,8 @@
 //! The names are the reference server's (`DMM_*`, `MCP_*`, `LOG_LEVEL`), so a deployment
 //! that configured it keeps working; where its units differ from ours (hours and minutes for
 //! sessions) the value is converted. A few of its variables have no counterpart here; they
-//! are recognised, checked where they have a fixed set of values, and reported by
-//! `config show` as without effect rather than silently dropped. The backend variables
+//! are recognised and reported by `config show` as without effect rather than silently
+//! dropped. `DMM_ENVIRONMENT` is a layer of its own (`stage`). The backend variables
 //! (`OLLAMA_HOST`, `LITELLM_*`, `OPENAI_*`, `AWS_*`, `DMM_*_MODEL`, `DMM_*_TIMEOUT_SECONDS`)
 //! are read by the built-in backends (see `providers`).
 
@@ -246,22 +246,11 @@ pub const WITHOUT_EFFECT: &[(&str, &str)] = &[
         "only changed warnings in the reference server; set LOG_LEVEL=debug",
     ),
     ("DMM_CONFIG_VERSION", "informational"),
-    (
-        "DMM_ENVIRONMENT",
-        "only changed warnings in the reference server; choose a profile with DMM_PROFILE",
-    ),
 ];
 
 /// Adds every variable that is set as a layer; a value of the wrong kind is an error naming
 /// the variable, its value and what is expected.
 pub fn apply(env: &Environment, layered: &mut Layered) -> Result<(), String> {
-    if let Some(value) = env.get("DMM_ENVIRONMENT")
-        && !["development", "staging", "production"].contains(&value)
-    {
-        return Err(format!(
-            "DMM_ENVIRONMENT = '{value}' is not allowed; allowed: development, staging, production"
-        ));
-    }
     for var in VARS {
         let Some(text) = env.get(var.name) else {
             continue;
@@ -393,10 +382,6 @@ mod tests {
         assert_eq!(
             layered(&[("DMM_RETRY_DELAY_SECONDS", "NaN")]).unwrap_err(),
             "DMM_RETRY_DELAY_SECONDS = 'NaN' is not a number (it sets evaluation.retry_delay_seconds)"
-        );
-        assert_eq!(
-            layered(&[("DMM_ENVIRONMENT", "qa")]).unwrap_err(),
-            "DMM_ENVIRONMENT = 'qa' is not allowed; allowed: development, staging, production"
         );
     }
 

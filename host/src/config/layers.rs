@@ -13,13 +13,15 @@ use std::path::PathBuf;
 use serde::Serialize;
 use toml::{Table, Value};
 
-use super::Profile;
+use super::{Profile, Stage};
 
 /// Where a configuration value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     /// The built-in default.
     Default,
+    /// The reference server's environment profile (`DMM_ENVIRONMENT`).
+    Stage(Stage),
     /// A deployment profile.
     Profile(Profile),
     /// The configuration file.
@@ -34,6 +36,7 @@ impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Source::Default => f.write_str("default"),
+            Source::Stage(stage) => write!(f, "{stage}"),
             Source::Profile(profile) => write!(f, "profile {profile}"),
             Source::File(path) => write!(f, "file {}", path.display()),
             Source::Env(name) => write!(f, "env {name}"),

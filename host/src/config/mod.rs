@@ -1,8 +1,8 @@
 //! The operator's configuration, from every place it can come from.
 //!
-//! Layers, each overriding the ones before it: the built-in defaults, a deployment
-//! [`Profile`], the configuration file (TOML), environment variables ([`env`]), then
-//! command-line flags. All of them are merged as TOML tables ([`layers`]) and checked by one
+//! Layers, each overriding the ones before it: the built-in defaults, the reference server's
+//! environment profile ([`Stage`], `DMM_ENVIRONMENT`), a deployment [`Profile`], the
+//! configuration file (TOML), environment variables ([`env`]), then command-line flags. All of them are merged as TOML tables ([`layers`]) and checked by one
 //! deserializer, so a value is validated the same way wherever it was written, and an invalid
 //! one stops start-up with the key, the value, what is allowed and where it came from.
 //!
@@ -16,6 +16,7 @@ pub(crate) mod env;
 pub(crate) mod layers;
 mod profile;
 pub(crate) mod show;
+mod stage;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ use toml::{Table, Value};
 
 pub use layers::{Layered, Source};
 pub use profile::Profile;
+pub use stage::Stage;
 
 use crate::domain::Limits;
 use crate::evaluation::EvaluationConfig;
@@ -121,8 +123,8 @@ impl Config {
         Config::resolve(overrides, &Environment::from_process())
     }
 
-    /// Loads the configuration from `env` and `overrides`: profile < file < environment <
-    /// flags, every value checked.
+    /// Loads the configuration from `env` and `overrides`: `DMM_ENVIRONMENT` < profile <
+    /// file < environment variables < flags, every value checked.
     pub fn resolve(overrides: &Overrides, env: &Environment) -> anyhow::Result<Loaded> {
         let file = overrides
             .file
@@ -147,6 +149,9 @@ impl Config {
         let file = file.map(|(path, _)| path.to_owned());
 
         let mut layered = Layered::default();
+        if let Some(stage) = Stage::from_env(env).map_err(anyhow::Error::msg)? {
+            layered.merge(stage.layer(), &Source::Stage(stage));
+        }
         if let Some((profile, source)) =
             choose_profile(overrides, env, file.as_deref(), file_layer.as_ref())?
         {

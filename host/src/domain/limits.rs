@@ -89,7 +89,45 @@ impl ValidationError {
             context,
         }
     }
+
+    /// This error of one criterion in a list, naming it the way the reference server names
+    /// the entries of `initial_criteria` (`Invalid weight: must be between 0.1 and 10.0 for
+    /// 'c'`). The name is quoted with its control characters escaped and cut to
+    /// [`QUOTED_NAME_CHARS`] characters: it may be the invalid part.
+    pub(crate) fn of_criterion(self, name: &str) -> ValidationError {
+        let mut quoted: String = name
+            .chars()
+            .take(QUOTED_NAME_CHARS)
+            .flat_map(char::escape_debug)
+            .collect();
+        if name.chars().nth(QUOTED_NAME_CHARS).is_some() {
+            quoted.push('…');
+        }
+        let message = match self.context {
+            "Invalid criterion name" => {
+                let rest = self
+                    .message
+                    .strip_prefix("Invalid criterion name: ")
+                    .unwrap_or(&self.message);
+                format!("Invalid criterion name: '{quoted}': {rest}")
+            }
+            "Invalid description" => {
+                let rest = self
+                    .message
+                    .strip_prefix("Invalid description: ")
+                    .unwrap_or(&self.message);
+                format!("Invalid criterion description for '{quoted}': {rest}")
+            }
+            // These already name the criterion, or are about the list as a whole.
+            "Duplicate criterion" | "Invalid criteria" => return self,
+            _ => format!("{} for '{quoted}'", self.message),
+        };
+        ValidationError { message, ..self }
+    }
 }
+
+/// Most characters of a criterion's name quoted in an error about it.
+const QUOTED_NAME_CHARS: usize = 60;
 
 /// Formats a limit the way Python prints a float (`10.0`, `0.1`), so messages match the
 /// reference server's byte for byte.
@@ -422,6 +460,38 @@ mod tests {
             "Invalid option name: must be 1-200 characters"
         );
         assert!(limits.option_name("café ☕ 👨\u{200D}👩").is_ok());
+    }
+
+    #[test]
+    fn an_entry_of_a_list_of_criteria_is_named_in_its_error() {
+        let limits = Limits::default();
+        let of = |error: Result<(), ValidationError>, name: &str| {
+            error.expect_err("invalid").of_criterion(name).message
+        };
+        assert_eq!(
+            of(limits.weight(11.0), "c"),
+            "Invalid weight: must be between 0.1 and 10.0 for 'c'"
+        );
+        assert_eq!(
+            of(limits.criterion_description(""), "cost"),
+            "Invalid criterion description for 'cost': must be 1-1000 characters"
+        );
+        assert_eq!(
+            of(limits.criterion_name(""), ""),
+            "Invalid criterion name: '': must be 1-100 characters"
+        );
+        assert_eq!(
+            of(limits.temperature(Some(3.0)), "c"),
+            "Invalid temperature: must be between 0.0 and 2.0 for 'c'"
+        );
+        // A name that is itself the problem is quoted escaped and cut short.
+        let long = format!("a\u{202e}{}", "b".repeat(200));
+        let message = of(limits.criterion_name(&long), &long);
+        assert!(
+            message.starts_with("Invalid criterion name: 'a\\u{202e}bbb")
+                && message.contains("…': must be 1-100 characters"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Logging: to stderr (stdout belongs to command output and, for the server, to JSON-RPC),
 //! at the level of `[logging] level`, `RUST_LOG` or `LOG_LEVEL`, as text (default) or as one
 //! JSON object per line (`[logging] format = "json"`, `DMM_LOG_FORMAT`, `--log-format`).
+//! Text is coloured only when stderr is a terminal.
 //!
 //! Every tool call runs in a `tool_call` span (tool, session id) and every backend call in a
 //! `backend_call` span (session id, criterion, backend, model); both are at info level, so
@@ -14,6 +15,8 @@
 //! Python's level names (`WARNING`, `CRITICAL`), which deployments of the reference server
 //! set, are accepted beside tracing's; anything else must be a tracing filter directive such
 //! as `decision_matrix=debug,warn`.
+
+use std::io::IsTerminal as _;
 
 use serde::{Deserialize, Serialize};
 use tracing_subscriber::EnvFilter;
@@ -104,11 +107,13 @@ impl LoggingConfig {
         }
     }
 
-    /// Installs the global subscriber.
+    /// Installs the global subscriber. Text lines are coloured only when stderr is a
+    /// terminal: escape codes in a file, a pipe or a log collector are noise.
     pub fn init(&self) {
         let filter = self.effective_filter();
         let builder = tracing_subscriber::fmt()
             .with_env_filter(filter)
+            .with_ansi(std::io::stderr().is_terminal())
             .with_writer(std::io::stderr);
         let _ = match self.format {
             LogFormat::Text => builder.try_init(),

@@ -3,13 +3,27 @@
 //! Clients written for the reference server read `error` (and `context`) from the result
 //! dict; ours sends the same dict, but as an MCP `isError` result so a client also knows,
 //! without reading it, that the call failed.
+//!
+//! Each error also says whose [`Fault`] it is, which clients never see: the server's health
+//! is judged on its own failures, not on arguments a client got wrong.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use time::OffsetDateTime;
 
+use super::timestamp;
 use crate::domain::ValidationError;
+
+/// Whose fault a failed tool call is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Fault {
+    /// The call's: invalid arguments, an unknown session, a step called before its
+    /// prerequisite, a cancellation. Counted apart, never in the error rate.
+    Client,
+    /// The server's or what it depends on (the store, the backends, a limit of the server).
+    #[default]
+    Server,
+}
 
 /// A failed tool call.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -18,8 +32,9 @@ pub struct ToolError {
     pub error: String,
     /// The category (`"Invalid topic"`, `"Session retrieval"`, ...).
     pub context: String,
-    /// When (RFC 3339, UTC).
-    pub timestamp: String,
+    /// When, as [`timestamp::iso`] writes it. (Boxed: every `Result` carrying this error
+    /// pays for its size, which stays within the 128 bytes Clippy allows.)
+    pub timestamp: Box<str>,
     /// The same, as markdown.
     pub formatted_output: String,
     /// Keys particular to the tool (`errors`, `status`, `suggestion`, ...). A `BTreeMap`, not
@@ -27,10 +42,13 @@ pub struct ToolError {
     /// every `Result` carrying this error would pay for it.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
+    /// Whose fault it is (not part of the dict).
+    #[serde(skip)]
+    pub fault: Fault,
 }
 
 impl ToolError {
-    /// An error with a context.
+    /// An error of the server's, with a context.
     pub fn new(context: impl Into<String>, error: impl Into<String>) -> ToolError {
         let (context, error) = (context.into(), error.into());
         let formatted_output =
@@ -38,31 +56,30 @@ impl ToolError {
         ToolError {
             error,
             context,
-            timestamp: now_rfc3339(),
+            timestamp: timestamp::now().into(),
             formatted_output,
             extra: BTreeMap::new(),
+            fault: Fault::Server,
+        }
+    }
+
+    /// An error in the call itself (its arguments, the session it names, the order of
+    /// steps), with a context.
+    pub fn invalid(context: impl Into<String>, error: impl Into<String>) -> ToolError {
+        ToolError {
+            fault: Fault::Client,
+            ..ToolError::new(context, error)
         }
     }
 
     /// The session id is unknown or its session expired.
     pub fn session_not_found() -> ToolError {
-        ToolError::new("Session retrieval", "Session not found or expired")
+        ToolError::invalid("Session retrieval", "Session not found or expired")
     }
 }
 
 impl From<ValidationError> for ToolError {
     fn from(error: ValidationError) -> ToolError {
-        ToolError::new(error.context, error.message)
+        ToolError::invalid(error.context, error.message)
     }
-}
-
-/// Now, as RFC 3339 UTC.
-pub fn now_rfc3339() -> String {
-    rfc3339(OffsetDateTime::now_utc())
-}
-
-/// `at` as RFC 3339.
-pub fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }

@@ -8,7 +8,7 @@ use crate::analysis::Analysis;
 use crate::domain::Session;
 use crate::evaluation::EvaluationReport;
 
-use super::results::{SessionStatus, SessionSummary};
+use super::results::{EvaluationSummary, SessionStatus, SessionSummary};
 use super::sessions::SessionStats;
 use crate::telemetry::{Snapshot, Status};
 
@@ -92,22 +92,28 @@ pub fn option_added(session: &Session, name: &str) -> String {
 }
 
 /// `evaluate_options`.
-pub fn evaluation_complete(session: &Session, report: &EvaluationReport) -> String {
+pub fn evaluation_complete(
+    session: &Session,
+    summary: &EvaluationSummary,
+    report: &EvaluationReport,
+) -> String {
     let title = if report.cancelled {
         "# ⏹️ Evaluation Cancelled"
     } else {
         "# ✨ Evaluation Complete!"
     };
     let mut out = format!(
-        "{title}\n\n- **Options**: {}\n- **Criteria**: {}\n- **Cells computed**: {}\n- **LLM calls**: {} ({} answered from cache)\n\n### 🎯 Results Breakdown\n- ✅ Scored: {}\n- 🤔 Abstained: {}\n- ❌ Failed: {}\n",
+        "{title}\n\n- **Options**: {}\n- **Criteria**: {}\n- **Cells computed**: {} ({} already up to date)\n- **LLM calls**: {} ({} answered from cache)\n\n### 🎯 Results Breakdown (of {} cells)\n- ✅ Scored: {}\n- 🤔 Abstained: {}\n- ❌ Failed: {}\n",
         session.options().len(),
         session.criteria().len(),
-        report.scored + report.abstained + report.failures.len(),
+        summary.cells_computed,
+        summary.cells_reused,
         report.calls,
         report.cache_hits,
-        report.scored,
-        report.abstained,
-        report.failures.len()
+        summary.total_evaluations,
+        summary.successful_scores,
+        summary.abstentions,
+        summary.errors
     );
     if !report.failures.is_empty() {
         out.push_str("\n**Failures** (evaluated again by the next `evaluate_options`):\n");
@@ -119,6 +125,16 @@ pub fn evaluation_complete(session: &Session, report: &EvaluationReport) -> Stri
         }
     }
     out.push_str("\n## 🎬 Next Step\nSee the results with `get_decision_matrix`\n");
+    out
+}
+
+/// `get_decision_matrix` of a session that lacks options or criteria: the issue, then the
+/// steps still to take (the reference server's list has nulls for the steps already done).
+pub fn insufficient_data(error: &str, next_steps: &[Option<String>]) -> String {
+    let mut out = format!("## ❌ Error Encountered\n\n**Issue**: {error}\n\n**Next steps**:\n");
+    for step in next_steps.iter().flatten() {
+        let _ = writeln!(out, "- {step}");
+    }
     out
 }
 
@@ -337,7 +353,7 @@ pub fn server_stats(snapshot: &Snapshot) -> String {
     let window = &snapshot.window;
     let _ = writeln!(
         out,
-        "**Version**: {} · **Uptime**: {:.0} s\n\n## Last {} s\n- Tool calls: {} ({:.1}/min), errors: {} ({:.1} %)\n- Evaluations: {}, p95: {}\n",
+        "**Version**: {} · **Uptime**: {:.0} s\n\n## Last {} s\n- Tool calls: {} ({:.1}/min), errors: {} ({:.1} %), refused for invalid input: {}\n- Evaluations: {}, p95: {}\n",
         snapshot.version,
         snapshot.uptime_seconds,
         window.seconds,
@@ -345,6 +361,7 @@ pub fn server_stats(snapshot: &Snapshot) -> String {
         window.calls_per_minute,
         window.errors,
         window.error_rate * 100.0,
+        window.client_errors,
         window.evaluations,
         window
             .evaluation_p95_seconds
@@ -376,15 +393,16 @@ pub fn server_stats(snapshot: &Snapshot) -> String {
             )),
     );
     if !snapshot.tools.is_empty() {
-        out.push_str("## Tools (since start)\n| tool | calls | errors | p50 ms | p90 ms | p95 ms | p99 ms |\n|---|---|---|---|---|---|---|\n");
+        out.push_str("## Tools (since start)\n| tool | calls | errors | invalid input | p50 ms | p90 ms | p95 ms | p99 ms |\n|---|---|---|---|---|---|---|---|\n");
         for tool in &snapshot.tools {
             let l = &tool.latency;
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 tool.name,
                 tool.calls,
                 tool.errors,
+                tool.client_errors,
                 ms(l.p50_ms),
                 ms(l.p90_ms),
                 ms(l.p95_ms),

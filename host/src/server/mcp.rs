@@ -7,7 +7,8 @@
 //!
 //! Every call goes through [`McpServer::call_tool`], which runs it in a `tool_call` span and
 //! records its time and outcome in the telemetry (a name that is not a tool counts as
-//! `other`, so clients cannot grow the label set).
+//! `other`, so clients cannot grow the label set): answered, refused for the client's input,
+//! or failed on the server's side ([`super::outcome`]).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -45,7 +46,7 @@ use super::service::{Decisions, ToolResult};
 use super::sessions::LEASE_TTL;
 use super::tools::bedrock;
 use super::tools::evaluation::Update;
-use super::{prompts, resources};
+use super::{outcome, prompts, resources};
 use crate::telemetry::labels::OTHER;
 
 /// Longest session id put in a span: ids are at most 100 characters unless the limits were
@@ -95,12 +96,13 @@ fn reply<T>(outcome: ToolResult<T>) -> Result<Json<T>, ToolError> {
     outcome.map(Json)
 }
 
-/// A failure is an `isError` result carrying the error dict.
+/// A failure is an `isError` result carrying the error dict, marked with whose fault it is
+/// for the telemetry (the mark is removed before the client gets it).
 impl IntoCallToolResult for ToolError {
     fn into_call_tool_result(self) -> Result<CallToolResponse, ErrorData> {
         let value =
             serde_json::to_value(&self).unwrap_or_else(|_| Value::String(self.error.clone()));
-        Ok(CallToolResult::structured_error(value).into())
+        Ok(outcome::mark(CallToolResult::structured_error(value), self.fault).into())
     }
 }
 
@@ -369,18 +371,14 @@ impl ServerHandler for McpServer {
         let mut context = context;
         context.extensions.insert(self.scope_of(&context));
         let call = ToolCallContext::new(self, request, context);
-        let outcome = self.tool_router.call(call).instrument(span.clone()).await;
-        let ok = match &outcome {
-            Ok(CallToolResponse::Complete(result)) => result.is_error != Some(true),
-            Ok(_) => true,
-            Err(_) => false,
-        };
+        let mut outcome = self.tool_router.call(call).instrument(span.clone()).await;
+        let ended = outcome::settle(&mut outcome);
         let elapsed = started.elapsed();
-        self.decisions.telemetry().tool_call(tool, elapsed, ok);
+        self.decisions.telemetry().tool_call(tool, elapsed, ended);
         span.in_scope(|| {
             tracing::debug!(
                 elapsed_us = elapsed.as_micros() as u64,
-                ok,
+                outcome = ?ended,
                 "tool call finished"
             );
         });
@@ -465,6 +463,7 @@ impl ServerHandler for McpServer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::telemetry::CallOutcome;
 
     /// Every tool publishes the schema of its result: an object, as MCP clients of every
     /// protocol version accept it, describing at least the keys every result has.
@@ -499,11 +498,53 @@ mod tests {
         }
     }
 
+    /// `get_decision_matrix` answers the ranked matrix or, before the session has criteria,
+    /// what it lacks: its schema is an object that is one of the two.
+    #[test]
+    fn the_matrix_schema_is_the_matrix_or_what_the_session_lacks() {
+        let tools = McpServer::tool_router().list_all();
+        let schema = tools
+            .iter()
+            .find(|tool| tool.name == "get_decision_matrix")
+            .and_then(|tool| tool.output_schema.as_deref())
+            .expect("get_decision_matrix has an outputSchema");
+        let variants: Vec<&str> = schema["anyOf"]
+            .as_array()
+            .expect("anyOf")
+            .iter()
+            .filter_map(|variant| variant["$ref"].as_str())
+            .collect();
+        assert_eq!(
+            variants,
+            ["#/$defs/RankedMatrix", "#/$defs/InsufficientData"]
+        );
+        let lacking = &schema["$defs"]["InsufficientData"]["required"];
+        for key in [
+            "session_id",
+            "topic",
+            "error",
+            "status",
+            "has_options",
+            "has_criteria",
+            "options_count",
+            "criteria_count",
+            "next_steps",
+            "formatted_output",
+        ] {
+            assert!(
+                lacking.as_array().is_some_and(|r| r.contains(&key.into())),
+                "{key}: {lacking}"
+            );
+        }
+    }
+
     #[test]
     fn a_failure_is_an_error_result_carrying_the_error_dict() {
         let mut error = ToolError::new("Invalid weight", "Invalid weight: must be 0.1-10");
         error.extra.insert("status".into(), Value::from("x"));
-        let Ok(CallToolResponse::Complete(result)) = error.clone().into_call_tool_result() else {
+        let mut outcome = error.clone().into_call_tool_result();
+        assert_eq!(outcome::settle(&mut outcome), CallOutcome::ServerError);
+        let Ok(CallToolResponse::Complete(result)) = outcome else {
             panic!("a complete result");
         };
         assert_eq!(result.is_error, Some(true));

@@ -3,12 +3,13 @@
 //! - [`service`]: the state the tools work on ([`Decisions`]); [`tools`]: what each tool
 //!   does, a module per group of tools, independent of MCP; [`results`]: what each returns.
 //! - [`mcp`]: the tools on rmcp, with their output schemas, progress notifications and
-//!   cancellation; [`bad_params`]: requests whose params do not fit their method.
+//!   cancellation; [`bad_params`]: requests whose params do not fit their method;
+//!   [`outcome`]: whether a call failed on the server's side or for the client's input.
 //! - [`sessions`]: sessions in their store (SQLite, memory or Redis), their limit, sliding
 //!   TTL, background cleanup and evaluation leases; [`decoded`]: sessions already decoded;
 //!   [`memory`]: how full memory is; [`config`]: the `[sessions]` and `[server]` tables.
-//! - [`params`], [`error`], [`format`], [`export`]: arguments, the error envelope, the
-//!   markdown output, CSV export.
+//! - [`params`], [`error`], [`format`], [`export`], [`timestamp`]: arguments, the error
+//!   envelope, the markdown output, CSV export, timestamps as Python clients read them.
 //! - [`resources`]: each session's matrix as MCP resources; [`prompts`]: the guided
 //!   decision prompt.
 //! - [`stats`]: the metrics snapshot, `server_stats` and the background alert checks.
@@ -25,6 +26,7 @@ pub(crate) mod export;
 pub mod format;
 pub(crate) mod mcp;
 pub(crate) mod memory;
+pub(crate) mod outcome;
 pub mod params;
 pub(crate) mod prompts;
 pub(crate) mod resources;
@@ -35,6 +37,7 @@ pub(crate) mod sessions;
 pub(crate) mod stats;
 pub(crate) mod stdio;
 pub(crate) mod stopping;
+pub(crate) mod timestamp;
 pub(crate) mod tools;
 pub(crate) mod transport;
 

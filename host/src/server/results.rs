@@ -224,15 +224,18 @@ pub struct EvaluationSummary {
     pub criteria_used: usize,
     /// Cells in the matrix (options × criteria).
     pub total_evaluations: usize,
-    /// Cells this run scored.
+    /// Cells of the matrix with an up-to-date score after this call, whichever call (or
+    /// person) scored them: equal to `total_evaluations` when every cell is scored.
     pub successful_scores: usize,
-    /// Cells this run found the criterion does not apply to.
+    /// Cells of the matrix after this call whose criterion does not apply to the option.
     pub abstentions: usize,
-    /// Cells this run failed to score.
+    /// Cells this call failed to score (the `errors` list); the next evaluation tries them
+    /// again. Unless cancelled, `successful_scores + abstentions + errors` is
+    /// `total_evaluations`.
     pub errors: usize,
-    /// Cells this run settled (scored, abstained or failed).
+    /// Cells this call settled (scored, abstained or failed).
     pub cells_computed: usize,
-    /// Cells already up to date, not computed again.
+    /// Cells already up to date that this call did not compute again.
     pub cells_reused: usize,
     /// Calls made to LLM backends.
     pub llm_calls: u64,
@@ -244,14 +247,66 @@ pub struct EvaluationSummary {
     pub output_tokens: u64,
 }
 
-/// `get_decision_matrix`: the matrix, with its markdown rendering.
+/// `get_decision_matrix`: the ranked matrix or, while the session lacks options or criteria,
+/// what it lacks. Both are normal results, as the reference server returns them; the schema
+/// is an object that is one or the other.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct MatrixResult {
+#[serde(untagged)]
+#[schemars(extend(
+    "type" = "object",
+    "properties" = {"formatted_output": {"type": "string", "description": "The result as markdown."}},
+    "required" = ["formatted_output"]
+))]
+pub enum MatrixResult {
+    /// The matrix (boxed: it is most of the result's size).
+    Ranked(Box<RankedMatrix>),
+    /// What the session lacks before it has a matrix.
+    Insufficient(InsufficientData),
+}
+
+/// The ranked matrix, with its markdown rendering.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RankedMatrix {
     /// The matrix.
     #[serde(flatten)]
     pub matrix: DecisionMatrix,
     /// The result as markdown.
     pub formatted_output: String,
+}
+
+/// A session without options or without criteria, in the reference server's words.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct InsufficientData {
+    /// The session.
+    pub session_id: String,
+    /// What is being decided.
+    pub topic: String,
+    /// `Need both options and criteria to generate matrix`.
+    pub error: String,
+    /// Always `insufficient_data`.
+    pub status: InsufficientStatus,
+    /// Whether the session has options.
+    pub has_options: bool,
+    /// Whether the session has criteria.
+    pub has_criteria: bool,
+    /// How many options it has.
+    pub options_count: usize,
+    /// How many criteria it has.
+    pub criteria_count: usize,
+    /// `Add options to evaluate` (null when there are options), `Add evaluation criteria`
+    /// (null when there are criteria), `Run evaluation`, `Generate matrix`: the reference
+    /// server's list, nulls included.
+    pub next_steps: Vec<Option<String>>,
+    /// The result as markdown.
+    pub formatted_output: String,
+}
+
+/// The status of a matrix that cannot be made yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InsufficientStatus {
+    /// The session lacks options or criteria.
+    InsufficientData,
 }
 
 /// A session's ranked matrix, as `get_decision_matrix` returns it and `export_matrix` writes it
@@ -274,7 +329,7 @@ pub struct DecisionMatrix {
     pub criteria_weights: ByName<f64>,
     /// Per criterion, in the order added: the weight at which the winner changes.
     pub sensitivity: Vec<CriterionSensitivity>,
-    /// When this matrix was computed (RFC 3339).
+    /// When this matrix was computed (ISO 8601 in UTC, with microseconds and `+00:00`).
     pub evaluation_timestamp: String,
     /// The session's counts.
     pub session_info: SessionInfo,
@@ -362,7 +417,7 @@ pub struct WinnerChange {
 /// A session's counts, in the matrix.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct SessionInfo {
-    /// When the session was created (RFC 3339).
+    /// When the session was created (ISO 8601, UTC, microseconds).
     pub created_at: String,
     /// Evaluations run on it.
     pub evaluations_run: u32,
@@ -431,7 +486,7 @@ pub struct SessionSummary {
     pub session_id: String,
     /// What is being decided.
     pub topic: String,
-    /// When the session was created (RFC 3339).
+    /// When the session was created (ISO 8601, UTC, microseconds).
     pub created_at: String,
     /// Its options, in the order added.
     pub options: Vec<String>,
@@ -580,6 +635,8 @@ pub struct BedrockConnection {
     pub region: String,
     /// The model called.
     pub model_tested: String,
+    /// Characters in the model's answer.
+    pub response_length: usize,
     /// What happened, in a sentence.
     pub message: String,
     /// The Bedrock API used: `converse`.

@@ -100,7 +100,7 @@ impl Decisions {
             .backends()
             .map(|b| b.descriptor().manifest.id.as_str())
             .collect();
-        Err(ToolError::new(
+        Err(ToolError::invalid(
             "Invalid model backend",
             format!(
                 "Invalid model backend: '{backend}' is not available; choose one of: {}",
@@ -119,7 +119,7 @@ impl Decisions {
             .scorers()
             .map(|s| s.descriptor().manifest.id.as_str())
             .collect();
-        Err(ToolError::new(
+        Err(ToolError::invalid(
             "Invalid strategy",
             format!(
                 "Invalid strategy: '{strategy}' is not available; choose one of: {}",

@@ -30,5 +30,5 @@ pub(crate) mod window;
 
 pub use alerts::{AlertSettings, AlertsConfig};
 pub use health::{Health, Status};
-pub use registry::Telemetry;
+pub use registry::{CallOutcome, Telemetry};
 pub use snapshot::{Gauges, Snapshot};

@@ -179,10 +179,17 @@ pub fn render(snapshot: &Snapshot) -> String {
     );
     out.counters(
         &format!("{p}_tool_errors_total"),
-        "MCP tool calls that returned an error result, per tool.",
+        "MCP tool calls that failed on the server's side, per tool (the error rate's errors).",
         "tool",
         tools,
         |t| (&t.name, t.errors as f64),
+    );
+    out.counters(
+        &format!("{p}_tool_client_errors_total"),
+        "MCP tool calls refused for the client's own input (invalid arguments, unknown session, missing prerequisite), per tool; not in the error rate.",
+        "tool",
+        tools,
+        |t| (&t.name, t.client_errors as f64),
     );
     out.histograms(
         &format!("{p}_tool_call_duration_seconds"),
@@ -428,7 +435,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::telemetry::{Gauges, Telemetry};
+    use crate::telemetry::{CallOutcome, Gauges, Telemetry};
 
     /// One sample: name, labels, value.
     type Sample = (String, Vec<(String, String)>, f64);
@@ -492,8 +499,17 @@ mod tests {
     #[test]
     fn the_text_is_well_formed_and_says_what_was_recorded() {
         let telemetry = Telemetry::default();
-        telemetry.tool_call("add_option", Duration::from_micros(300), true);
-        telemetry.tool_call("add_option", Duration::from_millis(2), false);
+        telemetry.tool_call("add_option", Duration::from_micros(300), CallOutcome::Ok);
+        telemetry.tool_call(
+            "add_option",
+            Duration::from_millis(2),
+            CallOutcome::ServerError,
+        );
+        telemetry.tool_call(
+            "add_option",
+            Duration::from_millis(2),
+            CallOutcome::ClientError,
+        );
         telemetry.backend_call("my \"odd\" backend", Duration::from_millis(40), true);
         telemetry.tokens("my \"odd\" backend", 10, 5);
         let text = render(&telemetry.snapshot(Gauges {
@@ -517,11 +533,15 @@ mod tests {
                 .unwrap_or_else(|| panic!("{name} {labels:?} in\n{text}"))
         };
         let tool = [("tool", "add_option")];
-        assert_eq!(value("decision_matrix_tool_calls_total", &tool), 2.0);
+        assert_eq!(value("decision_matrix_tool_calls_total", &tool), 3.0);
         assert_eq!(value("decision_matrix_tool_errors_total", &tool), 1.0);
         assert_eq!(
+            value("decision_matrix_tool_client_errors_total", &tool),
+            1.0
+        );
+        assert_eq!(
             value("decision_matrix_tool_call_duration_seconds_count", &tool),
-            2.0
+            3.0
         );
         assert_eq!(
             value(
@@ -535,10 +555,10 @@ mod tests {
                 "decision_matrix_tool_call_duration_seconds_bucket",
                 &[("tool", "add_option"), ("le", "+Inf")]
             ),
-            2.0
+            3.0
         );
         let sum = value("decision_matrix_tool_call_duration_seconds_sum", &tool);
-        assert!((sum - 0.0023).abs() < 1e-9, "{sum}");
+        assert!((sum - 0.0043).abs() < 1e-9, "{sum}");
         let odd = "my \\\"odd\\\" backend";
         assert_eq!(
             value(

@@ -28,12 +28,43 @@ const RATE_SLOTS: usize = 30;
 /// Slices of the evaluation-latency window (each a whole histogram, so fewer).
 const LATENCY_SLOTS: usize = 10;
 
+/// How a tool call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallOutcome {
+    /// It answered.
+    Ok,
+    /// It was refused for the client's own input (invalid arguments, an unknown session, a
+    /// step before its prerequisite): counted apart, never in the error rate, since nothing
+    /// is wrong with the server.
+    ClientError,
+    /// It failed on the server's side or a dependency's.
+    ServerError,
+}
+
 /// Counters of one tool.
 #[derive(Default)]
 struct ToolCounters {
     calls: AtomicU64,
     errors: AtomicU64,
+    client_errors: AtomicU64,
     latency: Histogram,
+}
+
+/// Tool calls in one slice of the window: the error rate's counts, and the calls refused
+/// for their client's input (in the rate's requests, not its errors).
+#[derive(Debug, Clone, Copy, Default)]
+struct CallSlot {
+    rate: Rate,
+    client_errors: u64,
+}
+
+impl CallSlot {
+    fn merge(self, other: &CallSlot) -> CallSlot {
+        CallSlot {
+            rate: self.rate.merge(&other.rate),
+            client_errors: self.client_errors + other.client_errors,
+        }
+    }
 }
 
 /// Counters of one backend.
@@ -80,7 +111,7 @@ pub struct Telemetry {
     started: Instant,
     tools: LabelSet<ToolCounters>,
     backends: LabelSet<BackendCounters>,
-    calls: Window<Rate>,
+    calls: Window<CallSlot>,
     evaluations: Window<Distribution>,
     queue: AtomicI64,
     alerts: Alerts,
@@ -122,13 +153,19 @@ impl Telemetry {
     }
 
     /// One tool call (`tool` is [`OTHER`] for a name the server does not know).
-    pub fn tool_call(&self, tool: &str, elapsed: Duration, ok: bool) {
+    pub fn tool_call(&self, tool: &str, elapsed: Duration, outcome: CallOutcome) {
+        let client_error = outcome == CallOutcome::ClientError;
+        let server_error = outcome == CallOutcome::ServerError;
         self.tools.with(tool, |counters| {
             add(&counters.calls, 1);
-            add(&counters.errors, u64::from(!ok));
+            add(&counters.errors, u64::from(server_error));
+            add(&counters.client_errors, u64::from(client_error));
             counters.latency.record(elapsed);
         });
-        self.calls.record(Instant::now(), |rate| rate.record(ok));
+        self.calls.record(Instant::now(), |slot| {
+            slot.rate.record(!server_error);
+            slot.client_errors += u64::from(client_error);
+        });
     }
 
     /// One whole evaluation (`evaluate_options`), for the evaluation-latency threshold.
@@ -210,6 +247,7 @@ impl Telemetry {
                     name: name.to_owned(),
                     calls,
                     errors: read(&counters.errors),
+                    client_errors: read(&counters.client_errors),
                     latency: Latency::of(counters.latency.snapshot()),
                 });
             }
@@ -241,7 +279,10 @@ impl Telemetry {
                 latency: Latency::of(counters.latency.snapshot()),
             });
         });
-        let calls = self.calls.fold(now, Rate::default(), Rate::merge);
+        let CallSlot {
+            rate: calls,
+            client_errors,
+        } = self.calls.fold(now, CallSlot::default(), CallSlot::merge);
         let evaluations = self
             .evaluations
             .fold(now, Distribution::default(), |mut all, slot| {
@@ -279,6 +320,7 @@ impl Telemetry {
                 seconds: window.as_secs(),
                 calls: calls.requests,
                 errors: calls.errors,
+                client_errors,
                 calls_per_minute: calls.requests as f64 / minutes,
                 error_rate: calls.error_ratio(),
                 evaluations: evaluations.count(),
@@ -318,9 +360,18 @@ mod tests {
     #[test]
     fn calls_are_counted_per_tool_and_backend_and_read_back() {
         let telemetry = Telemetry::default();
-        telemetry.tool_call("add_option", Duration::from_micros(300), true);
-        telemetry.tool_call("add_option", Duration::from_micros(500), false);
-        telemetry.tool_call("list_sessions", Duration::from_micros(200), true);
+        telemetry.tool_call("add_option", Duration::from_micros(300), CallOutcome::Ok);
+        telemetry.tool_call(
+            "add_option",
+            Duration::from_micros(500),
+            CallOutcome::ServerError,
+        );
+        telemetry.tool_call(
+            "add_option",
+            Duration::from_micros(400),
+            CallOutcome::ClientError,
+        );
+        telemetry.tool_call("list_sessions", Duration::from_micros(200), CallOutcome::Ok);
         telemetry.backend_call("litellm", Duration::from_millis(40), true);
         telemetry.backend_call("litellm", Duration::from_millis(900), false);
         telemetry.backend_retry("litellm");
@@ -337,10 +388,10 @@ mod tests {
         });
         let add = &snapshot.tools[0];
         assert_eq!(
-            (add.name.as_str(), add.calls, add.errors),
-            ("add_option", 2, 1)
+            (add.name.as_str(), add.calls, add.errors, add.client_errors),
+            ("add_option", 3, 1, 1)
         );
-        assert_eq!(add.latency.count, 2);
+        assert_eq!(add.latency.count, 3);
         assert_eq!(snapshot.tools.len(), 2);
         let litellm = &snapshot.backends[0];
         assert_eq!(
@@ -358,11 +409,51 @@ mod tests {
         );
         assert!((litellm.rate_limit_wait_seconds - 0.25).abs() < 1e-9);
         assert_eq!(snapshot.backends.len(), 1, "no empty 'other'");
-        assert_eq!(snapshot.window.calls, 3);
+        assert_eq!(snapshot.window.calls, 4);
         assert_eq!(snapshot.window.errors, 1);
+        assert_eq!(snapshot.window.client_errors, 1);
         assert_eq!(snapshot.evaluation_queue_depth, 5);
         assert_eq!(snapshot.sessions.usage_percent, Some(2.0));
         assert_eq!(snapshot.health.status, Status::Ok);
+    }
+
+    /// Two bad arguments in 32 calls turned health degraded when they counted as errors;
+    /// they are the client's, so the error rate stays 0 and the server healthy.
+    #[test]
+    fn a_clients_invalid_arguments_do_not_count_toward_the_error_rate() {
+        let telemetry = Telemetry::default();
+        for call in 0..32 {
+            let outcome = if call % 16 == 3 {
+                CallOutcome::ClientError
+            } else {
+                CallOutcome::Ok
+            };
+            telemetry.tool_call("add_criterion", Duration::from_micros(100), outcome);
+        }
+        let snapshot = telemetry.snapshot(Gauges::default());
+        assert_eq!(
+            (
+                snapshot.window.calls,
+                snapshot.window.errors,
+                snapshot.window.client_errors
+            ),
+            (32, 0, 2)
+        );
+        assert_eq!(snapshot.window.error_rate, 0.0);
+        assert_eq!(snapshot.health.status, Status::Ok, "{:?}", snapshot.health);
+        // The same two as server errors are past the 5 % threshold.
+        telemetry.tool_call(
+            "add_criterion",
+            Duration::from_micros(100),
+            CallOutcome::ServerError,
+        );
+        telemetry.tool_call(
+            "add_criterion",
+            Duration::from_micros(100),
+            CallOutcome::ServerError,
+        );
+        let snapshot = telemetry.snapshot(Gauges::default());
+        assert_eq!(snapshot.health.status, Status::Degraded);
     }
 
     #[test]

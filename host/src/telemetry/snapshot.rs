@@ -92,8 +92,11 @@ pub struct ToolStats {
     pub name: String,
     /// Calls since start.
     pub calls: u64,
-    /// Calls that returned an error result.
+    /// Calls that failed on the server's side (the error rate's errors).
     pub errors: u64,
+    /// Calls refused for the client's own input: invalid arguments, an unknown session, a
+    /// step before its prerequisite. Not errors of the server, not in the error rate.
+    pub client_errors: u64,
     /// Time to answer.
     pub latency: Latency,
 }
@@ -136,11 +139,13 @@ pub struct WindowStats {
     pub seconds: u64,
     /// Tool calls in the window.
     pub calls: u64,
-    /// Failed tool calls in the window.
+    /// Tool calls in the window that failed on the server's side.
     pub errors: u64,
+    /// Tool calls in the window refused for their client's input (not in `error_rate`).
+    pub client_errors: u64,
     /// Tool calls per minute over the window.
     pub calls_per_minute: f64,
-    /// Failed share of the tool calls (0–1).
+    /// Share of the tool calls that failed on the server's side (0–1).
     pub error_rate: f64,
     /// Evaluations (`evaluate_options`) finished in the window.
     pub evaluations: u64,

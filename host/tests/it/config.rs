@@ -124,6 +124,39 @@ fn show_prints_every_value_with_where_it_came_from() {
     assert!(line.ends_with("profile development"), "{line}");
 }
 
+/// `DMM_ENVIRONMENT` has the reference server's effects, shown with their source, and is
+/// no longer listed as a variable without effect; anything set explicitly wins over it.
+#[test]
+fn show_lists_what_dmm_environment_sets_under_the_explicit_settings() {
+    let document = show(
+        &[],
+        &[
+            ("DMM_ENVIRONMENT", "development"),
+            ("DMM_MAX_ACTIVE_SESSIONS", "30"),
+        ],
+    );
+    assert_eq!(
+        entry(&document, "limits.max_options_allowed"),
+        (10.into(), "DMM_ENVIRONMENT=development".into())
+    );
+    assert_eq!(
+        entry(&document, "sessions.max_sessions"),
+        (30.into(), "env DMM_MAX_ACTIVE_SESSIONS".into())
+    );
+    assert_eq!(document["without_effect"], Value::Array(Vec::new()));
+    let staging = show(&[], &[("DMM_ENVIRONMENT", "staging")]);
+    assert_eq!(
+        entry(&staging, "sessions.max_sessions"),
+        (50.into(), "DMM_ENVIRONMENT=staging".into())
+    );
+    let text = run(&["config", "show"], &[("DMM_ENVIRONMENT", "development")]);
+    assert!(
+        !String::from_utf8_lossy(&text.stdout).contains("DMM_ENVIRONMENT is set but has no effect"),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+}
+
 #[test]
 fn an_invalid_value_stops_start_up_naming_key_value_allowed_and_source() {
     for (args, vars, expected) in [

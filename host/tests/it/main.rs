@@ -21,6 +21,7 @@ mod evaluation;
 mod example_plugin;
 mod http_limits;
 mod mcp;
+mod mcp_fidelity;
 mod mcp_lifecycle;
 mod mcp_observability;
 mod mcp_python;

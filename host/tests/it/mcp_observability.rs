@@ -8,7 +8,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::client::{err, http_client, ok, stdio_client};
+use common::client::{call, err, http_client, ok, stdio_client};
 use common::server::{StderrLines, http_server_with, llm};
 use serde_json::{Value, json};
 
@@ -105,8 +105,13 @@ async fn metrics_count_exactly_the_calls_made_and_server_stats_agrees() {
         tool("decision_matrix_tool_calls_total", "add_criterion"),
         Some(3.0)
     );
+    // The weight of 50 was the client's mistake: counted apart, not as a server error.
     assert_eq!(
         tool("decision_matrix_tool_errors_total", "add_criterion"),
+        Some(0.0)
+    );
+    assert_eq!(
+        tool("decision_matrix_tool_client_errors_total", "add_criterion"),
         Some(1.0)
     );
     for single in [
@@ -202,8 +207,12 @@ async fn metrics_count_exactly_the_calls_made_and_server_stats_agrees() {
         .and_then(|tools| tools.iter().find(|t| t["name"] == "add_criterion"))
         .expect("add_criterion listed");
     assert_eq!(
-        (add["calls"].as_u64(), add["errors"].as_u64()),
-        (Some(3), Some(1))
+        (
+            add["calls"].as_u64(),
+            add["errors"].as_u64(),
+            add["client_errors"].as_u64()
+        ),
+        (Some(3), Some(0), Some(1))
     );
     assert!(add["latency"]["p95_ms"].as_f64().is_some(), "{add}");
     let litellm = &stats["backends"][0];
@@ -212,10 +221,14 @@ async fn metrics_count_exactly_the_calls_made_and_server_stats_agrees() {
     assert_eq!(litellm["circuit"], "closed");
     assert_eq!(stats["sessions"]["active"], 1);
     assert_eq!(stats["window"]["calls"], 6);
-    assert_eq!(stats["window"]["errors"], 1);
+    assert_eq!(stats["window"]["errors"], 0);
+    assert_eq!(stats["window"]["client_errors"], 1);
     let markdown = stats["formatted_output"].as_str().expect("markdown");
     assert!(markdown.contains("Server Stats: ✅ ok"), "{markdown}");
-    assert!(markdown.contains("| add_criterion | 3 | 1 |"), "{markdown}");
+    assert!(
+        markdown.contains("| add_criterion | 3 | 0 | 1 |"),
+        "{markdown}"
+    );
     client.cancel().await.expect("close");
     child.kill().await.expect("stop the server");
 }
@@ -303,6 +316,82 @@ async fn health_degrades_with_the_reason_and_warns_once_per_episode() {
     assert_eq!(count(&lines, "health degraded"), 2);
     client.cancel().await.expect("close");
     child.kill().await.expect("stop the server");
+}
+
+/// Two bad arguments in 32 calls (6 %, over the 5 % error-rate threshold) once turned
+/// health degraded: they are the client's mistakes, counted apart, and health stays ok.
+#[tokio::test]
+async fn a_clients_invalid_arguments_are_counted_apart_and_leave_health_ok() {
+    let llm = llm().await;
+    let (mut child, url, _) = http_server_with(&llm, &[], &[]).await;
+    let (client, _) = http_client(&url).await;
+    let started = ok(
+        &client,
+        "start_decision_analysis",
+        json!({"topic": "t", "options": ["a", "b"], "model_backend": "litellm"}),
+    )
+    .await;
+    let id = &started["session_id"];
+    for _ in 0..29 {
+        ok(&client, "list_sessions", json!({})).await;
+    }
+    // Out of range, and not a number at all.
+    for weight in [json!(50), json!("heavy")] {
+        let result = call(
+            &client,
+            "add_criterion",
+            json!({"session_id": id, "name": "c", "description": "d", "weight": weight}),
+        )
+        .await;
+        assert_eq!(result.is_error, Some(true), "{result:?}");
+    }
+    let health = health(&url).await;
+    assert_eq!(health["status"], "ok", "{health}");
+    let metrics = get(&url, "/metrics").await.1;
+    let add = [("tool", "add_criterion")];
+    assert_eq!(
+        sample(&metrics, "decision_matrix_tool_client_errors_total", &add),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(&metrics, "decision_matrix_tool_errors_total", &add),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&metrics, "decision_matrix_window_error_ratio", &[]),
+        Some(0.0)
+    );
+    let stats = ok(&client, "server_stats", json!({})).await;
+    assert_eq!(
+        (
+            &stats["window"]["calls"],
+            &stats["window"]["errors"],
+            &stats["window"]["client_errors"]
+        ),
+        (&json!(32), &json!(0), &json!(2))
+    );
+    client.cancel().await.expect("close");
+    child.kill().await.expect("stop the server");
+}
+
+/// Text logs read by a pipe, a file or a collector carry no colour escape codes.
+#[tokio::test]
+async fn text_logs_have_no_colour_codes_when_stderr_is_not_a_terminal() {
+    let llm = llm().await;
+    // The lines up to "listening on" are read before the server is handed over.
+    let (mut child, _, lines) = http_server_with(&llm, &[], &[("LOG_LEVEL", "info")]).await;
+    child.kill().await.expect("stop the server");
+    let lines = lines.lock().expect("lines");
+    let opened = lines
+        .iter()
+        .find(|line| line.contains("session store opened"))
+        .unwrap_or_else(|| panic!("an info line at start-up: {lines:?}"));
+    assert!(opened.contains(" INFO "), "{opened:?}");
+    let coloured: Vec<&String> = lines
+        .iter()
+        .filter(|line| line.contains('\u{1b}'))
+        .collect();
+    assert!(coloured.is_empty(), "{coloured:?}");
 }
 
 /// Runs a small evaluation on a server logging JSON at debug level; returns its stderr.

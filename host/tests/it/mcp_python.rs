@@ -3,7 +3,9 @@
 //! `decision-matrix serve` binary over stdio and over streamable HTTP, with both of the
 //! SDK's ways to connect (the 2026 `server/discover` probe and the older `initialize`
 //! handshake), and prints what it saw; every score is checked here against the judge. The
-//! script also validates every successful result against its tool's `outputSchema`.
+//! script also validates every successful result against its tool's `outputSchema`, and
+//! checks the shapes and types a client of the Python server reads, timestamps by the rules
+//! of Python 3.10's `datetime.fromisoformat`.
 //!
 //! It needs a Python with the SDK version pinned in `tests/python/requirements.txt`: the one in
 //! `DMM_TEST_PYTHON`, else `target/pyenv/bin/python` in the repository (README, Test).
@@ -24,9 +26,10 @@ const CRITERIA: [(&str, f64); 2] = [("cost", 2.0), ("latency", 1.5)];
 
 /// The tools whose results `mcp_client.py` validates against their output schemas: every
 /// tool it calls and expects to succeed.
-const VALIDATED: [&str; 6] = [
+const VALIDATED: [&str; 7] = [
     "add_criterion",
     "add_option",
+    "current_session",
     "evaluate_options",
     "get_decision_matrix",
     "list_sessions",
@@ -246,6 +249,23 @@ fn check_run(label: &str, saw: &Value) -> Value {
     assert_eq!(progress, expected, "{label}");
 
     assert_eq!(saw["sessions"]["total_active"], 1, "{label}");
+    // The reference server's shapes, which the script checked in detail (types and
+    // timestamps included): the matrix before criteria, a second evaluation of an unchanged
+    // session, the error of a bad initial criterion.
+    assert_eq!(saw["lacking"]["status"], "insufficient_data", "{label}");
+    let again = &saw["second_evaluation"]["summary"];
+    assert_eq!(
+        (&again["successful_scores"], &again["total_evaluations"]),
+        (
+            &json!(OPTIONS.len() * CRITERIA.len()),
+            &json!(OPTIONS.len() * CRITERIA.len())
+        ),
+        "{label}: {again}"
+    );
+    assert_eq!(
+        saw["initial_criterion_error"], "Invalid weight: must be between 0.1 and 10.0 for 'speed'",
+        "{label}"
+    );
     assert_eq!(
         saw["error"], "Invalid weight: must be between 0.1 and 10.0",
         "{label}"

@@ -131,7 +131,10 @@ impl Session {
             session.add_option(name, description, limits)?;
         }
         for spec in criteria {
-            session.add_criterion(spec, limits)?;
+            let name = spec.name.clone();
+            session
+                .add_criterion(spec, limits)
+                .map_err(|error| error.of_criterion(&name))?;
         }
         Ok(session)
     }

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use super::SessionManager;
 use crate::server::error::ToolError;
+use crate::server::timestamp;
 
 /// Counters since deployment (shared by every instance of a Redis store), with what this
 /// instance sees now.
@@ -29,8 +30,9 @@ pub struct SessionStats {
     pub max_concurrent: usize,
     /// Sessions alive now.
     pub active_sessions: usize,
-    /// When this instance last swept (RFC 3339), if it has.
-    pub last_cleanup: Option<String>,
+    /// When this instance last swept, or opened the store if it has not swept yet (as the
+    /// reference server has it: never null), in the form of [`timestamp::iso`].
+    pub last_cleanup: String,
 }
 
 /// What a cleanup removed.
@@ -111,18 +113,19 @@ impl SessionManager {
                 );
             }
         }
-        let now_ms = i128::from(self.settings.clock.now_ms());
-        self.local.lock().last_cleanup =
-            OffsetDateTime::from_unix_timestamp_nanos(now_ms * 1_000_000)
-                .ok()
-                .and_then(|now| {
-                    now.format(&time::format_description::well_known::Rfc3339)
-                        .ok()
-                });
+        self.local.lock().last_cleanup = self.now();
         Ok(Cleanup {
             expired: expired.len(),
             evicted_for_memory,
         })
+    }
+
+    /// Now on the store's clock, in the form of [`timestamp::iso`].
+    pub(super) fn now(&self) -> String {
+        let now_ms = i128::from(self.settings.clock.now_ms());
+        let now = OffsetDateTime::from_unix_timestamp_nanos(now_ms * 1_000_000)
+            .unwrap_or_else(|_| OffsetDateTime::now_utc());
+        timestamp::iso(now)
     }
 
     /// Sweeps at the cleanup interval until the returned task is aborted or the manager is
@@ -214,6 +217,9 @@ mod tests {
                 .await
                 .expect("opens"),
         );
+        // Before any sweep, the last cleanup is when the store was opened: never null.
+        let opened = sessions.stats().await.expect("stats").last_cleanup;
+        assert_eq!(opened, sessions.now());
         sessions.insert(&session("idle")).await.expect("room");
         sessions.insert(&session("used")).await.expect("room");
         let task = sessions.spawn_cleanup();
@@ -225,7 +231,9 @@ mod tests {
         let stats = sessions.stats().await.expect("stats");
         task.abort();
         assert_eq!((stats.sessions_expired, stats.active_sessions), (1, 1));
-        assert!(stats.last_cleanup.is_some());
+        // The sweep's time, on the store's clock, which has not moved since.
+        assert_eq!(stats.last_cleanup, sessions.now());
+        assert_ne!(stats.last_cleanup, opened);
         assert!(sessions.load("idle").await.expect("loads").is_none());
         assert!(sessions.load("used").await.expect("loads").is_some());
     }

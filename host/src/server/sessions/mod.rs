@@ -54,10 +54,10 @@ pub use settings::{SessionSettings, StoreDurability, WhenFull};
 const CONFLICT_ATTEMPTS: u32 = 32;
 
 /// Statistics this instance keeps itself.
-#[derive(Default)]
 struct Local {
     max_concurrent: usize,
-    last_cleanup: Option<String>,
+    /// When this instance last swept, or opened the store.
+    last_cleanup: String,
 }
 
 /// The sessions, in their store. Share it behind an `Arc`.
@@ -86,15 +86,20 @@ impl SessionManager {
         memory: Box<dyn MemoryProbe>,
     ) -> Result<SessionManager, StoreError> {
         let store = Arc::new(Store::open(&settings.store, settings.store_options()).await?);
-        Ok(SessionManager {
+        let mut manager = SessionManager {
             settings,
             store,
             memory,
-            local: Mutex::default(),
+            local: Mutex::new(Local {
+                max_concurrent: 0,
+                last_cleanup: String::new(),
+            }),
             owner: uuid::Uuid::new_v4().simple().to_string(),
             leases: AtomicU64::new(0),
             decoded: DecodedSessions::new(decoded::CAPACITY),
-        })
+        };
+        manager.local.get_mut().last_cleanup = manager.now();
+        Ok(manager)
     }
 
     /// The settings in force.

@@ -6,39 +6,43 @@ use std::sync::Arc;
 use crate::analysis::{self, Analysis};
 use crate::domain::{CellState, CellStatus, CriterionUpdate, Session};
 
-use super::super::error::{ToolError, now_rfc3339, rfc3339};
+use super::super::error::ToolError;
 use super::super::export;
 use super::super::format;
 use super::super::params::{ExportArgs, SensitivityArgs, SessionArgs};
 use super::super::results::{
-    ByName, Contribution, CriterionSensitivity, DecisionMatrix, Exported, MatrixCell, MatrixResult,
-    RankedOption, Ranking, Sensitivity, SessionInfo, WhatIf, WinnerChange,
+    ByName, Contribution, CriterionSensitivity, DecisionMatrix, Exported, InsufficientData,
+    InsufficientStatus, MatrixCell, MatrixResult, RankedMatrix, RankedOption, Ranking, Sensitivity,
+    SessionInfo, WhatIf, WinnerChange,
 };
 use super::super::scope::Scoped;
 use super::super::service::ToolResult;
+use super::super::timestamp;
+use super::Settled;
 
 const NOT_AVAILABLE: &str = "Score not available";
+const INSUFFICIENT_DATA: &str = "Need both options and criteria to generate matrix";
 const ABSTAINED: &str = "Abstained - criterion not applicable";
 
 impl Scoped<'_> {
-    /// `get_decision_matrix`.
+    /// `get_decision_matrix`: the ranked matrix, or what the session lacks for one.
     pub async fn matrix(&self, args: SessionArgs) -> ToolResult<MatrixResult> {
-        let (session, analysis) = self.ranked_matrix(&args.session_id).await?;
-        Ok(MatrixResult {
+        let session = self.session(&args.session_id).await?;
+        if let Some(lacking) = insufficient_data(&session) {
+            return Ok(MatrixResult::Insufficient(lacking));
+        }
+        let analysis = self.analyse(&session, "Matrix generation").await?;
+        Ok(MatrixResult::Ranked(Box::new(RankedMatrix {
             formatted_output: format::decision_matrix(&session, &analysis),
             matrix: decision_matrix(&session, &analysis),
-        })
+        })))
     }
 
-    /// Session `id` and its analysis, for the matrix and its export: both need options and
-    /// criteria.
+    /// Session `id` and its analysis, for the export, which needs options and criteria.
     async fn ranked_matrix(&self, id: &str) -> Result<(Session, Arc<Analysis>), ToolError> {
         let session = self.session(id).await?;
-        if session.options().is_empty() || session.criteria().is_empty() {
-            let mut error = ToolError::new(
-                "Insufficient data",
-                "Need both options and criteria to generate matrix",
-            );
+        if insufficient_data(&session).is_some() {
+            let mut error = ToolError::invalid("Insufficient data", INSUFFICIENT_DATA);
             error
                 .extra
                 .insert("status".into(), "insufficient_data".into());
@@ -108,7 +112,7 @@ impl Scoped<'_> {
             .unwrap_or("json")
             .to_ascii_lowercase();
         if !["json", "csv", "markdown"].contains(&format_name.as_str()) {
-            return Err(ToolError::new(
+            return Err(ToolError::invalid(
                 "Invalid format",
                 format!("Invalid format: '{format_name}'; choose json, csv or markdown"),
             ));
@@ -135,15 +139,36 @@ impl Scoped<'_> {
     }
 }
 
+/// What `session` lacks for a matrix, the way the reference server says it; `None` when it
+/// has options and criteria.
+fn insufficient_data(session: &Session) -> Option<InsufficientData> {
+    let (options, criteria) = (session.options().len(), session.criteria().len());
+    if options > 0 && criteria > 0 {
+        return None;
+    }
+    let next_steps = vec![
+        (options == 0).then(|| "Add options to evaluate".to_owned()),
+        (criteria == 0).then(|| "Add evaluation criteria".to_owned()),
+        Some("Run evaluation".to_owned()),
+        Some("Generate matrix".to_owned()),
+    ];
+    Some(InsufficientData {
+        session_id: session.id.clone(),
+        topic: session.topic.clone(),
+        formatted_output: format::insufficient_data(INSUFFICIENT_DATA, &next_steps),
+        error: INSUFFICIENT_DATA.to_owned(),
+        status: InsufficientStatus::InsufficientData,
+        has_options: options > 0,
+        has_criteria: criteria > 0,
+        options_count: options,
+        criteria_count: criteria,
+        next_steps,
+    })
+}
+
 /// The matrix of `session` ranked by `analysis`.
 fn decision_matrix(session: &Session, analysis: &Analysis) -> DecisionMatrix {
     let cells = session.options().len() * session.criteria().len();
-    let scored = session
-        .options()
-        .iter()
-        .flat_map(|o| session.criteria().iter().map(move |c| (o.id, c.id)))
-        .filter(|&(o, c)| matches!(session.cell_state(o, c), CellState::Fresh(cell) if cell.status.score().is_some()))
-        .count();
     DecisionMatrix {
         session_id: session.id.clone(),
         topic: session.topic.clone(),
@@ -153,14 +178,14 @@ fn decision_matrix(session: &Session, analysis: &Analysis) -> DecisionMatrix {
         recommendation: analysis.recommendation.clone(),
         criteria_weights: criteria_weights(session),
         sensitivity: sensitivity_list(session, analysis),
-        evaluation_timestamp: now_rfc3339(),
+        evaluation_timestamp: timestamp::now(),
         session_info: SessionInfo {
-            created_at: rfc3339(session.created_at),
+            created_at: timestamp::iso(session.created_at),
             evaluations_run: session.evaluations_run,
             total_options: session.options().len(),
             total_criteria: session.criteria().len(),
             cells,
-            cells_scored: scored,
+            cells_scored: Settled::of(session).scored,
         },
     }
 }

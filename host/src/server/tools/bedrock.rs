@@ -1,11 +1,14 @@
-//! `test_aws_bedrock_connection`: the deep check of the Bedrock backend
-//! ([`crate::plugins::check`], as `decision-matrix backends check bedrock` runs it), reported
-//! the way the reference server reports its connection test.
+//! `test_aws_bedrock_connection`: one tiny Converse call through the Bedrock backend
+//! ([`crate::plugins::check::probe`], the request `decision-matrix backends check bedrock`
+//! makes), reported the way the reference server reports its connection test: the length of
+//! the answer on success; on failure the provider's error code and message, and what to do.
 
 use serde_json::Value;
 
 use crate::plugins::PluginCatalog;
-use crate::plugins::check::{BedrockTarget, CheckReport, aws_backend, bedrock_suggestion};
+use crate::plugins::check::{
+    BedrockTarget, ProviderFailure, aws_backend, bedrock_suggestion, probe,
+};
 
 use super::super::error::ToolError;
 use super::super::results::BedrockConnection;
@@ -16,37 +19,49 @@ use super::super::service::ToolResult;
 pub async fn test_connection(catalog: &PluginCatalog) -> ToolResult<BedrockConnection> {
     let backend = aws_backend(catalog);
     let BedrockTarget { region, model } = BedrockTarget::of(backend);
-    let failed = |error: String, code: &str| {
-        let suggestion = bedrock_suggestion(&error);
-        let mut failure = ToolError::new("Bedrock test error", error);
+    let failed = |failure: ProviderFailure| {
+        let suggestion = bedrock_suggestion(&failure.error);
+        let mut error = ToolError::new("Bedrock test error", failure.error.as_str());
+        error.formatted_output = format!(
+            "## ❌ Error Encountered\n\n**Issue**: ❌ Bedrock connection failed: {}\n\n**Context**: Suggestion: {suggestion}\n",
+            failure.error
+        );
         for (key, value) in [
             ("status", "error"),
             ("region", &region),
             ("model_tested", &model),
-            ("error_code", code),
+            ("error_code", &failure.error_code),
             ("suggestion", suggestion),
         ] {
-            failure.extra.insert(key.into(), Value::from(value));
+            error.extra.insert(key.into(), Value::from(value));
         }
-        failure
+        error
     };
     let Some(backend) = backend else {
-        return Err(failed(
-            "the bedrock backend plugin is not loaded".into(),
-            "NotLoaded",
-        ));
+        return Err(failed(ProviderFailure {
+            error_code: "NotLoaded".to_owned(),
+            error: "the bedrock backend plugin is not loaded".to_owned(),
+        }));
     };
-    match CheckReport::run(backend).await.error {
-        None => Ok(BedrockConnection {
-            status: "ok".to_owned(),
-            message: "Bedrock connection successful".to_owned(),
-            api_version: "converse".to_owned(),
-            formatted_output: format!(
-                "# ✅ Bedrock Connection Test: SUCCESS\n\n- **Region**: {region}\n- **Model**: {model}\n- **API**: Converse\n"
-            ),
-            region,
-            model_tested: model,
-        }),
-        Some(error) => Err(failed(error, "ConnectionFailed")),
+    match probe(backend).await {
+        Ok(answer) => {
+            let response_length = answer.chars().count();
+            Ok(BedrockConnection {
+                status: "ok".to_owned(),
+                message: "Bedrock connection successful".to_owned(),
+                api_version: "converse".to_owned(),
+                formatted_output: format!(
+                    "# ✅ Bedrock Connection Test: SUCCESS\n\n**Status**: OK\n**Region**: {region}\n**Model Tested**: {model}\n**Response Length**: {response_length} characters\n\nBedrock connection successful"
+                ),
+                region,
+                model_tested: model,
+                response_length,
+            })
+        }
+        Err(error) => {
+            // The whole error, plugin and sandbox detail included, is for the operator.
+            tracing::warn!(%error, "Bedrock connection test failed");
+            Err(failed(ProviderFailure::of(&error)))
+        }
     }
 }

@@ -181,7 +181,7 @@ impl Scoped<'_> {
             .score
             .map(|s| {
                 Score::new(s).map_err(|_| {
-                    ToolError::new(
+                    ToolError::invalid(
                         "Invalid score",
                         format!("Invalid score: must be between 1 and 10, got {s}"),
                     )

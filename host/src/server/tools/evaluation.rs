@@ -12,7 +12,7 @@ use super::super::params::EvaluateArgs;
 use super::super::results::{Evaluated, EvaluationSummary};
 use super::super::scope::Scoped;
 use super::super::service::ToolResult;
-use super::steps;
+use super::{Settled, steps};
 
 /// What an evaluation reports while it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +49,7 @@ impl Scoped<'_> {
             .lease(&id, &cancel, &mut || progress(Update::Waiting))
             .await?
         else {
-            return Err(ToolError::new(
+            return Err(ToolError::invalid(
                 "Evaluation cancelled",
                 "Evaluation cancelled while another evaluation of this session was running; \
                  nothing was computed",
@@ -90,7 +90,6 @@ impl Scoped<'_> {
         // previous evaluation saved are not computed again.
         let session = self.session(id).await?;
         prerequisites(&session)?;
-        let cells_total = session.options().len() * session.criteria().len();
         let plan = Plan::new(&session, force);
         drop(session);
         let planned = plan.cells();
@@ -173,25 +172,32 @@ impl Scoped<'_> {
         } else {
             format!("Evaluated {options} options across {criteria} criteria")
         };
+        // The matrix as this call leaves it, as the reference server (which recomputes every
+        // cell on each call) counts it: a client checking `successful_scores ==
+        // total_evaluations` reads a second call on an unchanged session as the success it
+        // is. What this call itself did is `cells_computed` and `cells_reused`.
+        let matrix = Settled::of(&session);
+        let cells = options * criteria;
+        let summary = EvaluationSummary {
+            options_evaluated: options,
+            criteria_used: criteria,
+            total_evaluations: cells,
+            successful_scores: matrix.scored,
+            abstentions: matrix.abstained,
+            errors: errors.len(),
+            cells_computed: settled,
+            cells_reused: cells.saturating_sub(planned),
+            llm_calls: report.calls,
+            cache_hits: report.cache_hits,
+            input_tokens: u64::from(report.tokens.input),
+            output_tokens: u64::from(report.tokens.output),
+        };
         Ok(Evaluated {
             session_id: session.id.clone(),
             evaluation_complete: !report.cancelled && errors.is_empty(),
             cancelled: report.cancelled,
-            summary: EvaluationSummary {
-                options_evaluated: options,
-                criteria_used: criteria,
-                total_evaluations: cells_total,
-                successful_scores: report.scored,
-                abstentions: report.abstained,
-                errors: errors.len(),
-                cells_computed: settled,
-                cells_reused: cells_total.saturating_sub(planned),
-                llm_calls: report.calls,
-                cache_hits: report.cache_hits,
-                input_tokens: u64::from(report.tokens.input),
-                output_tokens: u64::from(report.tokens.output),
-            },
-            formatted_output: format::evaluation_complete(&session, &report),
+            formatted_output: format::evaluation_complete(&session, &summary, &report),
+            summary,
             errors: (!errors.is_empty()).then_some(errors),
             message,
             next_steps: steps(&["get_decision_matrix - See the complete results"]),
@@ -202,13 +208,13 @@ impl Scoped<'_> {
 /// An evaluation needs options and criteria.
 fn prerequisites(session: &Session) -> Result<(), ToolError> {
     if session.options().is_empty() {
-        return Err(ToolError::new(
+        return Err(ToolError::invalid(
             "Prerequisites",
             "No options to evaluate. Add options first.",
         ));
     }
     if session.criteria().is_empty() {
-        return Err(ToolError::new(
+        return Err(ToolError::invalid(
             "Prerequisites",
             "No criteria defined. Add criteria first.",
         ));

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use crate::domain::{CriterionSpec, Session, SessionDefaults};
 
-use super::super::error::{ToolError, rfc3339};
+use super::super::error::ToolError;
 use super::super::format;
 use super::super::params::{ListSessionsArgs, StartArgs};
 use super::super::results::{
@@ -15,6 +15,7 @@ use super::super::results::{
 use super::super::scope::Scoped;
 use super::super::service::ToolResult;
 use super::super::sessions::Cursor;
+use super::super::timestamp;
 use super::{criterion_names, option_names, steps};
 
 /// Sessions a `list_sessions` page holds unless it asks for another number.
@@ -89,7 +90,7 @@ impl Scoped<'_> {
     pub async fn list_sessions(&self, args: ListSessionsArgs) -> ToolResult<SessionList> {
         let limit = args.limit.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(ToolError::new(
+            return Err(ToolError::invalid(
                 "Invalid limit",
                 format!(
                     "Invalid limit: {limit}; allowed: 1 to {MAX_PAGE} (default {DEFAULT_PAGE})"
@@ -98,7 +99,7 @@ impl Scoped<'_> {
         }
         let after = match args.cursor.as_deref() {
             Some(text) => Some(Cursor::decode(text).ok_or_else(|| {
-                ToolError::new(
+                ToolError::invalid(
                     "Invalid cursor",
                     "Invalid cursor: pass the next_cursor of the previous list_sessions result, unchanged",
                 )
@@ -168,7 +169,7 @@ fn summary(session: &Session, unevaluated: SessionStatus) -> SessionSummary {
     SessionSummary {
         session_id: session.id.clone(),
         topic: session.topic.clone(),
-        created_at: rfc3339(session.created_at),
+        created_at: timestamp::iso(session.created_at),
         options: option_names(session),
         criteria: criterion_names(session),
         evaluations_run: session.evaluations_run,

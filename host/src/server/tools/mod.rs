@@ -18,7 +18,7 @@
 //!   reports failed cells as errors, and is an error itself when no cell could be computed;
 //! - the matrix before any evaluation says so instead of announcing a "close race" at 0.0.
 
-use crate::domain::Session;
+use crate::domain::{CellState, CellStatus, Session};
 
 pub(crate) mod analysis;
 pub(crate) mod bedrock;
@@ -40,4 +40,34 @@ fn option_names(session: &Session) -> Vec<String> {
 /// The session's criteria, in the order added.
 fn criterion_names(session: &Session) -> Vec<String> {
     session.criteria().iter().map(|c| c.name.clone()).collect()
+}
+
+/// The matrix's up-to-date cells by what they hold; stale and missing cells are in none.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Settled {
+    /// Cells with a score, the evaluator's or a person's.
+    scored: usize,
+    /// Cells whose criterion does not apply to their option.
+    abstained: usize,
+}
+
+impl Settled {
+    /// The cells of `session`.
+    fn of(session: &Session) -> Settled {
+        let mut settled = Settled::default();
+        for option in session.options() {
+            for criterion in session.criteria() {
+                if let CellState::Fresh(cell) = session.cell_state(option.id, criterion.id) {
+                    match cell.status {
+                        CellStatus::Scored { .. } | CellStatus::Manual { .. } => {
+                            settled.scored += 1;
+                        }
+                        CellStatus::Abstained => settled.abstained += 1,
+                        CellStatus::Failed { .. } => {}
+                    }
+                }
+            }
+        }
+        settled
+    }
 }

@@ -229,6 +229,8 @@ async fn the_bedrock_connection_test_says_what_it_called_and_what_to_fix() {
         "anthropic.claude-3-sonnet-20240229-v1:0"
     );
     assert_eq!(tested["api_version"], "converse");
+    // The answer was "ok".
+    assert_eq!(tested["response_length"], 2, "{tested:?}");
     let paths: Vec<String> = bedrock
         .requests()
         .iter()
@@ -247,15 +249,18 @@ async fn the_bedrock_connection_test_says_what_it_called_and_what_to_fix() {
     assert_eq!(result.is_error, Some(true), "{result:?}");
     let failure = result.structured_content.expect("the error dict");
     assert_eq!(failure["status"], "error", "{failure}");
-    assert_eq!(failure["error_code"], "ConnectionFailed");
+    // The provider's error type, and its message without the plugin host's framing.
+    assert_eq!(failure["error_code"], "AccessDeniedException", "{failure}");
     assert_eq!(failure["region"], "us-east-1");
     assert_eq!(failure["model_tested"], "denied");
+    let error = failure["error"].as_str().expect("error");
     assert!(
-        failure["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("access")),
+        error.starts_with("Bedrock AccessDeniedException: You don't have access"),
         "{failure}"
     );
+    for internal in ["plugin ", "bedrock@", "upstream error", "wasm"] {
+        assert!(!error.contains(internal), "{internal}: {failure}");
+    }
     assert_eq!(
         failure["suggestion"],
         "Enable model access in AWS Console: Bedrock > Model access > Manage model access"
