@@ -7,11 +7,11 @@
 //! at most 10 criteria, weights 0.1–10, temperatures 0–2, scores 1–10).
 #![no_main]
 
-use decision_matrix::domain::{
+use decision_matrix_core::domain::{
     CriterionSpec, CriterionUpdate, Limits, Score, Session, SessionDefaults, ValidationError,
 };
-use decision_matrix::server::format;
-use decision_matrix::server::params::{
+use decision_matrix_core::format;
+use decision_matrix_core::params::{
     AddCriterionArgs, AddOptionArgs, RemoveCriterionArgs, RemoveOptionArgs, SensitivityArgs,
     SessionArgs, SetScoreArgs, StartArgs, UpdateCriterionArgs, UpdateOptionArgs,
 };
@@ -112,11 +112,21 @@ fn base_session(limits: &Limits) -> Session {
             .map(|o| (o.to_owned(), None))
             .to_vec(),
         vec![criterion("Cost", 2.0), criterion("Latency", 1.0)],
-        SessionDefaults::default(),
+        session_defaults(),
         limits,
         OffsetDateTime::UNIX_EPOCH,
     )
     .expect("the base session is valid")
+}
+
+/// The host's session defaults (`plugins::builtin::session_defaults`, from the built-in
+/// plugins' manifests), which this crate does not build.
+fn session_defaults() -> SessionDefaults {
+    SessionDefaults {
+        backend: "bedrock".to_owned(),
+        model: None,
+        temperature: 0.1,
+    }
 }
 
 /// `start_decision_analysis` as the tool builds the session (the backend check needs the
@@ -128,7 +138,7 @@ fn start(a: StartArgs, limits: &Limits) -> Result<Session, ValidationError> {
     let defaults = SessionDefaults {
         backend: a
             .model_backend
-            .unwrap_or_else(|| SessionDefaults::default().backend),
+            .unwrap_or_else(|| session_defaults().backend),
         model: a.model_name,
         temperature: a.temperature,
     };

@@ -8,7 +8,8 @@
 //!   TTL, background cleanup and evaluation leases; [`decoded`]: sessions already decoded;
 //!   [`memory`]: how full memory is; [`config`]: the `[sessions]` and `[server]` tables.
 //! - [`params`], [`error`], [`format`], [`export`]: arguments, the error envelope, the
-//!   markdown output, CSV export.
+//!   markdown output, CSV export (`params` and the session-only part of `format` are pure,
+//!   from `decision-matrix-core`).
 //! - [`resources`]: each session's matrix as MCP resources; [`prompts`]: the guided
 //!   decision prompt.
 //! - [`stats`]: the metrics snapshot, `server_stats` and the background alert checks.
@@ -25,7 +26,6 @@ pub(crate) mod export;
 pub mod format;
 pub(crate) mod mcp;
 pub(crate) mod memory;
-pub mod params;
 pub(crate) mod prompts;
 pub(crate) mod resources;
 pub(crate) mod results;
@@ -36,6 +36,8 @@ pub(crate) mod stdio;
 pub(crate) mod stopping;
 pub(crate) mod tools;
 pub(crate) mod transport;
+
+pub use decision_matrix_core::params;
 
 pub use config::{ServerConfig, SessionsConfig, Transport};
 pub use service::Decisions;

@@ -20,8 +20,8 @@ use super::score::Score;
 
 /// Backend settings criteria inherit unless they name their own.
 ///
-/// Its `Default`, the reference server's defaults, is implemented beside the built-in plugins
-/// (`plugins::builtin`): the default backend is the one whose manifest says so.
+/// The reference server's defaults are the host's (`plugins::builtin::session_defaults`): the
+/// default backend is the built-in plugin whose manifest says so.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionDefaults {
     /// Backend plugin id.
