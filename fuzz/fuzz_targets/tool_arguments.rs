@@ -119,14 +119,10 @@ fn base_session(limits: &Limits) -> Session {
     .expect("the base session is valid")
 }
 
-/// The host's session defaults (`plugins::builtin::session_defaults`, from the built-in
-/// plugins' manifests), which this crate does not build.
+/// The host's session defaults (`plugins::builtin::session_defaults`: the built-in backend
+/// whose manifest says so), without building the host.
 fn session_defaults() -> SessionDefaults {
-    SessionDefaults {
-        backend: "bedrock".to_owned(),
-        model: None,
-        temperature: 0.1,
-    }
+    SessionDefaults::for_backend("bedrock")
 }
 
 /// `start_decision_analysis` as the tool builds the session (the backend check needs the

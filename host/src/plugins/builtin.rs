@@ -61,15 +61,11 @@ pub fn session_default_backend() -> &'static str {
     })
 }
 
-/// The Python server's session defaults: the backend of [`session_default_backend`], that
-/// backend's default model, temperature 0.1. Defined here rather than beside
-/// [`SessionDefaults`], which is pure domain and knows no plugins.
+/// The Python server's session defaults: [`SessionDefaults::for_backend`] the backend of
+/// [`session_default_backend`]. Defined here rather than beside [`SessionDefaults`], which is
+/// pure domain and knows no plugins.
 pub fn session_defaults() -> SessionDefaults {
-    SessionDefaults {
-        backend: session_default_backend().to_owned(),
-        model: None,
-        temperature: 0.1,
-    }
+    SessionDefaults::for_backend(session_default_backend())
 }
 
 #[cfg(test)]
