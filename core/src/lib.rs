@@ -6,11 +6,13 @@
 //! - [`domain`]: sessions, options, criteria, cells, limits, rankings.
 //! - [`answer`]: what a model answered, read from its text.
 //! - [`manifest`]: `plugin.toml`, read before anything is granted.
-//! - [`params`]: the MCP tools' arguments; [`format`](mod@format): the markdown of the tools
+//! - [`params`]: the MCP tools' arguments, and [`lenient`]: how they are read, as a lax
+//!   validator reads them, before they are deserialized; [`format`](mod@format): the markdown of the tools
 //!   whose result is the session itself.
 
 pub mod answer;
 pub mod domain;
 pub mod format;
+pub mod lenient;
 pub mod manifest;
 pub mod params;

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use decision_matrix_core::lenient::Mismatch;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -53,6 +54,18 @@ impl ToolError {
 impl From<ValidationError> for ToolError {
     fn from(error: ValidationError) -> ToolError {
         ToolError::new(error.context, error.message)
+    }
+}
+
+/// Arguments of the wrong type: the message names the parameter, what was given and what is
+/// allowed, and `parameter` says which it is (`initial_criteria[0].weight`).
+impl From<Mismatch> for ToolError {
+    fn from(mismatch: Mismatch) -> ToolError {
+        let mut error = ToolError::new("Invalid arguments", mismatch.to_string());
+        error
+            .extra
+            .insert("parameter".to_owned(), mismatch.parameter.into());
+        error
     }
 }
 

@@ -3,7 +3,8 @@
 //! - [`service`]: the state the tools work on ([`Decisions`]); [`tools`]: what each tool
 //!   does, a module per group of tools, independent of MCP; [`results`]: what each returns.
 //! - [`mcp`]: the tools on rmcp, with their output schemas, progress notifications and
-//!   cancellation; [`bad_params`]: requests whose params do not fit their method.
+//!   cancellation; [`schemas`]: the tools' schemas as published; [`bad_params`]: requests
+//!   whose params do not fit their method.
 //! - [`sessions`]: sessions in their store (SQLite, memory or Redis), their limit, sliding
 //!   TTL, background cleanup and evaluation leases; [`decoded`]: sessions already decoded;
 //!   [`memory`]: how full memory is; [`config`]: the `[sessions]` and `[server]` tables.
@@ -29,6 +30,7 @@ pub(crate) mod memory;
 pub(crate) mod prompts;
 pub(crate) mod resources;
 pub(crate) mod results;
+pub(crate) mod schemas;
 pub(crate) mod service;
 pub(crate) mod sessions;
 pub(crate) mod stats;
