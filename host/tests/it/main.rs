@@ -21,6 +21,8 @@ mod evaluation;
 mod example_plugin;
 mod http_limits;
 mod mcp;
+mod mcp_inspector;
+mod mcp_lenient;
 mod mcp_lifecycle;
 mod mcp_observability;
 mod mcp_python;
