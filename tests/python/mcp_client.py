@@ -128,10 +128,13 @@ async def check_tools(client: Client, expected: list[str]) -> tuple[list[str], d
         f"add_criterion weight bounds: {weight}",
     )
     expect(isinstance(weight.get("description"), str), f"weight has no description: {weight}")
+    # Nullable as the Python server writes it: anyOf a bounded number and null.
     temperature = by_name["add_criterion"].input_schema.get("properties", {}).get("temperature", {})
+    branches = temperature.get("anyOf", [])
+    number = next((branch for branch in branches if branch.get("type") == "number"), {})
     expect(
-        (temperature.get("minimum"), temperature.get("maximum")) == (0.0, 2.0),
-        f"add_criterion temperature bounds: {temperature}",
+        (number.get("minimum"), number.get("maximum")) == (0.0, 2.0) and {"type": "null"} in branches,
+        f"add_criterion temperature: {temperature}",
     )
     return names, weight
 
