@@ -226,8 +226,12 @@ fn string_schema(schema: &mut Map<String, Value>) -> Option<&mut Map<String, Val
 }
 
 /// Lists `backends` (the installed backends' ids) as the values `model_backend` takes in the
-/// input schema of `tool`, if it has that parameter.
+/// input schema of `tool`, if it has that parameter and some backend is installed (an empty
+/// `enum` would allow no value at all, where the tool's own message says what is wrong).
 pub fn offer_backends(tool: &str, schema: &mut Map<String, Value>, backends: &[&str]) {
+    if backends.is_empty() {
+        return;
+    }
     let Some(property) = schema
         .get_mut("properties")
         .and_then(Value::as_object_mut)
@@ -401,11 +405,13 @@ mod tests {
             schema["properties"]["model_backend"]["enum"],
             json!(["ollama", ""])
         );
-        let mut schema = object(json!({"properties": {"name": {"type": "string"}}}));
+        let untouched = json!({"properties": {"name": {"type": "string"}}});
+        let mut schema = object(untouched.clone());
         offer_backends("add_criterion", &mut schema, &["ollama"]);
-        assert_eq!(
-            Value::Object(schema),
-            json!({"properties": {"name": {"type": "string"}}})
-        );
+        assert_eq!(Value::Object(schema), untouched);
+        let untouched = json!({"properties": {"model_backend": {"type": "string"}}});
+        let mut schema = object(untouched.clone());
+        offer_backends("update_criterion", &mut schema, &[]);
+        assert_eq!(Value::Object(schema), untouched);
     }
 }
