@@ -6,7 +6,7 @@
 //! parser, for single and batched answers).
 #![no_main]
 
-use decision_matrix::evaluation::answer::{self, MAX_JUSTIFICATION_CHARS, Malformed, Verdict};
+use decision_matrix_core::answer::{self, MAX_JUSTIFICATION_CHARS, Malformed, Verdict};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {

@@ -6,7 +6,7 @@
 //! `[config]` value the host derives), and a refusal has a message.
 #![no_main]
 
-use decision_matrix::plugins::manifest::{MAX_MANIFEST_BYTES, Manifest, PluginKind, validate_id};
+use decision_matrix_core::manifest::{MAX_MANIFEST_BYTES, Manifest, PluginKind, validate_id};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {

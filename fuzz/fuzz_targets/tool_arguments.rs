@@ -1,23 +1,33 @@
-//! MCP tool arguments: JSON from the client, deserialized into the argument structs as rmcp
-//! does, then validated and applied to a session as the tools apply them.
+//! MCP tool arguments: JSON from the client, read leniently against the tool's input schema
+//! and deserialized into the argument structs as the server does, then validated and applied
+//! to a session as the tools apply them.
 //!
 //! Input: the tool's name on the first line, its arguments object after it. Invariants:
 //! arguments are either refused with a message, or accepted and every value in the session
 //! is within the limits the tool descriptions document (names, descriptions, 2–20 options,
-//! at most 10 criteria, weights 0.1–10, temperatures 0–2, scores 1–10).
+//! at most 10 criteria, weights 0.1–10, temperatures 0–2, scores 1–10); and arguments the
+//! lenient reading accepts always deserialize, so no type error reaches a client without
+//! the parameter's name.
 #![no_main]
 
-use decision_matrix::domain::{
+use std::any::TypeId;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use decision_matrix_core::domain::{
     CriterionSpec, CriterionUpdate, Limits, Score, Session, SessionDefaults, ValidationError,
 };
-use decision_matrix::server::format;
-use decision_matrix::server::params::{
+use decision_matrix_core::format;
+use decision_matrix_core::lenient;
+use decision_matrix_core::params::{
     AddCriterionArgs, AddOptionArgs, RemoveCriterionArgs, RemoveOptionArgs, SensitivityArgs,
     SessionArgs, SetScoreArgs, StartArgs, UpdateCriterionArgs, UpdateOptionArgs,
 };
 use libfuzzer_sys::fuzz_target;
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 fuzz_target!(|input: &str| {
@@ -80,22 +90,49 @@ fuzz_target!(|input: &str| {
         _ => return,
     };
     match outcome {
-        // Refused by deserialization, as rmcp refuses it.
+        // Refused by the lenient reading, as the server refuses it.
         Err(message) => assert!(!message.is_empty()),
         Ok(Err(refused)) => assert!(!refused.message.is_empty() && !refused.context.is_empty()),
         Ok(Ok(session)) => check(&session),
     }
 });
 
-/// The arguments object as rmcp reads it: a JSON object, then `from_value`.
-fn args<T: DeserializeOwned>(json: &str) -> Result<T, String> {
-    match serde_json::from_str(json) {
-        Ok(Value::Object(object)) => {
-            serde_json::from_value(Value::Object(object)).map_err(|e| e.to_string())
-        }
-        Ok(_) => Err("arguments are not an object".to_owned()),
-        Err(error) => Err(error.to_string()),
+/// The arguments object as the server reads it: a JSON object, read leniently against the
+/// tool's input schema (as rmcp generates it), then `from_value`, which must succeed.
+fn args<T: DeserializeOwned + JsonSchema + 'static>(json: &str) -> Result<T, String> {
+    let mut object = match serde_json::from_str(json) {
+        Ok(Value::Object(object)) => object,
+        Ok(_) => return Err("arguments are not an object".to_owned()),
+        Err(error) => return Err(error.to_string()),
+    };
+    lenient::coerce(&input_schema::<T>(), Some(&mut object)).map_err(|e| e.to_string())?;
+    let read = Value::Object(object);
+    match serde_json::from_value(read.clone()) {
+        Ok(args) => Ok(args),
+        Err(error) => panic!("read leniently but not deserialized: {error}: {read}"),
     }
+}
+
+/// The input schema of `T` as rmcp generates it, generated once (generating it takes longer
+/// than the rest of a run).
+fn input_schema<T: JsonSchema + 'static>() -> Rc<Map<String, Value>> {
+    thread_local! {
+        static SCHEMAS: RefCell<HashMap<TypeId, Rc<Map<String, Value>>>> = RefCell::default();
+    }
+    SCHEMAS.with_borrow_mut(|schemas| {
+        schemas
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| {
+                let schema = schemars::generate::SchemaSettings::draft2020_12()
+                    .into_generator()
+                    .into_root_schema_for::<T>();
+                match serde_json::to_value(schema) {
+                    Ok(Value::Object(schema)) => Rc::new(schema),
+                    other => panic!("not an object schema: {other:?}"),
+                }
+            })
+            .clone()
+    })
 }
 
 fn base_session(limits: &Limits) -> Session {
@@ -112,11 +149,17 @@ fn base_session(limits: &Limits) -> Session {
             .map(|o| (o.to_owned(), None))
             .to_vec(),
         vec![criterion("Cost", 2.0), criterion("Latency", 1.0)],
-        SessionDefaults::default(),
+        session_defaults(),
         limits,
         OffsetDateTime::UNIX_EPOCH,
     )
     .expect("the base session is valid")
+}
+
+/// The host's session defaults (`plugins::builtin::session_defaults`: the built-in backend
+/// whose manifest says so), without building the host.
+fn session_defaults() -> SessionDefaults {
+    SessionDefaults::for_backend("bedrock")
 }
 
 /// `start_decision_analysis` as the tool builds the session (the backend check needs the
@@ -128,7 +171,7 @@ fn start(a: StartArgs, limits: &Limits) -> Result<Session, ValidationError> {
     let defaults = SessionDefaults {
         backend: a
             .model_backend
-            .unwrap_or_else(|| SessionDefaults::default().backend),
+            .unwrap_or_else(|| session_defaults().backend),
         model: a.model_name,
         temperature: a.temperature,
     };

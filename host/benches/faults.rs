@@ -77,11 +77,7 @@ const FAST_FAILURES: [&str; 6] = [
 
 /// The structured content of a call that may fail, and whether it failed.
 fn content(result: &CallToolResult) -> (bool, Map<String, Value>) {
-    let map = match &result.structured_content {
-        Some(Value::Object(map)) => map.clone(),
-        other => panic!("no structured content: {other:?}"),
-    };
-    (result.is_error == Some(true), map)
+    (result.is_error == Some(true), client::dict(result))
 }
 
 /// Starts a session of [`OPTIONS`] × `criteria` on `topic`, scored by litellm; its id.

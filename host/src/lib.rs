@@ -1,6 +1,10 @@
 //! decision-matrix: an MCP server for structured decision analysis.
 //!
 //! - [`domain`]: sessions, options, criteria, cells, limits, rankings; pure and synchronous.
+//!   It lives in the `decision-matrix-core` crate with the other pure readers of untrusted
+//!   text (the answer parser, `plugin.toml`, the tool arguments), re-exported here under
+//!   [`evaluation::answer`], [`plugins::manifest`] and [`server::params`]; the fuzz targets
+//!   build that crate without the plugin runtime.
 //! - [`evaluation`]: the engine that has LLMs score the cells, under faults and limits.
 //! - [`analysis`]: rankings by scoring strategy plugins, recommendation, weight sensitivity.
 //! - [`plugins`]: LLM backends and scoring strategies as sandboxed WebAssembly components;
@@ -11,10 +15,11 @@
 //!   flags; [`logging`]: where logs go; [`cli`]: the command line.
 //! - [`telemetry`]: metrics, alert thresholds and health.
 
+pub use decision_matrix_core::domain;
+
 pub mod analysis;
 pub mod cli;
 pub mod config;
-pub mod domain;
 pub mod evaluation;
 pub mod logging;
 pub mod plugins;

@@ -112,8 +112,11 @@ async def err(client: Client, tool: str, args: dict[str, Any]) -> str:
     """The error message of a call that must fail as a tool error (not a protocol error)."""
     result = await call(client, tool, args)
     expect(result.is_error, f"{tool}({args}) should fail: {result!r}")
-    content = result.structured_content
-    expect(isinstance(content, dict), f"{tool}: error without structured content: {result!r}")
+    # The error dict comes as text only: it is not the tool's result, which its outputSchema
+    # describes (TypeScript clients check structured content against it even in errors).
+    expect(result.structured_content is None, f"{tool}: error with structured content: {result!r}")
+    content = json.loads(text_of(result))
+    expect(isinstance(content, dict), f"{tool}: error text is not a JSON object: {result!r}")
     for key in ("error", "context", "formatted_output"):
         expect(isinstance(content.get(key), str), f"{tool}: error dict lacks {key}: {content}")
     check_timestamp(f"{tool} error timestamp", content.get("timestamp"))
@@ -167,10 +170,13 @@ async def check_tools(client: Client, expected: list[str]) -> tuple[list[str], d
         f"add_criterion weight bounds: {weight}",
     )
     expect(isinstance(weight.get("description"), str), f"weight has no description: {weight}")
+    # Nullable as the Python server writes it: anyOf a bounded number and null.
     temperature = by_name["add_criterion"].input_schema.get("properties", {}).get("temperature", {})
+    branches = temperature.get("anyOf", [])
+    number = next((branch for branch in branches if branch.get("type") == "number"), {})
     expect(
-        (temperature.get("minimum"), temperature.get("maximum")) == (0.0, 2.0),
-        f"add_criterion temperature bounds: {temperature}",
+        (number.get("minimum"), number.get("maximum")) == (0.0, 2.0) and {"type": "null"} in branches,
+        f"add_criterion temperature: {temperature}",
     )
     return names, weight
 

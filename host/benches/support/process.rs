@@ -44,10 +44,7 @@ pub async fn try_call(
         Ok(Err(error)) => return Err(format!("transport: {error}")),
         Ok(Ok(result)) => result,
     };
-    let content = match result.structured_content {
-        Some(Value::Object(map)) => map,
-        other => return Err(format!("no structured content: {other:?}")),
-    };
+    let content = client::dict(&result);
     if result.is_error == Some(true) {
         let message = content
             .get("error")

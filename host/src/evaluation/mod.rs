@@ -2,14 +2,14 @@
 //! faults, as fast as the backends allow, with as few billed calls as possible.
 //!
 //! - [`plan::Plan`] snapshots the cells a session still needs.
-//! - [`prompt`] writes each call's self-contained prompt; [`answer`] reads the reply.
+//! - [`prompt`] writes each call's self-contained prompt; [`answer`] reads the reply (a pure
+//!   reader, from `decision-matrix-core`).
 //! - [`orchestrator::Evaluator`] runs the plan in batches, with retries and an optional
 //!   fallback backend; each call goes through one pipeline (`orchestrator/pipeline.rs`): the
 //!   answer cache ([`cache`]), concurrency limits ([`concurrency`]), the circuit breaker, the
 //!   rate limit and the timeout ([`resilience`]). Time is tokio's, so tests run it paused.
 //! - [`backend::Backend`] is all the engine needs from a backend; backend plugins implement it.
 
-pub mod answer;
 pub(crate) mod backend;
 pub(crate) mod cache;
 pub(crate) mod concurrency;
@@ -21,6 +21,8 @@ pub mod resilience;
 pub(crate) mod settings;
 #[cfg(test)]
 mod tests;
+
+pub use decision_matrix_core::answer;
 
 pub use backend::{Backend, BackendFailure, Backends, Completion, CompletionRequest};
 pub use config::EvaluationConfig;

@@ -61,17 +61,11 @@ pub fn session_default_backend() -> &'static str {
     })
 }
 
-/// The Python server's session defaults: the backend of [`session_default_backend`], that
-/// backend's default model, temperature 0.1. Implemented here rather than beside
-/// [`SessionDefaults`], which is pure domain and knows no plugins.
-impl Default for SessionDefaults {
-    fn default() -> SessionDefaults {
-        SessionDefaults {
-            backend: session_default_backend().to_owned(),
-            model: None,
-            temperature: 0.1,
-        }
-    }
+/// The Python server's session defaults: [`SessionDefaults::for_backend`] the backend of
+/// [`session_default_backend`]. Defined here rather than beside [`SessionDefaults`], which is
+/// pure domain and knows no plugins.
+pub fn session_defaults() -> SessionDefaults {
+    SessionDefaults::for_backend(session_default_backend())
 }
 
 #[cfg(test)]
@@ -87,8 +81,8 @@ mod tests {
             .map(|m| m.id)
             .collect();
         assert_eq!(defaults, ["bedrock"], "as the Python server's default");
-        assert_eq!(SessionDefaults::default().backend, "bedrock");
-        assert_eq!(SessionDefaults::default().temperature, 0.1);
+        assert_eq!(session_defaults().backend, "bedrock");
+        assert_eq!(session_defaults().temperature, 0.1);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! - [`runtime::PluginHost`] owns the one wasmtime engine, the linkers for the two worlds,
 //!   the compile cache and the network; it turns a manifest plus component bytes into a
 //!   typed handle ([`BackendPlugin`], [`ScoringPlugin`]).
-//! - [`catalog::PluginCatalog`] loads the built-ins and the plugins directory; [`check`]
+//! - [`manifest`] reads a plugin's `plugin.toml` (pure, from `decision-matrix-core`);
+//!   [`catalog::PluginCatalog`] loads the built-ins and the plugins directory; [`check`]
 //!   checks that a backend works end to end.
 //! - Each call runs in a fresh store ([`call`]) under a CPU budget, a wall-clock limit and a
 //!   memory cap, and all calls in flight share one [`memory_budget`]; the guest reaches the outside world only through the imports in
@@ -31,7 +32,6 @@ pub(crate) mod handle;
 mod imports;
 pub(crate) mod inspect;
 pub mod limits;
-pub mod manifest;
 pub mod memory_budget;
 pub mod net;
 pub(crate) mod runtime;
@@ -39,6 +39,8 @@ pub(crate) mod scoring;
 pub(crate) mod settings;
 pub(crate) mod state;
 pub(crate) mod stdio;
+
+pub use decision_matrix_core::manifest;
 
 pub use backend::BackendPlugin;
 pub use binary::ComponentBinary;

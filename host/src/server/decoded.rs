@@ -109,7 +109,8 @@ impl DecodedSessions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Limits, SessionDefaults};
+    use crate::domain::Limits;
+    use crate::plugins::builtin::session_defaults;
 
     fn session(topic: &str) -> Session {
         Session::new(
@@ -117,7 +118,7 @@ mod tests {
             topic.to_owned(),
             vec![("A".to_owned(), None), ("B".to_owned(), None)],
             Vec::new(),
-            SessionDefaults::default(),
+            session_defaults(),
             &Limits::default(),
             time::OffsetDateTime::now_utc(),
         )

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use decision_matrix_core::lenient::Mismatch;
 use serde::Serialize;
 
 use super::timestamp;
@@ -81,5 +82,18 @@ impl ToolError {
 impl From<ValidationError> for ToolError {
     fn from(error: ValidationError) -> ToolError {
         ToolError::invalid(error.context, error.message)
+    }
+}
+
+/// Arguments of the wrong type: the message names the parameter, what was given and what is
+/// allowed, and `parameter` says which it is (`initial_criteria[0].weight`). The client's
+/// fault.
+impl From<Mismatch> for ToolError {
+    fn from(mismatch: Mismatch) -> ToolError {
+        let mut error = ToolError::invalid("Invalid arguments", mismatch.to_string());
+        error
+            .extra
+            .insert("parameter".to_owned(), mismatch.parameter.into());
+        error
     }
 }

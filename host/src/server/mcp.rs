@@ -5,21 +5,25 @@
 //! [`super::results`], whose schema each tool publishes as its `outputSchema`) plus the same
 //! JSON as text; failures are `isError` results carrying the reference server's error dict.
 //!
-//! Every call goes through [`McpServer::call_tool`], which runs it in a `tool_call` span and
-//! records its time and outcome in the telemetry (a name that is not a tool counts as
-//! `other`, so clients cannot grow the label set): answered, refused for the client's input,
-//! or failed on the server's side ([`super::outcome`]).
+//! Every call goes through [`McpServer::call_tool`], which reads its arguments leniently
+//! against the tool's input schema ([`lenient`]: `"2"` for a number, an array as JSON text,
+//! as the reference server accepts them), runs it in a `tool_call` span and records its time
+//! and outcome in the telemetry (a name that is not a tool counts as `other`, so clients
+//! cannot grow the label set): answered, refused for the client's input, or failed on the
+//! server's side ([`super::outcome`]). The published schemas are [`schemas::publish`]ed:
+//! portable, with the installed backends offered.
 
 use std::sync::Arc;
 use std::time::Instant;
 
+use decision_matrix_core::lenient;
 use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::{IntoCallToolResult, ToolCallContext};
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, CustomRequest, CustomResult,
-    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, CustomRequest,
+    CustomResult, GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
     ProgressNotificationParam, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
     ServerConfig,
@@ -41,12 +45,14 @@ use super::results::{
     PluginList, ScoreSet, Sensitivity, ServerStats, SessionList, SessionsCleared, Started,
     StrategySet,
 };
+use super::schemas;
 use super::scope::{Scope, TokenTag};
 use super::service::{Decisions, ToolResult};
 use super::sessions::LEASE_TTL;
 use super::tools::bedrock;
 use super::tools::evaluation::Update;
 use super::{outcome, prompts, resources};
+use crate::plugins::PluginCatalog;
 use crate::telemetry::labels::OTHER;
 
 /// Longest session id put in a span: ids are at most 100 characters unless the limits were
@@ -78,15 +84,35 @@ impl McpServer {
 
     /// A handler over `decisions`.
     pub fn new(decisions: Arc<Decisions>) -> McpServer {
-        // The stateless HTTP transport makes a handler per request; the tool table (20 tools
-        // with their generated schemas) is built once and shared.
-        static TOOLS: std::sync::OnceLock<Arc<ToolRouter<McpServer>>> = std::sync::OnceLock::new();
         McpServer {
+            tool_router: McpServer::published_tools(&decisions.catalog),
             decisions,
-            tool_router: TOOLS
-                .get_or_init(|| Arc::new(McpServer::tool_router()))
-                .clone(),
         }
+    }
+
+    /// The tool table with the schemas as published for `catalog`'s backends. The stateless
+    /// HTTP transport makes a handler per request, so the table (20 tools with their
+    /// generated schemas) is built once and shared; only a process serving another set of
+    /// backends (tests do) builds it again.
+    fn published_tools(catalog: &PluginCatalog) -> Arc<ToolRouter<McpServer>> {
+        type Published = (Vec<String>, Arc<ToolRouter<McpServer>>);
+        static TOOLS: parking_lot::Mutex<Option<Published>> = parking_lot::const_mutex(None);
+        let backends = || {
+            catalog
+                .backends()
+                .map(|b| b.descriptor().manifest.id.as_str())
+        };
+        let mut tools = TOOLS.lock();
+        if let Some((built_for, router)) = tools.as_ref()
+            && built_for.iter().map(String::as_str).eq(backends())
+        {
+            return router.clone();
+        }
+        let mut router = McpServer::tool_router();
+        schemas::publish(&mut router, &backends().collect::<Vec<_>>());
+        let router = Arc::new(router);
+        *tools = Some((backends().map(str::to_owned).collect(), router.clone()));
+        router
     }
 }
 
@@ -98,11 +124,16 @@ fn reply<T>(outcome: ToolResult<T>) -> Result<Json<T>, ToolError> {
 
 /// A failure is an `isError` result carrying the error dict, marked with whose fault it is
 /// for the telemetry (the mark is removed before the client gets it).
+///
+/// The dict is the result's text, as JSON, and not its structured content: TypeScript SDK
+/// clients (the MCP Inspector, desktop apps) check structured content against the tool's
+/// `outputSchema` even in an error, and would show that check's complaint instead of the
+/// error. Python SDK clients read the same JSON from the text.
 impl IntoCallToolResult for ToolError {
     fn into_call_tool_result(self) -> Result<CallToolResponse, ErrorData> {
-        let value =
-            serde_json::to_value(&self).unwrap_or_else(|_| Value::String(self.error.clone()));
-        Ok(outcome::mark(CallToolResult::structured_error(value), self.fault).into())
+        let text = serde_json::to_string(&self).unwrap_or_else(|_| self.error.clone());
+        let result = CallToolResult::error(vec![ContentBlock::text(text)]);
+        Ok(outcome::mark(result, self.fault).into())
     }
 }
 
@@ -349,15 +380,13 @@ impl ServerHandler for McpServer {
     /// Routes the call to its tool, in a `tool_call` span, and records it.
     async fn call_tool(
         &self,
-        request: CallToolRequestParams,
+        mut request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let started = Instant::now();
+        let route = self.tool_router.get(&request.name);
         // The router's own name: no allocation, and only names of real tools.
-        let tool: &str = self
-            .tool_router
-            .get(&request.name)
-            .map_or(OTHER, |tool| tool.name.as_ref());
+        let tool: &str = route.map_or(OTHER, |tool| tool.name.as_ref());
         let span = tracing::info_span!("tool_call", tool, session_id = tracing::field::Empty);
         if let Some(id) = request
             .arguments
@@ -368,10 +397,20 @@ impl ServerHandler for McpServer {
         {
             span.record("session_id", id);
         }
-        let mut context = context;
-        context.extensions.insert(self.scope_of(&context));
-        let call = ToolCallContext::new(self, request, context);
-        let mut outcome = self.tool_router.call(call).instrument(span.clone()).await;
+        // Arguments of the wrong type are refused here, naming the parameter, rather than
+        // by the deserializer, whose message names no parameter.
+        let read = route.map_or(Ok(()), |route| {
+            lenient::coerce(&route.input_schema, request.arguments.as_mut())
+        });
+        let mut outcome = match read {
+            Ok(()) => {
+                let mut context = context;
+                context.extensions.insert(self.scope_of(&context));
+                let call = ToolCallContext::new(self, request, context);
+                self.tool_router.call(call).instrument(span.clone()).await
+            }
+            Err(mismatch) => ToolError::from(mismatch).into_call_tool_result(),
+        };
         let ended = outcome::settle(&mut outcome);
         let elapsed = started.elapsed();
         self.decisions.telemetry().tool_call(tool, elapsed, ended);
@@ -538,6 +577,74 @@ mod tests {
         }
     }
 
+    /// Where `value`, a schema, writes a list of types (`"type": [...]`), at any depth.
+    fn type_lists(value: &Value, at: &str, found: &mut Vec<String>) {
+        match value {
+            Value::Object(members) => {
+                if members.get("type").is_some_and(Value::is_array) {
+                    found.push(at.to_owned());
+                }
+                for (key, member) in members {
+                    type_lists(member, &format!("{at}.{key}"), found);
+                }
+            }
+            Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    type_lists(item, &format!("{at}[{index}]"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Where the schemas of `router` write a list of types.
+    fn type_lists_in(router: &ToolRouter<McpServer>) -> Vec<String> {
+        let mut found = Vec::new();
+        for tool in router.list_all() {
+            let input = Value::Object(tool.input_schema.as_ref().clone());
+            type_lists(&input, &format!("{}.inputSchema", tool.name), &mut found);
+            if let Some(output) = &tool.output_schema {
+                let output = Value::Object(output.as_ref().clone());
+                type_lists(&output, &format!("{}.outputSchema", tool.name), &mut found);
+            }
+        }
+        found
+    }
+
+    /// Clients that read one type per schema (the MCP Inspector's argument conversion,
+    /// Gemini's function declarations) can read every published schema.
+    #[test]
+    fn no_published_schema_has_a_list_of_types() {
+        let mut router = McpServer::tool_router();
+        assert!(
+            !type_lists_in(&router).is_empty(),
+            "the generator writes nullable values as lists of types, which this test finds"
+        );
+        schemas::publish(&mut router, &["bedrock", "litellm"]);
+        let found = type_lists_in(&router);
+        assert!(found.is_empty(), "{found:#?}");
+
+        let property = |tool: &str, name: &str| {
+            let tool = router.get(tool).unwrap_or_else(|| panic!("{tool}"));
+            tool.input_schema["properties"][name].clone()
+        };
+        assert_eq!(
+            property("add_criterion", "temperature")["anyOf"][1],
+            serde_json::json!({"type": "null"})
+        );
+        for tool in ["start_decision_analysis", "add_criterion"] {
+            assert_eq!(
+                property(tool, "model_backend")["anyOf"][0]["enum"],
+                serde_json::json!(["bedrock", "litellm"]),
+                "{tool}"
+            );
+        }
+        assert_eq!(
+            property("update_criterion", "model_backend")["anyOf"][0]["enum"],
+            serde_json::json!(["bedrock", "litellm", ""])
+        );
+    }
+
     #[test]
     fn a_failure_is_an_error_result_carrying_the_error_dict() {
         let mut error = ToolError::new("Invalid weight", "Invalid weight: must be 0.1-10");
@@ -548,7 +655,9 @@ mod tests {
             panic!("a complete result");
         };
         assert_eq!(result.is_error, Some(true));
-        let content = result.structured_content.expect("structured content");
+        assert_eq!(result.structured_content, None, "not the tool's result");
+        let text = result.content[0].as_text().expect("text").text.clone();
+        let content: Value = serde_json::from_str(&text).expect("the dict as JSON");
         assert_eq!(content["error"], error.error);
         assert_eq!(content["context"], "Invalid weight");
         assert_eq!(content["status"], "x");

@@ -10,9 +10,10 @@
 use std::sync::Arc;
 
 use crate::analysis::{self, Analysis, AnalysisCache};
-use crate::domain::{Limits, Session, SessionDefaults};
+use crate::domain::{Limits, Session};
 use crate::evaluation::Evaluator;
 use crate::plugins::PluginCatalog;
+use crate::plugins::builtin::session_defaults;
 use crate::plugins::call::PluginInstances;
 use crate::telemetry::Telemetry;
 
@@ -51,7 +52,7 @@ impl Decisions {
             sessions,
             catalog,
             limits,
-            default_backend: SessionDefaults::default().backend,
+            default_backend: session_defaults().backend,
             stopping: Stopping::default(),
             telemetry: evaluator.telemetry().clone(),
             plugin_instances: None,

@@ -6,9 +6,8 @@ use decision_matrix::analysis::{self, AnalysisError, numeric, plugin_matrix, ran
 use decision_matrix::domain::cell::Basis;
 use decision_matrix::domain::ranking::{rank, weighted_average_totals};
 use decision_matrix::domain::sensitivity::weighted_average_sensitivity;
-use decision_matrix::domain::{
-    Cell, CellStatus, CriterionSpec, Limits, Score, Session, SessionDefaults,
-};
+use decision_matrix::domain::{Cell, CellStatus, CriterionSpec, Limits, Score, Session};
+use decision_matrix::plugins::builtin::session_defaults;
 use decision_matrix::plugins::grants::GrantsConfig;
 use decision_matrix::plugins::{PluginCatalog, PluginHost, PluginSettings};
 use time::OffsetDateTime;
@@ -45,7 +44,7 @@ fn scored_session(weights: &[f64], scores: &[Vec<Option<f64>>]) -> Session {
                 ..CriterionSpec::default()
             })
             .collect(),
-        SessionDefaults::default(),
+        session_defaults(),
         &Limits {
             max_criteria_allowed: 50,
             ..Limits::default()

@@ -22,6 +22,8 @@ mod example_plugin;
 mod http_limits;
 mod mcp;
 mod mcp_fidelity;
+mod mcp_inspector;
+mod mcp_lenient;
 mod mcp_lifecycle;
 mod mcp_observability;
 mod mcp_python;

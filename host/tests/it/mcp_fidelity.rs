@@ -153,7 +153,7 @@ async fn every_timestamp_is_in_the_python_servers_form() {
         json!({"session_id": "nope"}),
     )
     .await;
-    let error = bad.structured_content.expect("the error dict");
+    let error = Value::Object(common::client::dict(&bad));
     assert_python_iso("error timestamp", &error["timestamp"]);
     let listed = ok(&client, "list_sessions", json!({})).await;
     assert_python_iso(

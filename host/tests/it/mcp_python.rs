@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use common::repo_root;
 use common::server::{REFERENCE_TOOLS, http_server, llm, server_env};
 use decision_matrix_testkit::{MockServer, judge};
 use serde_json::{Value, json};
@@ -38,13 +39,6 @@ const VALIDATED: [&str; 7] = [
 
 /// Longer than the script's own bound, so a hung run reports the script's timeout.
 const RUN_TIMEOUT: Duration = Duration::from_secs(300);
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the host crate sits in the repository root")
-        .to_owned()
-}
 
 fn setup_hint() -> String {
     format!(

@@ -296,7 +296,7 @@ async fn an_evaluation_whose_lease_is_taken_over_stops() {
         .expect("joins")
         .expect("the call is answered");
     assert_eq!(result.is_error, Some(true), "{result:?}");
-    let error = result.structured_content.expect("error dict");
+    let error = Value::Object(common::client::dict(&result));
     assert_eq!(error["context"], "Evaluation lease lost", "{error}");
     assert!(
         error["error"]
@@ -382,7 +382,7 @@ async fn a_store_lost_mid_use_fails_the_call_naming_it() {
         .await
         .expect("the call reaches the server");
     assert_eq!(result.is_error, Some(true), "{result:?}");
-    let error = result.structured_content.expect("error dict");
+    let error = Value::Object(common::client::dict(&result));
     assert_eq!(error["context"], "Session store", "{error}");
     let message = error["error"].as_str().expect("message");
     assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");

@@ -9,9 +9,8 @@ use decision_matrix_store::{Clock, ManualClock};
 use time::OffsetDateTime;
 
 use super::{SessionManager, SessionSettings, WhenFull};
-use crate::domain::{
-    Cell, CellStatus, CriterionId, Limits, OptionId, Score, Session, SessionDefaults,
-};
+use crate::domain::{Cell, CellStatus, CriterionId, Limits, OptionId, Score, Session};
+use crate::plugins::builtin::session_defaults;
 use crate::server::memory::MemoryProbe;
 
 pub(super) fn session(id: &str) -> Session {
@@ -20,7 +19,7 @@ pub(super) fn session(id: &str) -> Session {
         format!("topic {id}"),
         vec![("a".to_owned(), None), ("b".to_owned(), None)],
         Vec::new(),
-        SessionDefaults::default(),
+        session_defaults(),
         &Limits::default(),
         OffsetDateTime::now_utc(),
     )

@@ -312,7 +312,8 @@ mod tests {
     use super::*;
     use crate::domain::ranking::Ranked;
     use crate::domain::sensitivity::CriticalChange;
-    use crate::domain::{CriterionSpec, Limits, Score, SessionDefaults};
+    use crate::domain::{CriterionSpec, Limits, Score};
+    use crate::plugins::builtin::session_defaults;
 
     /// Options and criteria added out of alphabetical order, every cell scored by hand.
     fn session() -> Session {
@@ -330,7 +331,7 @@ mod tests {
                 .map(|name| (name.to_owned(), None))
                 .to_vec(),
             vec![criterion("speed"), criterion("cost")],
-            SessionDefaults::default(),
+            session_defaults(),
             &limits,
             OffsetDateTime::UNIX_EPOCH,
         )

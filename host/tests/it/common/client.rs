@@ -161,6 +161,24 @@ pub async fn ok(
     }
 }
 
+/// What a call answered as a JSON object: its structured content, or else its text read as
+/// JSON (an error dict comes as text only).
+pub fn dict(result: &CallToolResult) -> Map<String, Value> {
+    if let Some(Value::Object(map)) = &result.structured_content {
+        return map.clone();
+    }
+    let text = result
+        .content
+        .first()
+        .and_then(|content| content.as_text())
+        .map(|text| text.text.as_str())
+        .unwrap_or_else(|| panic!("neither structured content nor text: {result:?}"));
+    match serde_json::from_str(text) {
+        Ok(Value::Object(map)) => map,
+        _ => panic!("the text is not a JSON object: {text}"),
+    }
+}
+
 /// The error message of a call that must fail.
 pub async fn err(client: &RunningService<RoleClient, Client>, tool: &str, args: Value) -> String {
     let result = call(client, tool, args.clone()).await;
@@ -169,7 +187,7 @@ pub async fn err(client: &RunningService<RoleClient, Client>, tool: &str, args: 
         Some(true),
         "{tool}({args}) should fail: {result:?}"
     );
-    let content = result.structured_content.expect("error dict");
+    let content = Value::Object(dict(&result));
     assert!(content["context"].is_string(), "{content}");
     assert!(content["formatted_output"].is_string(), "{content}");
     content["error"].as_str().expect("error message").to_owned()

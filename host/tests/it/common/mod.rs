@@ -20,6 +20,14 @@ use decision_matrix::plugins::{
 };
 use decision_matrix::providers::{self, Environment};
 
+/// The repository's root directory.
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the host crate sits in the repository root")
+        .to_owned()
+}
+
 /// The built-in backends, loaded with grants derived from `env` and secret values from
 /// `secrets` (a test cannot set process environment variables safely).
 pub struct Backends {

@@ -96,13 +96,16 @@ pub fn server_binary_override() -> Option<std::ffi::OsString> {
     std::env::var_os("DMM_SERVER_BINARY").filter(|path| !path.is_empty())
 }
 
-/// The command that starts the server binary: [`server_binary_override`], or the one Cargo
-/// built with these tests. `DMM_SERVER_WRAPPER`, when set, is a command line to run it under
-/// (a profiler, `valgrind`), split at spaces: `link/record-code-order` uses it to see which
-/// functions the server runs.
+/// The server binary: [`server_binary_override`], or the one Cargo built with these tests.
+pub fn server_binary() -> std::ffi::OsString {
+    server_binary_override().unwrap_or_else(|| env!("CARGO_BIN_EXE_decision-matrix").into())
+}
+
+/// The command that starts [`server_binary`]. `DMM_SERVER_WRAPPER`, when set, is a command
+/// line to run it under (a profiler, `valgrind`), split at spaces: `link/record-code-order`
+/// uses it to see which functions the server runs.
 pub fn server_command() -> tokio::process::Command {
-    let binary =
-        server_binary_override().unwrap_or_else(|| env!("CARGO_BIN_EXE_decision-matrix").into());
+    let binary = server_binary();
     let wrapper = std::env::var("DMM_SERVER_WRAPPER").unwrap_or_default();
     let mut words = wrapper.split_whitespace();
     match words.next() {

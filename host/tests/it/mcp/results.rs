@@ -247,7 +247,7 @@ async fn the_bedrock_connection_test_says_what_it_called_and_what_to_fix() {
     let (client, _) = http_client(&url).await;
     let result = call(&client, "test_aws_bedrock_connection", json!({})).await;
     assert_eq!(result.is_error, Some(true), "{result:?}");
-    let failure = result.structured_content.expect("the error dict");
+    let failure = Value::Object(crate::common::client::dict(&result));
     assert_eq!(failure["status"], "error", "{failure}");
     // The provider's error type, and its message without the plugin host's framing.
     assert_eq!(failure["error_code"], "AccessDeniedException", "{failure}");

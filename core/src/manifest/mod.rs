@@ -1,14 +1,14 @@
 //! `plugin.toml`: what a plugin says about itself and what it asks for.
 //!
 //! A manifest only *asks*. Hosts, secrets and private-network access are granted by the
-//! operator's configuration (see [`super::grants`]) or, for a backend, derived from the
-//! environment variables its `[backend]` table names ([`backend`]; one destination, and a
-//! key bound to that destination only); limits are capped at the host's maxima. Parsing is
-//! strict (`deny_unknown_fields`) so that a typo in a key is an error the author sees, not a
-//! setting silently ignored. [`address`] reads a backend's destination.
+//! operator's configuration (see the host's `plugins::grants`) or, for a backend, derived
+//! from the environment variables its `[backend]` table names ([`backend`]; one destination,
+//! and a key bound to that destination only); limits are capped at the host's maxima.
+//! Parsing is strict (`deny_unknown_fields`) so that a typo in a key is an error the author
+//! sees, not a setting silently ignored. [`address`] reads a backend's destination.
 
 pub(crate) mod address;
-pub(crate) mod backend;
+pub mod backend;
 
 use std::collections::BTreeMap;
 use std::fmt;

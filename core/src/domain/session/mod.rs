@@ -19,9 +19,6 @@ use super::option::{DecisionOption, OptionId};
 use super::score::Score;
 
 /// Backend settings criteria inherit unless they name their own.
-///
-/// Its `Default`, the reference server's defaults, is implemented beside the built-in plugins
-/// (`plugins::builtin`): the default backend is the one whose manifest says so.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionDefaults {
     /// Backend plugin id.
@@ -30,6 +27,20 @@ pub struct SessionDefaults {
     pub model: Option<String>,
     /// Temperature.
     pub temperature: f64,
+}
+
+impl SessionDefaults {
+    /// The reference server's defaults on `backend`: that backend's default model,
+    /// temperature 0.1. Which backend a session gets when its client names none is the host's
+    /// to say (`plugins::builtin::session_defaults`): the built-in plugin whose manifest says
+    /// so.
+    pub fn for_backend(backend: &str) -> SessionDefaults {
+        SessionDefaults {
+            backend: backend.to_owned(),
+            model: None,
+            temperature: 0.1,
+        }
+    }
 }
 
 /// Where a cell stands relative to the current inputs.

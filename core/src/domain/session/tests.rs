@@ -22,7 +22,7 @@ fn session(options: &[&str], criteria: &[&str]) -> Session {
         "Pick a database".to_owned(),
         options.iter().map(|o| ((*o).to_owned(), None)).collect(),
         criteria.iter().map(|c| spec(c, 1.0)).collect(),
-        SessionDefaults::default(),
+        SessionDefaults::for_backend("bedrock"),
         &Limits::default(),
         NOW,
     )
@@ -52,7 +52,7 @@ fn a_bad_initial_criterion_creates_nothing() {
         "topic".to_owned(),
         vec![("A".to_owned(), None), ("B".to_owned(), None)],
         vec![spec("cost", 1.0), spec("speed", 11.0)],
-        SessionDefaults::default(),
+        SessionDefaults::for_backend("bedrock"),
         &Limits::default(),
         NOW,
     )
@@ -132,7 +132,7 @@ fn names_differing_only_in_case_or_invisible_characters_are_duplicates() {
         "topic".to_owned(),
         vec![("Go".to_owned(), None), ("go".to_owned(), None)],
         Vec::new(),
-        SessionDefaults::default(),
+        SessionDefaults::for_backend("bedrock"),
         &limits,
         NOW,
     );
@@ -291,7 +291,7 @@ fn cells_taken_out_come_back_unless_their_option_or_criterion_is_gone() {
         "topic".into(),
         vec![("a".into(), None), ("b".into(), None), ("c".into(), None)],
         vec![spec("cost", 1.0)],
-        SessionDefaults::default(),
+        SessionDefaults::for_backend("bedrock"),
         &limits,
         NOW,
     )

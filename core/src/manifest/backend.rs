@@ -437,7 +437,7 @@ fn is_host_prefix(prefix: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::plugins::manifest::Manifest;
+    use crate::manifest::Manifest;
 
     const HEAD: &str = "id = \"acme\"\nversion = \"1.0.0\"\nkind = \"llm-backend\"\n";
     const DESTINATION: &str =

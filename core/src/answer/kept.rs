@@ -3,9 +3,9 @@
 //!
 //! A model's answer can be megabytes (prose, repeated objects, a justification far past the
 //! limit); what the evaluation keeps of it is a score and a justification of at most
-//! [`MAX_JUSTIFICATION_CHARS`] characters per option. Caching that instead of the raw text
-//! bounds every cache entry by the batch size, and a replay parses back to the very same
-//! verdicts.
+//! [`MAX_JUSTIFICATION_CHARS`](super::MAX_JUSTIFICATION_CHARS) characters per option.
+//! Caching that instead of the raw text bounds every cache entry by the batch size, and a
+//! replay parses back to the very same verdicts.
 
 use serde_json::{Value, json};
 
