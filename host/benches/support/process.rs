@@ -55,6 +55,18 @@ pub async fn try_call(
     Ok(content)
 }
 
+/// A `/proc/<pid>/status` field given in kB (`VmHWM`, `VmRSS`), in bytes.
+pub fn status_bytes(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|error| panic!("/proc/{pid}/status: {error}"));
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("{field} in kB"));
+    kib * 1024
+}
+
 /// How clients reach the server.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
@@ -123,26 +135,14 @@ impl Server {
         }
     }
 
-    /// A `/proc/<pid>/status` field given in kB, in bytes.
-    fn status_bytes(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))
-            .expect("the server's /proc status");
-        let kib: u64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or_else(|| panic!("{field} in kB"));
-        kib * 1024
-    }
-
     /// The server's peak resident set so far (`VmHWM`), in bytes.
     pub fn peak_memory(&self) -> u64 {
-        self.status_bytes("VmHWM")
+        status_bytes(self.pid, "VmHWM")
     }
 
     /// The server's resident set now (`VmRSS`), in bytes.
     pub fn resident(&self) -> u64 {
-        self.status_bytes("VmRSS")
+        status_bytes(self.pid, "VmRSS")
     }
 
     /// The server's resident set now, by what it is (the binary, the heap, stacks, other
