@@ -12,7 +12,7 @@
 //! SQLite file that the runs share; over HTTP, one server serves every run.
 //!
 //! It needs Node 20 or later (`DMM_TEST_NODE`, else `node` on the PATH) and the packages
-//! `npm ci --prefix tests/inspector` installs (README, Test).
+//! `npm ci --prefix tests/inspector --ignore-scripts` installs (README, Test).
 
 use crate::common;
 
@@ -42,7 +42,7 @@ fn inspector_dir() -> PathBuf {
 fn setup_hint() -> String {
     format!(
         "the MCP Inspector tests need Node {MIN_NODE_MAJOR} or later and the Inspector \
-         packages pinned in tests/inspector; in {} run\n  npm ci --prefix tests/inspector\n\
+         packages pinned in tests/inspector; in {} run\n  npm ci --prefix tests/inspector --ignore-scripts\n\
          (on Debian, `apt-get install nodejs npm` first; DMM_TEST_NODE may name a newer node \
          than the PATH's)",
         repo_root().display()
