@@ -101,13 +101,15 @@ impl Scope {
         }
     }
 
-    /// Whether `session` belongs to this scope. Sessions saved before scopes existed belong
-    /// to every scope.
+    /// Whether `session` belongs to this scope.
     pub fn sees(&self, session: &Session) -> bool {
-        session
-            .scope
-            .as_deref()
-            .is_none_or(|scope| scope == &*self.0)
+        self.owns(session.scope.as_deref())
+    }
+
+    /// Whether a session filed under `owner` belongs to this scope. Sessions saved before
+    /// scopes existed (no owner) belong to every scope.
+    pub fn owns(&self, owner: Option<&str>) -> bool {
+        owner.is_none_or(|owner| owner == &*self.0)
     }
 
     /// The scope as stored with a session.

@@ -71,7 +71,7 @@ impl SessionManager {
         let mut summaries = self.store.list().await.map_err(|e| self.failure(e))?;
         summaries.retain(
             |summary| match serde_json::from_slice::<Owner>(&summary.body) {
-                Ok(owner) => owner.scope.as_deref().is_none_or(|s| s == scope.as_str()),
+                Ok(owner) => scope.owns(owner.scope.as_deref()),
                 Err(error) => {
                     tracing::warn!(
                         session = summary.id,

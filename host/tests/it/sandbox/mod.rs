@@ -417,17 +417,23 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
     }
 }
 
-// A current-thread runtime keeps the plugin call on this thread, where the capturing
-// subscriber is installed.
-#[tokio::test(flavor = "current_thread")]
-async fn guest_output_and_log_records_reach_tracing_under_the_plugin_id() {
+/// Formatted log output at info and above of this thread, until the guard is dropped. Tests
+/// using it run on a current-thread runtime, so plugin calls stay on this thread.
+fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(captured.clone())
         .with_ansi(false)
         .with_max_level(tracing::Level::INFO)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (captured, tracing::subscriber::set_default(subscriber))
+}
+
+// A current-thread runtime keeps the plugin call on this thread, where the capturing
+// subscriber is installed.
+#[tokio::test(flavor = "current_thread")]
+async fn guest_output_and_log_records_reach_tracing_under_the_plugin_id() {
+    let (captured, _guard) = capture_logs();
 
     let (_host, catalog) = host_with(Grant::default());
     let plugin = adversary(&catalog);

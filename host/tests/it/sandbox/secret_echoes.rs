@@ -137,13 +137,7 @@ async fn an_encoded_key_is_not_sent_to_a_host_it_is_not_bound_to() {
 // subscriber is installed.
 #[tokio::test(flavor = "current_thread")]
 async fn the_key_never_reaches_answers_or_the_log_through_guest_output() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture_logs();
 
     let bound = encoding_echo_server().await;
     let (_host, catalog) = host_with(grant_for(&bound, true));
