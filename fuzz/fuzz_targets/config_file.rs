@@ -9,15 +9,28 @@
 use std::path::Path;
 use std::sync::LazyLock;
 
-use decision_matrix::cli::config::show;
-use decision_matrix::config::{Config, Loaded, Overrides};
-use decision_matrix::providers::{DerivedBackend, Environment, derive_builtins};
+use decision_matrix_core::config::show::render;
+use decision_matrix_core::config::{Config, Loaded, Overrides};
+use decision_matrix_core::manifest::Manifest;
+use decision_matrix_core::providers::{DerivedBackend, Environment, derive};
 use libfuzzer_sys::fuzz_target;
+
+/// The built-in backends' manifests, as the host embeds them.
+const BUILTIN_MANIFESTS: [&str; 3] = [
+    include_str!("../../plugins/bedrock/plugin.toml"),
+    include_str!("../../plugins/litellm/plugin.toml"),
+    include_str!("../../plugins/ollama/plugin.toml"),
+];
 
 /// The built-in backends as an empty environment derives them: their manifest defaults are
 /// part of the effective configuration.
 static BUILTINS: LazyLock<Vec<DerivedBackend>> = LazyLock::new(|| {
-    derive_builtins(
+    let manifests: Vec<Manifest> = BUILTIN_MANIFESTS
+        .iter()
+        .map(|text| Manifest::parse(text).expect("a built-in manifest parses"))
+        .collect();
+    derive(
+        &manifests,
         &Environment::from_pairs(Vec::<(String, String)>::new()),
         None,
     )
@@ -28,7 +41,7 @@ fuzz_target!(|text: &str| {
     let Some(loaded) = load(text) else { return };
     for json in [false, true] {
         let mut out = Vec::new();
-        let code = show(&loaded, &BUILTINS, json, &mut out).expect("a loaded config renders");
+        let code = render(&loaded, &BUILTINS, json, &mut out).expect("a loaded config renders");
         assert_eq!(code, 0);
         if json {
             serde_json::from_slice::<serde_json::Value>(&out).expect("config show --json");

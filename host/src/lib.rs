@@ -9,10 +9,13 @@
 //! - [`analysis`]: rankings by scoring strategy plugins, recommendation, weight sensitivity.
 //! - [`plugins`]: LLM backends and scoring strategies as sandboxed WebAssembly components;
 //!   [`providers`] derives each backend's grant, settings and evaluation defaults from the
-//!   environment variables its manifest's `[backend]` table names.
+//!   environment variables its manifest's `[backend]` table names (the derivation is pure,
+//!   in `decision-matrix-core`).
 //! - [`server`]: the MCP server: tools, sessions, stdio and streamable HTTP.
 //! - [`config`]: the operator's settings and grants, from profile, file, environment and
-//!   flags; [`logging`]: where logs go; [`cli`]: the command line.
+//!   flags (what they mean and how they are checked is in `decision-matrix-core`; the host
+//!   reads the file and the process environment); [`logging`]: where logs go; [`cli`]: the
+//!   command line.
 //! - [`telemetry`]: metrics, alert thresholds and health.
 
 pub use decision_matrix_core::domain;

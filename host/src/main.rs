@@ -10,7 +10,7 @@ use clap::Parser;
 use decision_matrix::cli::{
     self, BackendsCommand, Cli, Command, ConfigCommand, PluginsCommand, backends, plugins, serve,
 };
-use decision_matrix::config::{Config, Loaded};
+use decision_matrix::config::{self, Loaded};
 use decision_matrix::providers;
 
 fn main() -> ExitCode {
@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     let loaded = match cli
         .overrides()
         .map_err(anyhow::Error::msg)
-        .and_then(|overrides| Config::load(&overrides))
+        .and_then(|overrides| config::load(&overrides))
     {
         Ok(loaded) => loaded,
         Err(error) => {
@@ -26,7 +26,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    loaded.config.logging.init();
+    decision_matrix::logging::init(&loaded.config.logging);
     if !matches!(cli.command, Command::Config(_)) {
         for (variable, reason) in &loaded.without_effect {
             tracing::warn!("{variable} is set but has no effect here: {reason}");
@@ -62,7 +62,7 @@ async fn run(command: Command, loaded: Loaded) -> anyhow::Result<i32> {
             cli::evaluate::evaluate(&config, grants, &derived, &file, json, &mut stdout).await
         }
         Command::Config(ConfigCommand::Show { json }) => {
-            cli::config::show(&loaded, &derived, json, &mut stdout)
+            config::show::render(&loaded, &derived, json, &mut stdout)
         }
         Command::Plugins(PluginsCommand::List { json }) => {
             plugins::list(config, grants, json, &mut stdout)

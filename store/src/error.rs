@@ -3,7 +3,7 @@
 //! Each message says what went wrong and what to do about it, because these errors reach the
 //! person running the server (a log line, an MCP error). None of them may carry a secret: URLs
 //! are shown without their user information and backend error texts are scrubbed of the
-//! password before they are stored here (see [`crate::url`]).
+//! password before they are stored here (see `decision_matrix_core::store_url`).
 
 use std::path::PathBuf;
 
@@ -116,4 +116,16 @@ pub enum StoreError {
         /// The cause.
         detail: String,
     },
+}
+
+impl From<decision_matrix_core::store_url::UrlError> for StoreError {
+    fn from(error: decision_matrix_core::store_url::UrlError) -> StoreError {
+        use decision_matrix_core::store_url::UrlError;
+        match error {
+            UrlError::Invalid { url, reason } => StoreError::InvalidUrl { url, reason },
+            no_default @ UrlError::NoDefaultSqlite => StoreError::InvalidOptions {
+                reason: no_default.to_string(),
+            },
+        }
+    }
 }

@@ -26,10 +26,11 @@ mod options;
 mod record;
 mod redis;
 mod sqlite;
-mod url;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
+
+use decision_matrix_core::store_url::{self, Location};
 
 pub use crate::clock::{Clock, ManualClock};
 pub use crate::error::StoreError;
@@ -43,13 +44,15 @@ pub use crate::sqlite::SqliteStore;
 /// configuration checks before start-up). The bare `sqlite` is accepted: its file is only
 /// known at [`Store::open`].
 pub fn check_url(url: &str) -> Result<(), StoreError> {
-    crate::url::parse(url, Some(std::path::Path::new("sessions.db"))).map(|_| ())
+    store_url::parse(url, Some(std::path::Path::new("sessions.db")))
+        .map(|_| ())
+        .map_err(StoreError::from)
 }
 
 /// `url` as it may be shown to people (configuration listings, logs): any user name or
 /// password replaced by `***`. Use it wherever a store URL is printed before it is opened.
 pub fn redact_url(url: &str) -> String {
-    crate::url::redact_url(url)
+    store_url::redact_url(url)
 }
 
 /// A session store: one of the backends, chosen by URL at [`Store::open`].
@@ -76,12 +79,10 @@ impl Store {
     /// [`StoreOptions::connect_timeout`]. There is never a fallback to another backend.
     pub async fn open(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
         options.validate()?;
-        match crate::url::parse(url, options.sqlite_default_path.as_deref())? {
-            crate::url::Location::Memory => Ok(Store::Memory(MemoryStore::new(options))),
-            crate::url::Location::Sqlite(path) => {
-                SqliteStore::open(path, options).await.map(Store::Sqlite)
-            }
-            crate::url::Location::Redis { url, shown, secret } => {
+        match store_url::parse(url, options.sqlite_default_path.as_deref())? {
+            Location::Memory => Ok(Store::Memory(MemoryStore::new(options))),
+            Location::Sqlite(path) => SqliteStore::open(path, options).await.map(Store::Sqlite),
+            Location::Redis { url, shown, secret } => {
                 RedisStore::open(&url, shown, secret, options)
                     .await
                     .map(Store::Redis)

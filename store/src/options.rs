@@ -7,35 +7,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::{Clock, StoreError};
-
-/// What to do when a new session would exceed [`StoreOptions::max_sessions`]. Written
-/// `evict-least-recent` or `refuse` in configuration files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum WhenFull {
-    /// Remove the least recently used live session(s) to make room.
-    #[default]
-    EvictLeastRecent,
-    /// Refuse the new session with [`StoreError::Full`].
-    Refuse,
-}
-
-/// How hard SQLite works to keep a committed change. Written `normal` or `full` in
-/// configuration files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Durability {
-    /// `synchronous=NORMAL` in WAL mode: a committed change survives the process crashing or
-    /// being killed; a power loss may lose the last few commits (never corrupts the file).
-    #[default]
-    Normal,
-    /// `synchronous=FULL`: every commit also survives a power loss, at the cost of an fsync
-    /// per commit.
-    Full,
-}
+pub use decision_matrix_core::config::{StoreDurability as Durability, WhenFull};
 
 /// Limits and settings of a store.
 #[derive(Debug, Clone, PartialEq)]

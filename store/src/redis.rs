@@ -30,8 +30,8 @@ use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{ConnectionAddr, RedisError, Script, Value};
 
 use crate::options::duration_ms;
-use crate::url::Secret;
 use crate::{Created, Loaded, StoreError, StoreOptions, Summary, WhenFull};
+use decision_matrix_core::store_url::Secret;
 
 /// How long one command may wait for its answer before the call fails.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);

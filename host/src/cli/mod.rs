@@ -1,7 +1,6 @@
 //! Command-line interface: argument definitions and the commands' implementations.
 
 pub mod backends;
-pub mod config;
 pub(crate) mod decision_file;
 pub(crate) mod engine;
 pub mod evaluate;

@@ -10,7 +10,7 @@ use std::sync::{Arc, Weak};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::settings::EvaluationSettings;
+use super::EvaluationSettings;
 
 /// The three limits.
 pub struct ConcurrencyLimits {

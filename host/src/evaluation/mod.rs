@@ -13,19 +13,18 @@
 pub(crate) mod backend;
 pub(crate) mod cache;
 pub(crate) mod concurrency;
-pub(crate) mod config;
 pub(crate) mod orchestrator;
 pub(crate) mod plan;
 pub(crate) mod prompt;
 pub mod resilience;
-pub(crate) mod settings;
 #[cfg(test)]
 mod tests;
 
 pub use decision_matrix_core::answer;
 
 pub use backend::{Backend, BackendFailure, Backends, Completion, CompletionRequest};
-pub use config::EvaluationConfig;
+pub use decision_matrix_core::config::{
+    BackendDefaults, EvaluationConfig, EvaluationSettings, Fallback,
+};
 pub use orchestrator::{CellResult, EvaluationReport, Evaluator};
 pub use plan::Plan;
-pub use settings::{BackendDefaults, EvaluationSettings, Fallback};

@@ -19,7 +19,7 @@ use super::orchestrator::{CellResult, EvaluationReport, Evaluator};
 use super::plan::Plan;
 use super::resilience::breaker::BreakerConfig;
 use super::resilience::retry::RetryPolicy;
-use super::settings::{EvaluationSettings, Fallback};
+use super::{EvaluationSettings, Fallback};
 
 use decision_matrix_testkit::judge::{self, expected_score as expected};
 

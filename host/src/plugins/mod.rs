@@ -27,19 +27,17 @@ pub(crate) mod descriptor;
 pub mod discover;
 pub mod engine;
 pub(crate) mod error;
-pub mod grants;
 pub(crate) mod handle;
 mod imports;
 pub(crate) mod inspect;
-pub mod limits;
 pub mod memory_budget;
 pub mod net;
 pub(crate) mod runtime;
 pub(crate) mod scoring;
-pub(crate) mod settings;
 pub(crate) mod state;
 pub(crate) mod stdio;
 
+pub use decision_matrix_core::config::{PluginSettings, grants, plugin_limits as limits};
 pub use decision_matrix_core::manifest;
 
 pub use backend::BackendPlugin;
@@ -49,4 +47,3 @@ pub use descriptor::{Origin, PluginDescriptor};
 pub use error::{CallError, LoadError};
 pub use runtime::{LoadedPlugin, PluginHost, PluginSource};
 pub use scoring::ScoringPlugin;
-pub use settings::PluginSettings;

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use wasmtime::component::{Component, HasSelf, Linker};
 
+use super::PluginSettings;
 use super::backend::BackendPlugin;
 use super::binary::ComponentBinary;
 use super::bindings::backend::LlmBackendPlugin;
@@ -30,7 +31,6 @@ use super::manifest::{Manifest, PluginKind};
 use super::memory_budget::MemoryBudget;
 use super::net::{Network, PluginNetwork, SecretStore};
 use super::scoring::ScoringPlugin;
-use super::settings::PluginSettings;
 use super::state::{CallState, PluginContext};
 
 /// A plugin to load: its manifest, its component bytes and where they came from.

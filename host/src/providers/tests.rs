@@ -6,6 +6,8 @@ use std::time::Duration;
 use url::Url;
 
 use super::*;
+use crate::evaluation::BackendDefaults;
+use crate::plugins::grants::SecretSource;
 
 fn env(pairs: &[(&str, &str)]) -> Environment {
     Environment::from_pairs(pairs.iter().copied())
@@ -57,7 +59,7 @@ mod destinations {
             ("https://api.openai.com", false),
             ("http://ollama.example.com", false),
         ] {
-            assert_eq!(derive::is_local(&Url::parse(url).unwrap()), local, "{url}");
+            assert_eq!(is_local(&Url::parse(url).unwrap()), local, "{url}");
         }
     }
 

@@ -20,7 +20,6 @@
 //!   shutting down without losing finished cells.
 
 pub(crate) mod bad_params;
-pub(crate) mod config;
 pub(crate) mod connections;
 pub(crate) mod decoded;
 pub(crate) mod error;
@@ -45,7 +44,7 @@ pub(crate) mod transport;
 
 pub use decision_matrix_core::params;
 
-pub use config::{ServerConfig, SessionsConfig, Transport};
+pub use decision_matrix_core::config::{ServerConfig, SessionsConfig, Transport};
 pub use service::Decisions;
 pub use sessions::{SessionManager, SessionSettings, StoreDurability, WhenFull};
 pub use tools::evaluation::Update;

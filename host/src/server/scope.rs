@@ -20,55 +20,15 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::error::ToolError;
 use super::service::Decisions;
 use crate::domain::Session;
-
-/// The value of `sessions.scope` that keeps each client apart (the default).
-pub const PER_CLIENT: &str = "client";
+pub use decision_matrix_core::config::ScopeRule;
 
 /// The client part of a scope on the stateless HTTP transport.
 const HTTP_CLIENTS: &str = "http";
-
-/// How the client part of a call's scope is chosen (`sessions.scope`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum ScopeRule {
-    /// Each MCP client by its name (`client`).
-    #[default]
-    PerClient,
-    /// Every client in the one named scope.
-    Shared(String),
-}
-
-impl TryFrom<String> for ScopeRule {
-    type Error = String;
-
-    fn try_from(value: String) -> Result<ScopeRule, String> {
-        let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
-        if value == PER_CLIENT {
-            Ok(ScopeRule::PerClient)
-        } else if (1..=64).contains(&value.len()) && value.chars().all(valid) {
-            Ok(ScopeRule::Shared(value))
-        } else {
-            Err(format!(
-                "sessions.scope = '{value}' is not valid; allowed: \"{PER_CLIENT}\" (each MCP client keeps its own sessions) or a name of 1 to 64 letters, digits, '_', '-' or '.' that every client shares"
-            ))
-        }
-    }
-}
-
-impl From<ScopeRule> for String {
-    fn from(rule: ScopeRule) -> String {
-        match rule {
-            ScopeRule::PerClient => PER_CLIENT.to_owned(),
-            ScopeRule::Shared(name) => name,
-        }
-    }
-}
 
 /// Which bearer token a call came with, as far as scopes care: a digest, so that neither
 /// sessions nor logs ever hold the token.

@@ -14,7 +14,6 @@
 //! serves, and taking it out of rotation would move its load onto the others. The body says
 //! which, with the reasons.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -33,6 +32,7 @@ use super::connections::{self, ConnectionLimits};
 use super::mcp::McpServer;
 use super::scope::TokenTag;
 use crate::telemetry::connections::ConnectionStats;
+pub use decision_matrix_core::config::HttpSettings;
 
 /// Serves one client on stdin/stdout until it disconnects or `shutdown` fires.
 pub async fn serve_stdio(
@@ -52,35 +52,6 @@ pub async fn serve_stdio(
         () = shutdown.cancelled() => cancel.cancel(),
     }
     Ok(())
-}
-
-/// Streamable HTTP settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HttpSettings {
-    /// Address to listen on.
-    pub addr: SocketAddr,
-    /// `Host` header values accepted (names without a port match any port).
-    pub allowed_hosts: Vec<String>,
-    /// `Origin` values accepted; empty accepts any (requests without `Origin` always pass).
-    pub allowed_origins: Vec<String>,
-    /// Bearer tokens accepted on `/mcp`; none means no token is asked for. Each token's
-    /// calls have a session scope of their own.
-    pub bearer_tokens: Vec<String>,
-    /// How many connections may be open and how long each may take.
-    pub connections: ConnectionLimits,
-}
-
-impl Default for HttpSettings {
-    /// `127.0.0.1:8081`, loopback host names only, no token: the reference server's address.
-    fn default() -> HttpSettings {
-        HttpSettings {
-            addr: SocketAddr::from(([127, 0, 0, 1], 8081)),
-            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
-            allowed_origins: Vec::new(),
-            bearer_tokens: Vec::new(),
-            connections: ConnectionLimits::default(),
-        }
-    }
 }
 
 /// The HTTP application: `/mcp`, `/metrics` (with the counters of `connections`) and

@@ -21,190 +21,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::health::{Health, Status};
 use super::window::Rate;
-
-/// `[alerts]`. Absent keys keep the defaults of [`AlertSettings`].
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlertsConfig {
-    /// Whether thresholds are checked at all (default true).
-    pub enabled: Option<bool>,
-    /// Seconds between background checks (1–3600; default 15).
-    pub check_interval_seconds: Option<u64>,
-    /// Length of the sliding window of throughput and error rates, in seconds (10–86400;
-    /// default 300).
-    pub window_seconds: Option<u64>,
-    /// Calls the window must hold before its error rates are judged (1–1000000; default 10).
-    pub min_window_requests: Option<u64>,
-    /// p95 of `evaluate_options` over the window, in seconds, above which evaluations are
-    /// slow (0.001–86400; default 15).
-    pub evaluation_p95_seconds: Option<f64>,
-    /// Percent of failed tool calls over the window (0–100; default 5).
-    pub error_rate_percent: Option<f64>,
-    /// Percent of failed calls to one backend over the window (0–100; default 10).
-    pub backend_error_rate_percent: Option<f64>,
-    /// Percent of `sessions.max_sessions` in use (0–100; default 80).
-    pub session_capacity_percent: Option<f64>,
-    /// Percent of the machine's or container's memory in use (0–100; default 85; 100 never
-    /// triggers).
-    pub memory_percent: Option<f64>,
-    /// Cells waiting or running in evaluations (0–10000000; default 50).
-    pub queue_depth: Option<u64>,
-}
-
-/// The thresholds in force.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AlertSettings {
-    /// Whether thresholds are checked.
-    pub enabled: bool,
-    /// Time between background checks.
-    pub check_interval: Duration,
-    /// Length of the sliding window.
-    pub window: Duration,
-    /// Calls the window must hold before its error rates are judged.
-    pub min_window_requests: u64,
-    /// Evaluation p95 above which evaluations are slow.
-    pub evaluation_p95: Duration,
-    /// Tool-call error rate, percent.
-    pub error_rate_percent: f64,
-    /// Per-backend error rate, percent.
-    pub backend_error_rate_percent: f64,
-    /// Session use, percent of the limit.
-    pub session_capacity_percent: f64,
-    /// Memory use, percent.
-    pub memory_percent: f64,
-    /// Cells waiting or running.
-    pub queue_depth: u64,
-}
-
-impl Default for AlertSettings {
-    /// The performance guide's thresholds.
-    fn default() -> AlertSettings {
-        AlertSettings {
-            enabled: true,
-            check_interval: Duration::from_secs(15),
-            window: Duration::from_secs(300),
-            min_window_requests: 10,
-            evaluation_p95: Duration::from_secs(15),
-            error_rate_percent: 5.0,
-            backend_error_rate_percent: 10.0,
-            session_capacity_percent: 80.0,
-            memory_percent: 85.0,
-            queue_depth: 50,
-        }
-    }
-}
-
-fn integer(key: &str, value: Option<u64>, min: u64, max: u64, default: u64) -> Result<u64, String> {
-    match value {
-        None => Ok(default),
-        Some(value) if (min..=max).contains(&value) => Ok(value),
-        Some(value) => Err(format!(
-            "alerts.{key} = {value} is out of range; allowed: {min} to {max}"
-        )),
-    }
-}
-
-fn number(key: &str, value: Option<f64>, min: f64, max: f64, default: f64) -> Result<f64, String> {
-    match value {
-        None => Ok(default),
-        Some(value) if value.is_finite() && (min..=max).contains(&value) => Ok(value),
-        Some(value) => Err(format!(
-            "alerts.{key} = {value} is out of range; allowed: {min} to {max}"
-        )),
-    }
-}
-
-impl AlertsConfig {
-    /// The settings, or a message naming the key, the value and what is allowed.
-    pub fn settings(&self) -> Result<AlertSettings, String> {
-        let d = AlertSettings::default();
-        let seconds = |key, value, min, max, default: Duration| {
-            integer(key, value, min, max, default.as_secs()).map(Duration::from_secs)
-        };
-        Ok(AlertSettings {
-            enabled: self.enabled.unwrap_or(d.enabled),
-            check_interval: seconds(
-                "check_interval_seconds",
-                self.check_interval_seconds,
-                1,
-                3600,
-                d.check_interval,
-            )?,
-            window: seconds("window_seconds", self.window_seconds, 10, 86_400, d.window)?,
-            min_window_requests: integer(
-                "min_window_requests",
-                self.min_window_requests,
-                1,
-                1_000_000,
-                d.min_window_requests,
-            )?,
-            evaluation_p95: Duration::from_secs_f64(number(
-                "evaluation_p95_seconds",
-                self.evaluation_p95_seconds,
-                0.001,
-                86_400.0,
-                d.evaluation_p95.as_secs_f64(),
-            )?),
-            error_rate_percent: number(
-                "error_rate_percent",
-                self.error_rate_percent,
-                0.0,
-                100.0,
-                d.error_rate_percent,
-            )?,
-            backend_error_rate_percent: number(
-                "backend_error_rate_percent",
-                self.backend_error_rate_percent,
-                0.0,
-                100.0,
-                d.backend_error_rate_percent,
-            )?,
-            session_capacity_percent: number(
-                "session_capacity_percent",
-                self.session_capacity_percent,
-                0.0,
-                100.0,
-                d.session_capacity_percent,
-            )?,
-            memory_percent: number(
-                "memory_percent",
-                self.memory_percent,
-                0.0,
-                100.0,
-                d.memory_percent,
-            )?,
-            queue_depth: integer(
-                "queue_depth",
-                self.queue_depth,
-                0,
-                10_000_000,
-                d.queue_depth,
-            )?,
-        })
-    }
-}
-
-impl From<&AlertSettings> for AlertsConfig {
-    /// Every key set, as `config show` prints the effective values.
-    fn from(s: &AlertSettings) -> AlertsConfig {
-        AlertsConfig {
-            enabled: Some(s.enabled),
-            check_interval_seconds: Some(s.check_interval.as_secs()),
-            window_seconds: Some(s.window.as_secs()),
-            min_window_requests: Some(s.min_window_requests),
-            evaluation_p95_seconds: Some(s.evaluation_p95.as_secs_f64()),
-            error_rate_percent: Some(s.error_rate_percent),
-            backend_error_rate_percent: Some(s.backend_error_rate_percent),
-            session_capacity_percent: Some(s.session_capacity_percent),
-            memory_percent: Some(s.memory_percent),
-            queue_depth: Some(s.queue_depth),
-        }
-    }
-}
+use decision_matrix_core::config::AlertSettings;
 
 /// What the thresholds are judged on.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -250,106 +71,104 @@ impl Breach {
     }
 }
 
-impl AlertSettings {
-    /// Every threshold `reading` crosses.
-    pub fn breaches(&self, reading: &Reading) -> Vec<Breach> {
-        let mut found = Vec::new();
-        if !self.enabled {
-            return found;
-        }
-        let window = self.window.as_secs();
-        if let Some(p95) = reading.evaluation_p95
-            && p95 > self.evaluation_p95
-        {
+/// Every threshold of `settings` that `reading` crosses.
+pub fn breaches(settings: &AlertSettings, reading: &Reading) -> Vec<Breach> {
+    let mut found = Vec::new();
+    if !settings.enabled {
+        return found;
+    }
+    let window = settings.window.as_secs();
+    if let Some(p95) = reading.evaluation_p95
+        && p95 > settings.evaluation_p95
+    {
+        found.push(Breach {
+            alert: "evaluation_latency",
+            subject: None,
+            value: p95.as_secs_f64(),
+            threshold: settings.evaluation_p95.as_secs_f64(),
+            message: format!(
+                "evaluation p95 is {:.1} s over the last {window} s (threshold {} s)",
+                p95.as_secs_f64(),
+                settings.evaluation_p95.as_secs_f64()
+            ),
+        });
+    }
+    let judged = |rate: &Rate| rate.requests >= settings.min_window_requests;
+    let percent = |rate: &Rate| rate.error_ratio() * 100.0;
+    if judged(&reading.calls) && percent(&reading.calls) > settings.error_rate_percent {
+        found.push(Breach {
+            alert: "error_rate",
+            subject: None,
+            value: percent(&reading.calls),
+            threshold: settings.error_rate_percent,
+            message: format!(
+                "{} of {} tool calls failed over the last {window} s ({:.1} %, threshold {} %)",
+                reading.calls.errors,
+                reading.calls.requests,
+                percent(&reading.calls),
+                settings.error_rate_percent
+            ),
+        });
+    }
+    for (backend, rate) in &reading.backends {
+        if judged(rate) && percent(rate) > settings.backend_error_rate_percent {
             found.push(Breach {
-                alert: "evaluation_latency",
-                subject: None,
-                value: p95.as_secs_f64(),
-                threshold: self.evaluation_p95.as_secs_f64(),
+                alert: "backend_error_rate",
+                subject: Some(backend.clone()),
+                value: percent(rate),
+                threshold: settings.backend_error_rate_percent,
                 message: format!(
-                    "evaluation p95 is {:.1} s over the last {window} s (threshold {} s)",
-                    p95.as_secs_f64(),
-                    self.evaluation_p95.as_secs_f64()
+                    "backend '{backend}' failed {} of {} calls over the last {window} s ({:.1} %, threshold {} %)",
+                    rate.errors,
+                    rate.requests,
+                    percent(rate),
+                    settings.backend_error_rate_percent
                 ),
             });
         }
-        let judged = |rate: &Rate| rate.requests >= self.min_window_requests;
-        let percent = |rate: &Rate| rate.error_ratio() * 100.0;
-        if judged(&reading.calls) && percent(&reading.calls) > self.error_rate_percent {
+    }
+    if let Some((active, max)) = reading.sessions {
+        let used = active as f64 / max.max(1) as f64 * 100.0;
+        if used > settings.session_capacity_percent {
             found.push(Breach {
-                alert: "error_rate",
-                subject: None,
-                value: percent(&reading.calls),
-                threshold: self.error_rate_percent,
-                message: format!(
-                    "{} of {} tool calls failed over the last {window} s ({:.1} %, threshold {} %)",
-                    reading.calls.errors,
-                    reading.calls.requests,
-                    percent(&reading.calls),
-                    self.error_rate_percent
-                ),
-            });
-        }
-        for (backend, rate) in &reading.backends {
-            if judged(rate) && percent(rate) > self.backend_error_rate_percent {
-                found.push(Breach {
-                    alert: "backend_error_rate",
-                    subject: Some(backend.clone()),
-                    value: percent(rate),
-                    threshold: self.backend_error_rate_percent,
-                    message: format!(
-                        "backend '{backend}' failed {} of {} calls over the last {window} s ({:.1} %, threshold {} %)",
-                        rate.errors,
-                        rate.requests,
-                        percent(rate),
-                        self.backend_error_rate_percent
-                    ),
-                });
-            }
-        }
-        if let Some((active, max)) = reading.sessions {
-            let used = active as f64 / max.max(1) as f64 * 100.0;
-            if used > self.session_capacity_percent {
-                found.push(Breach {
-                    alert: "session_capacity",
-                    subject: None,
-                    value: used,
-                    threshold: self.session_capacity_percent,
-                    message: format!(
-                        "{active} of {max} sessions in use ({used:.1} %, threshold {} %)",
-                        self.session_capacity_percent
-                    ),
-                });
-            }
-        }
-        if let Some(used) = reading.memory_used_percent
-            && used > self.memory_percent
-        {
-            found.push(Breach {
-                alert: "memory",
+                alert: "session_capacity",
                 subject: None,
                 value: used,
-                threshold: self.memory_percent,
+                threshold: settings.session_capacity_percent,
                 message: format!(
-                    "memory use is {used:.1} % (threshold {} %)",
-                    self.memory_percent
+                    "{active} of {max} sessions in use ({used:.1} %, threshold {} %)",
+                    settings.session_capacity_percent
                 ),
             });
         }
-        if reading.queue_depth > self.queue_depth {
-            found.push(Breach {
-                alert: "queue_depth",
-                subject: None,
-                value: reading.queue_depth as f64,
-                threshold: self.queue_depth as f64,
-                message: format!(
-                    "{} cells waiting or running in evaluations (threshold {})",
-                    reading.queue_depth, self.queue_depth
-                ),
-            });
-        }
-        found
     }
+    if let Some(used) = reading.memory_used_percent
+        && used > settings.memory_percent
+    {
+        found.push(Breach {
+            alert: "memory",
+            subject: None,
+            value: used,
+            threshold: settings.memory_percent,
+            message: format!(
+                "memory use is {used:.1} % (threshold {} %)",
+                settings.memory_percent
+            ),
+        });
+    }
+    if reading.queue_depth > settings.queue_depth {
+        found.push(Breach {
+            alert: "queue_depth",
+            subject: None,
+            value: reading.queue_depth as f64,
+            threshold: settings.queue_depth as f64,
+            message: format!(
+                "{} cells waiting or running in evaluations (threshold {})",
+                reading.queue_depth, settings.queue_depth
+            ),
+        });
+    }
+    found
 }
 
 /// The thresholds and the episodes under way.
@@ -376,7 +195,7 @@ impl Alerts {
     /// Judges `reading`: logs a warning for each episode that starts and an info line for
     /// each that ends, and says how healthy the server is.
     pub fn check(&self, reading: &Reading) -> Health {
-        let breaches = self.settings.breaches(reading);
+        let breaches = breaches(&self.settings, reading);
         let mut active = self.active.lock();
         let now: BTreeMap<String, &Breach> = breaches.iter().map(|b| (b.key(), b)).collect();
         active.retain(|key, message| {
@@ -417,34 +236,6 @@ mod tests {
     use super::*;
     use crate::logging::capture::capture;
 
-    #[test]
-    fn defaults_are_the_guides_and_bad_values_name_key_value_and_range() {
-        let settings = AlertsConfig::default()
-            .settings()
-            .expect("defaults are valid");
-        assert_eq!(settings, AlertSettings::default());
-        assert_eq!(settings.evaluation_p95, Duration::from_secs(15));
-        assert_eq!(settings.queue_depth, 50);
-        let bad = AlertsConfig {
-            error_rate_percent: Some(120.0),
-            ..AlertsConfig::default()
-        };
-        assert_eq!(
-            bad.settings().unwrap_err(),
-            "alerts.error_rate_percent = 120 is out of range; allowed: 0 to 100"
-        );
-        let bad = AlertsConfig {
-            check_interval_seconds: Some(0),
-            ..AlertsConfig::default()
-        };
-        assert_eq!(
-            bad.settings().unwrap_err(),
-            "alerts.check_interval_seconds = 0 is out of range; allowed: 1 to 3600"
-        );
-        let round_trip = AlertsConfig::from(&settings).settings().expect("valid");
-        assert_eq!(round_trip, settings);
-    }
-
     fn busy() -> Reading {
         Reading {
             evaluation_p95: Some(Duration::from_secs(20)),
@@ -468,7 +259,10 @@ mod tests {
     #[test]
     fn every_threshold_is_crossed_strictly_above_it() {
         let settings = AlertSettings::default();
-        let alerts: Vec<&str> = settings.breaches(&busy()).iter().map(|b| b.alert).collect();
+        let alerts: Vec<&str> = breaches(&settings, &busy())
+            .iter()
+            .map(|b| b.alert)
+            .collect();
         assert_eq!(
             alerts,
             [
@@ -497,7 +291,7 @@ mod tests {
             memory_used_percent: Some(85.0),
             queue_depth: 50,
         };
-        assert!(settings.breaches(&at_thresholds).is_empty());
+        assert!(breaches(&settings, &at_thresholds).is_empty());
         // Too few calls to judge a rate.
         let few = Reading {
             calls: Rate {
@@ -506,12 +300,12 @@ mod tests {
             },
             ..Reading::default()
         };
-        assert!(settings.breaches(&few).is_empty());
+        assert!(breaches(&settings, &few).is_empty());
         let disabled = AlertSettings {
             enabled: false,
             ..AlertSettings::default()
         };
-        assert!(disabled.breaches(&busy()).is_empty());
+        assert!(breaches(&disabled, &busy()).is_empty());
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub(crate) mod registry;
 pub(crate) mod snapshot;
 pub(crate) mod window;
 
-pub use alerts::{AlertSettings, AlertsConfig};
+pub use decision_matrix_core::config::{AlertSettings, AlertsConfig};
 pub use health::{Health, Status};
 pub use registry::{CallOutcome, Telemetry};
 pub use snapshot::{Gauges, Snapshot};

@@ -9,7 +9,8 @@
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::alerts::{AlertSettings, Alerts, Reading};
+use super::AlertSettings;
+use super::alerts::{Alerts, Reading};
 use super::histogram::{Distribution, Histogram};
 use super::labels::{LabelSet, OTHER};
 use super::snapshot::{

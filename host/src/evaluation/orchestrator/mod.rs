@@ -38,13 +38,13 @@ use crate::domain::{Cell, CellStatus, CriterionId, OptionId, Tokens};
 mod batch;
 mod pipeline;
 
+use super::EvaluationSettings;
 use super::backend::Backends;
 use super::cache::{CompletionCache, SharedCache};
 use super::concurrency::ConcurrencyLimits;
 use super::plan::Plan;
 use super::resilience::breaker::{BreakerState, CircuitBreaker};
 use super::resilience::rate_limit::{ANY_MODEL, RateLimit, RateLimitKey, RateLimits};
-use super::settings::EvaluationSettings;
 use crate::telemetry::Telemetry;
 use batch::Batch;
 

@@ -3,9 +3,9 @@
 //! backend and model ([`rate_limit`]) and per-call timeouts ([`timeout`]).
 //!
 //! Each is policy only, with the clock passed in or abstracted, so each is tested without
-//! waiting; the orchestrator applies them around every backend call.
+//! waiting; the orchestrator applies them around every backend call. The pure policies live
+//! in `decision-matrix-core` (the configuration holds their settings); the rate limiter,
+//! built on `governor`, stays here.
 
-pub mod breaker;
+pub use decision_matrix_core::resilience::{breaker, retry, timeout};
 pub(crate) mod rate_limit;
-pub mod retry;
-pub mod timeout;

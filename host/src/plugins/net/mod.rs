@@ -10,7 +10,7 @@
 //! 4. Secret grant: the secret named in `auth` must be granted to this plugin *for this
 //!    destination*, and be of the right kind (a value for bearer/header, AWS credentials for
 //!    SigV4).
-//! 5. Address class ([`address`]): loopback, private, link-local and other non-public
+//! 5. Address class (`decision_matrix_core::address`): loopback, private, link-local and other non-public
 //!    addresses need `allow_private`. IP literals are checked here; host names are checked by
 //!    the strict client's resolver (`resolver`) at connection time, on the very addresses
 //!    the socket will use, so DNS rebinding cannot get around it.
@@ -39,7 +39,6 @@
 //! that a permissive plugin opened to a private address. With two, each pool only ever holds
 //! connections its own policy allowed.
 
-pub(crate) mod address;
 mod headers;
 mod network;
 mod pipeline;
@@ -53,8 +52,9 @@ mod sigv4;
 #[cfg(test)]
 mod tests;
 
-pub use address::{AddressClass, classify};
-pub use network::{HttpLimits, Network, NetworkError};
+pub use decision_matrix_core::address::{AddressClass, classify};
+pub use decision_matrix_core::config::HttpLimits;
+pub use network::{Network, NetworkError};
 pub use pipeline::PluginNetwork;
 pub use scrub::REDACTED;
 pub use secrets::{SecretError, SecretStore};

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use url::{Host, Url};
 
-use super::address::classify;
+use super::classify;
 use crate::plugins::bindings::http::HttpError;
 use crate::plugins::grants::{Grant, HostPattern, toml_key};
 

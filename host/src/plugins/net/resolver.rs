@@ -10,7 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-use super::address::{AddressClass, classify};
+use super::{AddressClass, classify};
 
 /// Resolves names like the system resolver, keeping only [`AddressClass::Public`] addresses.
 #[derive(Debug, Default, Clone, Copy)]

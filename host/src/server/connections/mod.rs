@@ -35,6 +35,7 @@ use tower::ServiceExt as _;
 
 use self::watch::{Activity, Finishing, Timeouts, Watched};
 use crate::telemetry::connections::ConnectionStats;
+pub use decision_matrix_core::config::ConnectionLimits;
 
 /// Descriptors kept for everything but incoming connections (the session store, plugin
 /// files, calls to LLM backends): at least this many, or a quarter of the limit.
@@ -42,30 +43,6 @@ const RESERVED_DESCRIPTORS: u64 = 64;
 /// Pause after an accept failed for want of resources (descriptors, memory), so the loop
 /// does not spin while none are free.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
-
-/// How many connections may be open and how long each may take.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConnectionLimits {
-    /// Most connections open at once; more are answered `503` and closed.
-    pub max_connections: usize,
-    /// Time limits of the request head and of the idle wait.
-    pub timeouts: Timeouts,
-}
-
-impl Default for ConnectionLimits {
-    /// 512 connections, 10 s for a request head, 30 s idle: far more than MCP clients open,
-    /// and longer than their pools keep an idle connection (4 to 5 s is usual), so a client
-    /// never reuses a connection the server is closing.
-    fn default() -> ConnectionLimits {
-        ConnectionLimits {
-            max_connections: 512,
-            timeouts: Timeouts {
-                header_read: Duration::from_secs(10),
-                idle: Duration::from_secs(30),
-            },
-        }
-    }
-}
 
 /// `configured`, lowered to what the process's descriptor limit leaves for connections.
 pub fn within_descriptor_limit(configured: usize) -> usize {

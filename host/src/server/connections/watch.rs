@@ -17,7 +17,6 @@
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -25,15 +24,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::telemetry::connections::Closed;
-
-/// The two time limits the watch enforces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
-    /// Longest time to receive a complete request head.
-    pub header_read: Duration,
-    /// Longest time a kept-alive connection may wait for its next request.
-    pub idle: Duration,
-}
+pub use decision_matrix_core::config::Timeouts;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -292,6 +283,7 @@ impl http_body::Body for Finishing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     const TIMEOUTS: Timeouts = Timeouts {
         header_read: Duration::from_secs(10),

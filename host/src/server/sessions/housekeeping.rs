@@ -122,7 +122,7 @@ impl SessionManager {
 
     /// Now on the store's clock, in the form of [`timestamp::iso`].
     pub(super) fn now(&self) -> String {
-        let now_ms = i128::from(self.settings.clock.now_ms());
+        let now_ms = i128::from(self.clock.now_ms());
         let now = OffsetDateTime::from_unix_timestamp_nanos(now_ms * 1_000_000)
             .unwrap_or_else(|_| OffsetDateTime::now_utc());
         timestamp::iso(now)
@@ -162,15 +162,17 @@ mod tests {
     use parking_lot::Mutex;
 
     use super::super::WhenFull;
-    use super::super::testing::{FakeMemory, clock, session, settings, tick};
+    use super::super::testing::{FakeMemory, clock, open, session, settings, tick};
     use super::*;
+    use decision_matrix_store::ManualClock;
 
     #[tokio::test]
     async fn memory_pressure_evicts_the_least_recently_used_quarter() {
         let used = Arc::new(Mutex::new(Some(50.0)));
-        let sessions = SessionManager::open_with_memory_probe(
+        let sessions = SessionManager::open_with(
             settings(100, WhenFull::EvictLeastRecent, Duration::from_secs(600)),
             Box::new(FakeMemory(used.clone())),
+            ManualClock::at_system_time().into(),
         )
         .await
         .expect("opens");
@@ -213,7 +215,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn idle_sessions_expire_and_the_sweep_counts_them() {
         let sessions = Arc::new(
-            SessionManager::open(settings(5, WhenFull::Refuse, Duration::from_secs(60)))
+            open(settings(5, WhenFull::Refuse, Duration::from_secs(60)))
                 .await
                 .expect("opens"),
         );

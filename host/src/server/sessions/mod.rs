@@ -27,7 +27,7 @@ mod housekeeping;
 mod lease;
 mod listing;
 mod records;
-mod settings;
+mod store_options;
 #[cfg(test)]
 mod testing;
 
@@ -36,7 +36,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use decision_matrix_store::{Store, StoreError};
+use decision_matrix_store::{Clock, Store, StoreError};
 
 use super::decoded::{self, DecodedSessions, Stored};
 use super::error::ToolError;
@@ -45,10 +45,10 @@ use crate::domain::{Cell, CriterionId, OptionId, Session};
 use housekeeping::{CLEANED, CREATED, EVICTED, EXPIRED};
 use records::{Cells, evaluated_key, manual_key};
 
+pub use decision_matrix_core::config::{SessionSettings, StoreDurability, WhenFull};
 pub use housekeeping::SessionStats;
 pub(crate) use lease::LEASE_TTL;
 pub use listing::Cursor;
-pub use settings::{SessionSettings, StoreDurability, WhenFull};
 
 /// Attempts of a change that keeps meeting concurrent changes before it gives up.
 const CONFLICT_ATTEMPTS: u32 = 32;
@@ -63,6 +63,8 @@ struct Local {
 /// The sessions, in their store. Share it behind an `Arc`.
 pub struct SessionManager {
     settings: SessionSettings,
+    /// Where the store and the sweeps read the time; tests move a manual one.
+    clock: Clock,
     store: Arc<Store>,
     memory: Box<dyn MemoryProbe>,
     local: Mutex<Local>,
@@ -77,17 +79,21 @@ impl SessionManager {
     /// Opens the store `settings.store` names, watching this machine's (or container's)
     /// memory.
     pub async fn open(settings: SessionSettings) -> Result<SessionManager, StoreError> {
-        SessionManager::open_with_memory_probe(settings, Box::new(SystemMemory::detect())).await
+        let memory = Box::new(SystemMemory::detect());
+        SessionManager::open_with(settings, memory, Clock::System).await
     }
 
-    /// Opens the store, watching memory through `memory`.
-    pub async fn open_with_memory_probe(
+    /// Opens the store, watching memory through `memory` and reading the time from `clock`.
+    pub async fn open_with(
         settings: SessionSettings,
         memory: Box<dyn MemoryProbe>,
+        clock: Clock,
     ) -> Result<SessionManager, StoreError> {
-        let store = Arc::new(Store::open(&settings.store, settings.store_options()).await?);
+        let options = store_options::store_options(&settings, clock.clone());
+        let store = Arc::new(Store::open(&settings.store, options).await?);
         let mut manager = SessionManager {
             settings,
+            clock,
             store,
             memory,
             local: Mutex::new(Local {
@@ -105,6 +111,11 @@ impl SessionManager {
     /// The settings in force.
     pub fn settings(&self) -> &SessionSettings {
         &self.settings
+    }
+
+    /// The clock the store and the sweeps read.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The store itself, for what else instances share through it (the answer cache).

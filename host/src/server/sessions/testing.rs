@@ -5,13 +5,13 @@ use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::Duration;
 
-use decision_matrix_store::{Clock, ManualClock};
+use decision_matrix_store::{Clock, ManualClock, StoreError};
 use time::OffsetDateTime;
 
 use super::{SessionManager, SessionSettings, WhenFull};
 use crate::domain::{Cell, CellStatus, CriterionId, Limits, OptionId, Score, Session};
 use crate::plugins::builtin::session_defaults;
-use crate::server::memory::MemoryProbe;
+use crate::server::memory::{MemoryProbe, SystemMemory};
 
 pub(super) fn session(id: &str) -> Session {
     Session::new(
@@ -33,7 +33,6 @@ pub(super) fn settings(max: usize, when_full: WhenFull, ttl: Duration) -> Sessio
         cleanup_interval: Duration::from_millis(50),
         when_full,
         store: "memory".to_owned(),
-        clock: ManualClock::at_system_time().into(),
         ..SessionSettings::default()
     }
 }
@@ -51,8 +50,14 @@ pub(super) fn evaluated_cell(session: &Session, o: OptionId, c: CriterionId, sco
     cell
 }
 
+/// A manager of `settings` on a manual clock (see [`clock`]).
+pub(super) async fn open(settings: SessionSettings) -> Result<SessionManager, StoreError> {
+    let memory = Box::new(SystemMemory::detect());
+    SessionManager::open_with(settings, memory, ManualClock::at_system_time().into()).await
+}
+
 pub(super) async fn manager(max: usize, when_full: WhenFull) -> SessionManager {
-    SessionManager::open(settings(max, when_full, Duration::from_secs(60)))
+    open(settings(max, when_full, Duration::from_secs(60)))
         .await
         .expect("memory opens")
 }
@@ -66,9 +71,9 @@ impl MemoryProbe for FakeMemory {
     }
 }
 
-/// The manual clock of a manager made with [`settings`].
+/// The manual clock of a manager made with [`open`].
 pub(super) fn clock(sessions: &SessionManager) -> ManualClock {
-    match &sessions.settings().clock {
+    match sessions.clock() {
         Clock::Manual(clock) => clock.clone(),
         Clock::System => panic!("the test's sessions run on the system clock"),
     }

@@ -58,7 +58,7 @@ pub struct TimeoutConfig {
 
 impl Default for TimeoutConfig {
     /// No per-backend bases (the manifests add theirs, see
-    /// [`EvaluationSettings::with_backend_defaults`](crate::evaluation::EvaluationSettings::with_backend_defaults)),
+    /// [`EvaluationSettings::with_backend_defaults`](crate::config::EvaluationSettings::with_backend_defaults)),
     /// 60 s for the rest; no override; ceiling 180 s (the largest computed value
     /// with the built-ins' bases: 60 s × 3).
     fn default() -> Self {
@@ -121,13 +121,16 @@ mod tests {
         Duration::from_secs(s)
     }
 
-    /// The defaults in force with the built-in backends: their manifests' bases.
+    /// The defaults as the built-in backends' manifests set them (`host` checks that the
+    /// manifests still say so).
     fn builtin() -> TimeoutConfig {
-        let backends = crate::providers::derive_builtins(&Default::default(), None)
-            .expect("the built-ins derive from an empty environment");
-        crate::evaluation::EvaluationSettings::default()
-            .with_backend_defaults(backends.iter().map(|b| (b.id.as_str(), &b.defaults)))
-            .timeouts
+        let mut config = TimeoutConfig::default();
+        for (backend, seconds) in [("bedrock", 30), ("litellm", 45), ("ollama", 60)] {
+            config
+                .backend_bases
+                .insert(backend.to_owned(), secs(seconds));
+        }
+        config
     }
 
     #[test]

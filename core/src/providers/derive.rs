@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use url::{Host, Url};
 
-use crate::evaluation::BackendDefaults;
-use crate::plugins::grants::{Grant, HostPattern, SecretSource};
-use crate::plugins::manifest::backend::{
+use crate::address::classify;
+use crate::config::BackendDefaults;
+use crate::config::grants::{Grant, HostPattern, SecretSource};
+use crate::manifest::backend::{
     AUTH_SETTING, Auth, BackendManifest, CREDENTIALS_SETTING, EnvSetting, KEY_ENV_SETTING,
     KEY_SECRET_SETTING, MODEL_SETTING, REGION_SETTING, RequestTimeout, TIMEOUT_SETTING,
 };
-use crate::plugins::net::classify;
 
 use super::{DerivedBackend, Environment, ProviderError, aws};
 
@@ -284,7 +284,7 @@ fn grant_for(
 /// this machine or network, which a grant must explicitly allow. Host names other than
 /// `localhost` are not resolved here; a grant for a LAN name needs `allow_private` written by
 /// the operator.
-pub(super) fn is_local(url: &Url) -> bool {
+pub fn is_local(url: &Url) -> bool {
     match url.host() {
         Some(Host::Ipv4(ip)) => !classify(IpAddr::V4(ip)).is_public(),
         Some(Host::Ipv6(ip)) => !classify(IpAddr::V6(ip)).is_public(),

@@ -1,4 +1,6 @@
-//! Store URLs: which backend and where, and how to show them without secrets.
+//! Session store URLs (`sessions.store`, `DMM_STORE`): which backend and where, and how to
+//! show them without secrets. Read here, beside the configuration that checks them, and used
+//! by the store crate to open the store.
 //!
 //! A Redis URL may carry a password (`redis://:secret@host/`). It must never reach a log
 //! line, an error message or a `Debug` print, so everything shown to people goes through
@@ -6,11 +8,28 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::StoreError;
+/// Why a store URL cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    /// The URL could not be understood.
+    #[error("session store URL {url:?} is not valid: {reason}")]
+    Invalid {
+        /// The URL as given, without user information.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The bare URL `sqlite` was given where no default database file is known.
+    #[error(
+        "the URL \"sqlite\" needs a default database file and none was configured; give a \
+         path, as in \"sqlite:///var/lib/dmm/sessions.db\""
+    )]
+    NoDefaultSqlite,
+}
 
 /// Which backend a URL names, and where.
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) enum Location {
+pub enum Location {
     /// In this process only.
     Memory,
     /// An SQLite file.
@@ -38,9 +57,9 @@ impl std::fmt::Debug for Location {
 }
 
 /// Parses a store URL. `default_sqlite` is the file for the bare URL `sqlite`.
-pub(crate) fn parse(url: &str, default_sqlite: Option<&Path>) -> Result<Location, StoreError> {
+pub fn parse(url: &str, default_sqlite: Option<&Path>) -> Result<Location, UrlError> {
     let trimmed = url.trim();
-    let invalid = |reason: &str| StoreError::InvalidUrl {
+    let invalid = |reason: &str| UrlError::Invalid {
         url: redact_url(trimmed),
         reason: reason.to_owned(),
     };
@@ -52,11 +71,7 @@ pub(crate) fn parse(url: &str, default_sqlite: Option<&Path>) -> Result<Location
         ("memory", None | Some("")) => Ok(Location::Memory),
         ("sqlite", None | Some("")) => match default_sqlite {
             Some(path) => Ok(Location::Sqlite(path.to_path_buf())),
-            None => Err(StoreError::InvalidOptions {
-                reason: "the URL \"sqlite\" needs a default database file and none was \
-                         configured; give a path, as in \"sqlite:///var/lib/dmm/sessions.db\""
-                    .to_owned(),
-            }),
+            None => Err(UrlError::NoDefaultSqlite),
         },
         ("sqlite", Some(rest)) => sqlite_path(rest).map(Location::Sqlite).map_err(invalid),
         ("redis" | "rediss", Some(rest)) if rest.starts_with("//") => {
@@ -100,7 +115,7 @@ fn sqlite_path(rest: &str) -> Result<PathBuf, &'static str> {
 
 /// `url` with any user information (name, password) replaced by `***`; text that is not a
 /// URL is returned as it is, unless it has an `@` in it, which is cut off before it.
-pub(crate) fn redact_url(url: &str) -> String {
+pub fn redact_url(url: &str) -> String {
     match ::url::Url::parse(url) {
         Ok(mut parsed) if parsed.has_host() => {
             if !parsed.username().is_empty() || parsed.password().is_some() {
@@ -124,12 +139,12 @@ pub(crate) fn redact_url(url: &str) -> String {
 
 /// A password to keep out of every message.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub(crate) struct Secret(Option<String>);
+pub struct Secret(Option<String>);
 
 impl Secret {
     /// `text` with every occurrence of the password (as written and percent-decoded)
     /// replaced by `***`.
-    pub(crate) fn scrub(&self, text: &str) -> String {
+    pub fn scrub(&self, text: &str) -> String {
         let Some(secret) = &self.0 else {
             return text.to_owned();
         };
@@ -192,15 +207,15 @@ mod tests {
         );
         assert!(matches!(
             parse("sqlite", None),
-            Err(StoreError::InvalidOptions { .. })
+            Err(UrlError::NoDefaultSqlite)
         ));
         assert!(matches!(
             parse("sqlite://host/x.db", None),
-            Err(StoreError::InvalidUrl { .. })
+            Err(UrlError::Invalid { .. })
         ));
         assert!(matches!(
             parse("postgres://u:pw@h/db", None),
-            Err(StoreError::InvalidUrl { url, .. }) if !url.contains("pw")
+            Err(UrlError::Invalid { url, .. }) if !url.contains("pw")
         ));
         assert!(matches!(
             parse("redis://127.0.0.1:6379/2", None),

@@ -1,11 +1,14 @@
 //! Every value in force and where it came from: what `decision-matrix config show` prints.
 
+use std::io::Write;
+
 use serde::Serialize;
 use toml::{Table, Value};
 
 use super::layers::join;
 use super::{Config, Loaded, Source};
 use crate::providers::DerivedBackend;
+use crate::store_url::redact_url;
 
 /// One effective value.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -57,7 +60,7 @@ pub fn entries(loaded: &Loaded, backends: &[DerivedBackend]) -> Result<Vec<Entry
         let value = if SECRET_KEYS.contains(&key.as_str()) {
             Value::from("<set>")
         } else if let (true, Some(url)) = (URL_KEYS.contains(&key.as_str()), value.as_str()) {
-            Value::from(decision_matrix_store::redact_url(url))
+            Value::from(redact_url(url))
         } else {
             value.clone()
         };
@@ -96,6 +99,68 @@ fn flatten(table: &Table, prefix: &str, leaf: &mut dyn FnMut(String, &Value)) {
     }
 }
 
+/// Writes `decision-matrix config show`: the effective configuration as a table (or JSON)
+/// to `out`; returns the exit code.
+pub fn render(
+    loaded: &Loaded,
+    backends: &[DerivedBackend],
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<i32> {
+    let entries = entries(loaded, backends).map_err(anyhow::Error::msg)?;
+    let without_effect: Vec<_> = loaded
+        .without_effect
+        .iter()
+        .map(|(variable, reason)| serde_json::json!({"variable": variable, "reason": reason}))
+        .collect();
+    if json {
+        let document = serde_json::json!({
+            "file": loaded.file,
+            "values": entries,
+            "without_effect": without_effect,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
+        return Ok(0);
+    }
+    match &loaded.file {
+        Some(file) => writeln!(out, "configuration file: {}", file.display())?,
+        None => writeln!(out, "configuration file: none")?,
+    }
+    writeln!(out)?;
+    write_table(&entries, out)?;
+    for (variable, reason) in &loaded.without_effect {
+        writeln!(
+            out,
+            "\nnote: {variable} is set but has no effect here: {reason}"
+        )?;
+    }
+    Ok(0)
+}
+
+fn write_table(entries: &[Entry], out: &mut dyn Write) -> std::io::Result<()> {
+    let rows: Vec<(&str, String, String)> = entries
+        .iter()
+        .map(|entry| {
+            (
+                entry.key.as_str(),
+                entry.value.to_string(),
+                entry.source.to_string(),
+            )
+        })
+        .collect();
+    let key_width = rows.iter().map(|row| row.0.len()).max().unwrap_or(0);
+    let value_width = rows
+        .iter()
+        .map(|row| row.1.len())
+        .max()
+        .unwrap_or(0)
+        .min(48);
+    for (key, value, source) in rows {
+        writeln!(out, "{key:key_width$}  {value:value_width$}  {source}")?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,7 +177,7 @@ mod tests {
             ("DMM_STORE", "redis://:p4ssw0rd@127.0.0.1:6379/1"),
             ("DMM_ALERT_SESSION_CAPACITY_PERCENT", "50"),
         ]);
-        let loaded = crate::config::Config::resolve(&overrides, &env).expect("valid");
+        let loaded = crate::config::Config::resolve_text(&overrides, &env, None).expect("valid");
         let entries = entries(&loaded, &[]).expect("effective");
         let find = |key: &str| {
             entries

@@ -1,15 +1,37 @@
-//! The session store's limits and timings, as the host configures them.
+//! The session store's limits and timings, as the host configures them (the host turns them
+//! into the store's options, with the clock the store reads).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use decision_matrix_store::{Clock, StoreOptions};
+use serde::{Deserialize, Serialize};
 
-use crate::server::scope::ScopeRule;
+use super::ScopeRule;
 
-/// Eviction or refusal at the limit, and SQLite's durability: the store's own settings,
-/// named as the configuration file names them.
-pub use decision_matrix_store::{Durability as StoreDurability, WhenFull};
+/// What to do when a new session would exceed `sessions.max_sessions`. Written
+/// `evict-least-recent` or `refuse` in configuration files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WhenFull {
+    /// Remove the least recently used live session(s) to make room.
+    #[default]
+    EvictLeastRecent,
+    /// Refuse the new session with the store's `Full` error.
+    Refuse,
+}
+
+/// How hard SQLite works to keep a committed change. Written `normal` or `full` in
+/// configuration files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoreDurability {
+    /// `synchronous=NORMAL` in WAL mode: a committed change survives the process crashing or
+    /// being killed; a power loss may lose the last few commits (never corrupts the file).
+    #[default]
+    Normal,
+    /// `synchronous=FULL`: every commit also survives a power loss, at the cost of an fsync
+    /// per commit.
+    Full,
+}
 
 /// Limits and timings of the session store.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,8 +58,6 @@ pub struct SessionSettings {
     pub durability: StoreDurability,
     /// Whose sessions a call sees: each MCP client its own, or one scope shared on purpose.
     pub scope: ScopeRule,
-    /// Where the memory and SQLite stores read the time; tests move a manual one.
-    pub clock: Clock,
 }
 
 impl Default for SessionSettings {
@@ -55,30 +75,6 @@ impl Default for SessionSettings {
             namespace: "dmm".to_owned(),
             durability: StoreDurability::Normal,
             scope: ScopeRule::PerClient,
-            clock: Clock::System,
         }
     }
-}
-
-impl SessionSettings {
-    /// The store's options: these limits, and `sessions.db` in the platform data directory
-    /// for the URL `sqlite`.
-    pub fn store_options(&self) -> StoreOptions {
-        StoreOptions {
-            max_sessions: self.max_sessions,
-            when_full: self.when_full,
-            ttl: self.ttl,
-            namespace: self.namespace.clone(),
-            sqlite_default_path: default_sqlite_path(),
-            durability: self.durability,
-            clock: self.clock.clone(),
-            ..StoreOptions::default()
-        }
-    }
-}
-
-/// `sessions.db` in the platform data directory (as plugins use its cache directory).
-fn default_sqlite_path() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "decision-matrix")
-        .map(|dirs| dirs.data_dir().join("sessions.db"))
 }

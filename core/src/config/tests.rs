@@ -1,8 +1,20 @@
 use super::*;
-use crate::server::SessionSettings;
 
 fn env(pairs: &[(&str, &str)]) -> Environment {
     Environment::from_pairs(pairs.iter().copied())
+}
+
+/// [`Config::resolve_text`] with the file `overrides` names read first, as the host does.
+fn resolve(overrides: &Overrides, env: &Environment) -> anyhow::Result<Loaded> {
+    let text = overrides
+        .file
+        .as_deref()
+        .map(|path| std::fs::read_to_string(path).expect("the test's file"));
+    Config::resolve_text(
+        overrides,
+        env,
+        overrides.file.as_deref().zip(text.as_deref()),
+    )
 }
 
 fn file(text: &str) -> (tempfile::TempDir, PathBuf) {
@@ -50,16 +62,10 @@ fn documented_example_file_is_valid_and_matches_the_defaults() {
     let config = Config::parse(text).expect("the example configuration parses");
     config.validate().expect("valid");
     assert_eq!(config.limits, Limits::default());
-    assert_eq!(
-        config.sessions.settings(),
-        Ok(crate::server::SessionSettings::default())
-    );
+    assert_eq!(config.sessions.settings(), Ok(SessionSettings::default()));
     assert_eq!(config.server, ServerConfig::default());
     assert_eq!(config.logging, LoggingConfig::default());
-    assert_eq!(
-        config.alerts.settings(),
-        Ok(crate::telemetry::AlertSettings::default())
-    );
+    assert_eq!(config.alerts.settings(), Ok(AlertSettings::default()));
     assert!(config.grants_config().validate().is_empty());
     let defaults = PluginSettings::default();
     assert_eq!(config.plugins.limits, defaults.limits);
@@ -79,7 +85,7 @@ fn precedence_is_profile_then_file_then_environment_then_flags() {
     overrides
         .set("sessions.cleanup_interval_seconds=30")
         .expect("valid flag");
-    let loaded = Config::resolve(
+    let loaded = resolve(
         &overrides,
         &env(&[
             ("DMM_MAX_ACTIVE_SESSIONS", "40"),
@@ -118,7 +124,7 @@ fn the_profile_flag_beats_the_variable_which_beats_the_file() {
         ..Overrides::default()
     };
     let variable = env(&[("DMM_PROFILE", "high-scale")]);
-    let loaded = Config::resolve(&overrides, &variable).expect("valid");
+    let loaded = resolve(&overrides, &variable).expect("valid");
     assert_eq!(loaded.config.profile.as_deref(), Some("high-scale"));
     assert_eq!(
         loaded
@@ -130,7 +136,7 @@ fn the_profile_flag_beats_the_variable_which_beats_the_file() {
         2000
     );
     overrides.profile = Some("development".into());
-    let loaded = Config::resolve(&overrides, &variable).expect("valid");
+    let loaded = resolve(&overrides, &variable).expect("valid");
     assert_eq!(
         loaded
             .config
@@ -153,7 +159,7 @@ fn invalid_values_stop_with_the_key_the_value_what_is_allowed_and_the_source() {
         for set in sets {
             overrides.set(set).expect("KEY=VALUE");
         }
-        Config::resolve(&overrides, &env(pairs))
+        resolve(&overrides, &env(pairs))
             .expect_err("invalid")
             .to_string()
     };
@@ -199,43 +205,11 @@ fn invalid_values_stop_with_the_key_the_value_what_is_allowed_and_the_source() {
 
 #[test]
 fn sessions_default_without_profile_file_or_environment() {
-    let loaded = Config::resolve(&Overrides::default(), &env(&[])).expect("valid");
+    let loaded = resolve(&Overrides::default(), &env(&[])).expect("valid");
     assert_eq!(
         loaded.config.sessions.settings(),
         Ok(SessionSettings::default())
     );
     assert_eq!(loaded.config.profile, None);
     assert!(loaded.layered.set_keys().next().is_none());
-}
-
-#[test]
-fn resolving_text_is_resolving_the_file() {
-    let text = "profile = \"production\"\n[sessions]\nttl_seconds = 60\n";
-    let (_dir, path) = file(text);
-    let overrides = Overrides {
-        file: Some(path.clone()),
-        ..Overrides::default()
-    };
-    let from_file = Config::resolve(&overrides, &env(&[])).expect("valid");
-    let from_text =
-        Config::resolve_text(&Overrides::default(), &env(&[]), Some((&path, text))).expect("valid");
-    assert_eq!(
-        toml::to_string(&from_text.config).expect("serializes"),
-        toml::to_string(&from_file.config).expect("serializes")
-    );
-    assert_eq!(from_text.file, Some(path.clone()));
-    assert_eq!(
-        from_text.layered.source_of("sessions.ttl_seconds"),
-        Source::File(path.clone())
-    );
-    let err = Config::resolve_text(
-        &Overrides::default(),
-        &env(&[]),
-        Some((&path, "[sessions]\nttl_seconds = -1\n")),
-    )
-    .unwrap_err();
-    assert!(
-        format!("{err:#}").contains("sessions.ttl_seconds"),
-        "{err:#}"
-    );
 }

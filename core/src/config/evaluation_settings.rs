@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::resilience::breaker::BreakerConfig;
-use super::resilience::retry::RetryPolicy;
-use super::resilience::timeout::TimeoutConfig;
+use crate::resilience::breaker::BreakerConfig;
+use crate::resilience::retry::RetryPolicy;
+use crate::resilience::timeout::TimeoutConfig;
 
 /// A fallback used when a cell's own backend fails for good.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::limits::LimitSettings;
-use super::net::HttpLimits;
+use super::{HttpLimits, LimitSettings};
 
 /// `[plugins]` in the configuration file.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::manifest::RequestedLimits;
+use crate::manifest::RequestedLimits;
 
 /// How often the engine's epoch advances. The CPU budget is counted in these ticks, so it is
 /// also the budget's resolution.

@@ -12,10 +12,22 @@
 //! long), `[server]` (the transport), `[alerts]` (health thresholds) and `[logging]`. Unknown keys are errors, so a misspelt
 //! grant never silently grants nothing.
 
-pub(crate) mod env;
-pub(crate) mod layers;
+mod alerts;
+pub mod env;
+mod evaluation;
+mod evaluation_settings;
+pub mod grants;
+mod http_limits;
+mod http_settings;
+pub mod layers;
+mod logging;
+pub mod plugin_limits;
+mod plugins;
 mod profile;
-pub(crate) mod show;
+mod scope_rule;
+mod server;
+mod session_settings;
+pub mod show;
 mod stage;
 
 use std::collections::BTreeMap;
@@ -25,18 +37,24 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 
+pub use alerts::{AlertSettings, AlertsConfig};
+pub use evaluation::EvaluationConfig;
+pub use evaluation_settings::{BackendDefaults, EvaluationSettings, Fallback};
+pub use http_limits::HttpLimits;
+pub use http_settings::{ConnectionLimits, HttpSettings, Timeouts};
 pub use layers::{Layered, Source};
+pub use logging::{LogFormat, LoggingConfig};
+pub use plugin_limits::{LimitSettings, PluginLimits};
+pub use plugins::PluginSettings;
 pub use profile::Profile;
+pub use scope_rule::{PER_CLIENT, ScopeRule};
+pub use server::{ServerConfig, SessionsConfig, Transport};
+pub use session_settings::{SessionSettings, StoreDurability, WhenFull};
 pub use stage::Stage;
 
 use crate::domain::Limits;
-use crate::evaluation::EvaluationConfig;
-use crate::logging::LoggingConfig;
-use crate::plugins::PluginSettings;
-use crate::plugins::grants::{Grant, GrantsConfig, SecretSource};
 use crate::providers::Environment;
-use crate::server::{ServerConfig, SessionsConfig};
-use crate::telemetry::AlertsConfig;
+use grants::{Grant, GrantsConfig, SecretSource};
 
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -118,26 +136,11 @@ pub struct Loaded {
 }
 
 impl Config {
-    /// Loads the configuration from the process environment and `overrides`.
-    pub fn load(overrides: &Overrides) -> anyhow::Result<Loaded> {
-        Config::resolve(overrides, &Environment::from_process())
-    }
-
-    /// Loads the configuration from `env` and `overrides`: `DMM_ENVIRONMENT` < profile <
-    /// file < environment variables < flags, every value checked.
-    pub fn resolve(overrides: &Overrides, env: &Environment) -> anyhow::Result<Loaded> {
-        let file = overrides
-            .file
-            .clone()
-            .or_else(|| env.get(env::CONFIG_ENV).map(PathBuf::from));
-        let text = file.as_deref().map(read_text).transpose()?;
-        Config::resolve_text(overrides, env, file.as_deref().zip(text.as_deref()))
-    }
-
-    /// [`Config::resolve`] with the configuration file already read: `file` is its path
-    /// (named in messages and provenance) and text, and replaces `overrides.file` and
-    /// `DMM_CONFIG`. This is the whole path from a file's text to a validated [`Config`],
-    /// without touching the file system, for tests and the `config_file` fuzz target.
+    /// The configuration from `env`, `overrides` and the configuration file's text:
+    /// `DMM_ENVIRONMENT` < profile < file < environment variables < flags, every value
+    /// checked. `file` is the file's path (named in messages and provenance) and text; it
+    /// replaces `overrides.file` and `DMM_CONFIG`, which the host reads. This is the whole
+    /// path from a file's text to a validated [`Config`], without touching the file system.
     pub fn resolve_text(
         overrides: &Overrides,
         env: &Environment,
@@ -178,13 +181,6 @@ impl Config {
             layered,
             file,
             without_effect: env::without_effect(env).collect(),
-        })
-    }
-
-    /// Parses one configuration file.
-    pub fn from_file(path: &Path) -> anyhow::Result<Config> {
-        Config::deserialize_table(read_table(path)?).map_err(|message| {
-            anyhow::anyhow!("in configuration file {}: {message}", path.display())
         })
     }
 
@@ -229,16 +225,8 @@ impl Config {
     }
 }
 
-fn read_table(path: &Path) -> anyhow::Result<Table> {
-    parse_table(path, &read_text(path)?)
-}
-
-fn read_text(path: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(path)
-        .with_context(|| format!("reading configuration file {}", path.display()))
-}
-
-fn parse_table(path: &Path, text: &str) -> anyhow::Result<Table> {
+/// One configuration file's text as a TOML table; errors name the file.
+pub fn parse_table(path: &Path, text: &str) -> anyhow::Result<Table> {
     toml::from_str(text)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("in configuration file {}", path.display()))

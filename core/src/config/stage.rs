@@ -94,9 +94,10 @@ mod tests {
     use crate::config::{Config, Overrides, Source};
 
     fn resolve(pairs: &[(&str, &str)]) -> Result<Config, String> {
-        Config::resolve(
+        Config::resolve_text(
             &Overrides::default(),
             &Environment::from_pairs(pairs.iter().copied()),
+            None,
         )
         .map(|loaded| loaded.config)
         .map_err(|e| e.to_string())
@@ -114,9 +115,10 @@ mod tests {
             let settings = config.sessions.settings().expect("valid sessions");
             assert_eq!(settings.max_sessions, sessions, "{stage}");
         }
-        let loaded = Config::resolve(
+        let loaded = Config::resolve_text(
             &Overrides::default(),
             &Environment::from_pairs([(STAGE_ENV, "development")]),
+            None,
         )
         .expect("valid");
         assert_eq!(

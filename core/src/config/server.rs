@@ -3,15 +3,16 @@
 //! `[server]` (transport and address).
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::connections::ConnectionLimits;
-use super::connections::watch::Timeouts;
-use super::scope::ScopeRule;
-use super::sessions::{SessionSettings, StoreDurability, WhenFull};
-use super::transport::HttpSettings;
+use crate::store_url;
+
+use super::{
+    ConnectionLimits, HttpSettings, ScopeRule, SessionSettings, StoreDurability, Timeouts, WhenFull,
+};
 
 /// `[sessions]`. Absent keys keep [`SessionSettings::default`].
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -109,7 +110,6 @@ impl SessionsConfig {
             },
             durability: self.store_durability.unwrap_or(defaults.durability),
             scope: self.scope.clone().unwrap_or(defaults.scope),
-            clock: defaults.clock,
         })
     }
 }
@@ -117,14 +117,15 @@ impl SessionsConfig {
 /// `url` if the session store understands it; the message shows it without its password.
 fn checked_store(url: &str) -> Result<String, String> {
     let url = url.trim();
-    let reason = match decision_matrix_store::check_url(url) {
-        Ok(()) => return Ok(url.to_owned()),
-        Err(decision_matrix_store::StoreError::InvalidUrl { reason, .. }) => reason,
+    // The bare `sqlite` is accepted: its file is only known when the store opens.
+    let reason = match store_url::parse(url, Some(Path::new("sessions.db"))) {
+        Ok(_) => return Ok(url.to_owned()),
+        Err(store_url::UrlError::Invalid { reason, .. }) => reason,
         Err(other) => other.to_string(),
     };
     Err(format!(
         "sessions.store = '{}' is not valid ({reason}); allowed: \"sqlite\", \"sqlite:///absolute/path.db\", \"sqlite:relative/path.db\", \"memory\", \"redis://[:password@]host:port[/db]\" or \"rediss://...\"",
-        decision_matrix_store::redact_url(url)
+        store_url::redact_url(url)
     ))
 }
 

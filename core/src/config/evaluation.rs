@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::resilience::breaker::BreakerConfig;
-use super::resilience::retry::RetryPolicy;
-use super::resilience::timeout::TimeoutConfig;
-use super::settings::{EvaluationSettings, Fallback};
+use super::{EvaluationSettings, Fallback};
+use crate::resilience::breaker::BreakerConfig;
+use crate::resilience::retry::RetryPolicy;
+use crate::resilience::timeout::TimeoutConfig;
 
 /// `[evaluation]`. Every key is optional; absent keys keep the defaults of
 /// [`EvaluationSettings::default`].

@@ -2,8 +2,8 @@
 //! them.
 //!
 //! - Region: `AWS_REGION`, then `AWS_DEFAULT_REGION`, then the active profile's `region`
-//!   (`AWS_PROFILE`, else `default`, in `AWS_CONFIG_FILE` or `~/.aws/config`), else
-//!   `us-east-1`.
+//!   (`AWS_PROFILE`, else `default`, in `AWS_CONFIG_FILE` or `~/.aws/config`; the host reads
+//!   that file and passes the region in), else `us-east-1`.
 //! - Endpoint: the destination's variables (for Bedrock `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`,
 //!   then `AWS_ENDPOINT_URL`), all ignored when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`;
 //!   else `https://{endpoint prefix}.{region}.amazonaws.com` (`.amazonaws.com.cn` in China
@@ -13,12 +13,6 @@
 //! [`CREDENTIALS_SECRET`], which the host resolves with the AWS credential chain (environment
 //! keys, shared files with `AWS_PROFILE`, SSO, web identity, container and instance metadata)
 //! when it first signs a request.
-
-use std::path::PathBuf;
-
-use aws_config::meta::region::ProvideRegion;
-use aws_config::profile::ProfileFileRegionProvider;
-use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
 
 use super::{Environment, ProviderError};
 
@@ -30,28 +24,6 @@ const DEFAULT_REGION: &str = "us-east-1";
 pub const CREDENTIALS_SECRET: &str = "aws";
 /// What `backends list` and `config show` name as the source of a profile's region.
 const PROFILE_SOURCE: &str = "AWS profile";
-
-/// The region of the active AWS profile, read from the shared config file the way the AWS SDK
-/// reads it (following `source_profile`). `None` when there is no such file, profile or region.
-pub async fn profile_region(env: &Environment) -> Option<String> {
-    let path = match env.get("AWS_CONFIG_FILE") {
-        Some(path) => PathBuf::from(path),
-        None => PathBuf::from(env.get("HOME")?).join(".aws").join("config"),
-    };
-    // Most machines have no AWS config at all; the SDK would log a warning for the missing
-    // file on every start.
-    if !path.is_file() {
-        return None;
-    }
-    let files = EnvConfigFiles::builder()
-        .with_file(EnvConfigFileKind::Config, path)
-        .build();
-    let provider = ProfileFileRegionProvider::builder()
-        .profile_files(files)
-        .profile_name(env.get("AWS_PROFILE").unwrap_or("default"))
-        .build();
-    provider.region().await.map(|region| region.to_string())
-}
 
 /// The region, and where it came from (a variable, or the profile) when not the default.
 pub(super) fn region(
@@ -105,31 +77,5 @@ fn check_region(var: &str, region: &str) -> Result<(), ProviderError> {
             region,
             "expected an AWS region such as us-east-1",
         ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn profile_region_follows_aws_profile() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config");
-        std::fs::write(
-            &path,
-            "[default]\nregion = eu-north-1\n[profile work]\nregion = ap-southeast-2\n",
-        )
-        .unwrap();
-        let file = path.to_str().unwrap();
-        let env = Environment::from_pairs([("AWS_CONFIG_FILE", file)]);
-        assert_eq!(profile_region(&env).await.as_deref(), Some("eu-north-1"));
-        let env = Environment::from_pairs([("AWS_CONFIG_FILE", file), ("AWS_PROFILE", "work")]);
-        assert_eq!(
-            profile_region(&env).await.as_deref(),
-            Some("ap-southeast-2")
-        );
-        let env = Environment::from_pairs([("AWS_CONFIG_FILE", file), ("AWS_PROFILE", "none")]);
-        assert_eq!(profile_region(&env).await, None);
     }
 }
