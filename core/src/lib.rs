@@ -11,6 +11,7 @@
 //!   whose result is the session itself.
 
 pub mod answer;
+pub mod confidence;
 pub mod domain;
 pub mod format;
 pub mod lenient;
