@@ -105,3 +105,9 @@ pub mod position;
 pub mod rng;
 pub mod summary;
 pub mod winner;
+
+#[cfg(any(test, feature = "sim"))]
+pub mod simulate;
+
+#[cfg(test)]
+mod quality;
