@@ -15,10 +15,13 @@
 //! - [`providers`]: each backend's grant, settings and evaluation defaults, derived from the
 //!   environment as its manifest's `[backend]` table says.
 //! - [`resilience`]: the retry, circuit breaker and timeout policies, with the clock passed in.
+//! - [`confidence`]: how sure a recommendation is: judge noise, agreement, each option's
+//!   probability of being best, and where further judgments would settle it.
 //! - [`address`]: which IP addresses are public; [`store_url`]: the session store's URLs.
 
 pub mod address;
 pub mod answer;
+pub mod confidence;
 pub mod config;
 pub mod domain;
 pub mod format;
