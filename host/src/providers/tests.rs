@@ -396,6 +396,23 @@ mod bedrock {
     }
 }
 
+/// The `config_file` fuzz target derives the built-in backends from their manifests without
+/// the host, so it names each manifest itself: a built-in backend it leaves out would be
+/// missing from the effective configuration it checks.
+#[test]
+fn the_config_fuzz_target_derives_every_builtin_backend() {
+    let target = include_str!("../../../fuzz/fuzz_targets/config_file.rs");
+    for manifest in builtin::manifests() {
+        if manifest.backend.is_some() {
+            let path = format!("plugins/{}/plugin.toml", manifest.id);
+            assert!(
+                target.contains(&path),
+                "fuzz/fuzz_targets/config_file.rs lacks {path}"
+            );
+        }
+    }
+}
+
 /// The evaluation defaults the built-ins declare.
 #[test]
 fn builtin_evaluation_defaults() {
