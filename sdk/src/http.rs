@@ -48,6 +48,43 @@ pub fn send(request: &Request) -> Result<Response, HttpError> {
     wit::send(request)
 }
 
+/// How a backend's API key reaches its provider: the bare key in a header of the provider's
+/// choosing (`x-api-key`, `x-goog-api-key`), or `Authorization: Bearer`. Either way the host
+/// fills in the key; the plugin only names the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyAuth {
+    /// The bare key in this header (lower case).
+    Header(String),
+    /// `Authorization: Bearer <key>`.
+    Bearer,
+}
+
+impl KeyAuth {
+    /// Reads the `api-key-header` setting: a header name, where `authorization` means a
+    /// bearer token; `default` when unset.
+    pub fn from_setting(header: Option<String>, default: &str) -> Result<KeyAuth, PluginError> {
+        let header = header.unwrap_or_else(|| default.to_owned());
+        if header.eq_ignore_ascii_case("authorization") {
+            return Ok(KeyAuth::Bearer);
+        }
+        if !is_header_name(&header) {
+            return Err(PluginError::InvalidInput(format!(
+                "configuration `api-key-header` = {header:?} is not a header name; allowed: a \
+                 name such as {default}, or authorization for a bearer token"
+            )));
+        }
+        Ok(KeyAuth::Header(header.to_ascii_lowercase()))
+    }
+}
+
+/// An HTTP field name: one or more `tchar`s (RFC 9110, section 5.6.2).
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
 impl Request {
     /// A request with no headers, no body, no authentication and the host's default time limit.
     pub fn new(method: Method, url: impl Into<String>) -> Self {
@@ -138,6 +175,14 @@ impl Request {
             secret: secret.into(),
             prefix: prefix.map(str::to_owned),
         }))
+    }
+
+    /// The API key held in the host secret `secret`, sent as `auth` says.
+    pub fn api_key(self, secret: impl Into<String>, auth: &KeyAuth) -> Self {
+        match auth {
+            KeyAuth::Header(header) => self.secret_header(header.clone(), secret, None),
+            KeyAuth::Bearer => self.bearer(secret),
+        }
     }
 
     /// Has the host sign the request with AWS Signature Version 4, using the credentials secret
@@ -349,6 +394,27 @@ impl From<HttpError> for PluginError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_key_header_setting_names_a_header_or_bearer() {
+        assert_eq!(
+            KeyAuth::from_setting(None, "x-api-key"),
+            Ok(KeyAuth::Header("x-api-key".into()))
+        );
+        assert_eq!(
+            KeyAuth::from_setting(Some("X-Goog-Api-Key".into()), "x-api-key"),
+            Ok(KeyAuth::Header("x-goog-api-key".into()))
+        );
+        assert_eq!(
+            KeyAuth::from_setting(Some("Authorization".into()), "x-api-key"),
+            Ok(KeyAuth::Bearer)
+        );
+        let refused = KeyAuth::from_setting(Some("x api key".into()), "x-api-key");
+        assert!(
+            matches!(&refused, Err(PluginError::InvalidInput(m)) if m.contains("such as x-api-key")),
+            "{refused:?}"
+        );
+    }
 
     fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
         Response {

@@ -40,20 +40,10 @@ pub use crate::record::{Created, Loaded, Summary};
 pub use crate::redis::RedisStore;
 pub use crate::sqlite::SqliteStore;
 
-/// Checks that `url` names a store [`Store::open`] understands, without opening it (for
-/// configuration checks before start-up). The bare `sqlite` is accepted: its file is only
-/// known at [`Store::open`].
-pub fn check_url(url: &str) -> Result<(), StoreError> {
-    store_url::parse(url, Some(std::path::Path::new("sessions.db")))
-        .map(|_| ())
-        .map_err(StoreError::from)
-}
-
 /// `url` as it may be shown to people (configuration listings, logs): any user name or
-/// password replaced by `***`. Use it wherever a store URL is printed before it is opened.
-pub fn redact_url(url: &str) -> String {
-    store_url::redact_url(url)
-}
+/// password replaced by `***`. The URL grammar is `decision_matrix_core::store_url`, which the
+/// configuration checks URLs with before start-up.
+pub use decision_matrix_core::store_url::redact_url;
 
 /// A session store: one of the backends, chosen by URL at [`Store::open`].
 #[derive(Debug)]

@@ -23,8 +23,6 @@
 
 pub mod aws;
 mod derive;
-
-pub use derive::is_local;
 mod environment;
 
 use std::collections::BTreeMap;
@@ -33,6 +31,7 @@ use crate::config::BackendDefaults;
 use crate::config::grants::{Grant, GrantsConfig, SecretSource};
 use crate::manifest::Manifest;
 
+pub use derive::is_local;
 pub use environment::Environment;
 
 /// A setting that cannot be used. Stops start-up: a backend pointed at a mistyped address would

@@ -27,7 +27,7 @@ use dmx_plugin_sdk::PluginError;
 use dmx_plugin_sdk::backend::{BackendInfo, GenerateRequest, Generation, LlmBackend};
 use dmx_plugin_sdk::http::{Request, Response};
 
-use settings::{KeyAuth, Settings, StructuredOutput};
+use settings::{Settings, StructuredOutput};
 
 /// The exported backend.
 struct Anthropic;
@@ -91,12 +91,9 @@ impl LlmBackend for Anthropic {
 /// time limit.
 fn send(request: Request, settings: &Settings) -> Result<Response, PluginError> {
     let request = request.header("anthropic-version", wire::API_VERSION);
-    let request = match (&settings.api_key_secret, &settings.key_auth) {
-        (Some(secret), KeyAuth::Header(header)) => {
-            request.secret_header(header.clone(), secret.clone(), None)
-        }
-        (Some(secret), KeyAuth::Bearer) => request.bearer(secret.clone()),
-        (None, _) => request,
+    let request = match &settings.api_key_secret {
+        Some(secret) => request.api_key(secret.clone(), &settings.key_auth),
+        None => request,
     };
     let request = match settings.timeout_ms {
         Some(ms) => request.timeout(Duration::from_millis(u64::from(ms))),

@@ -9,6 +9,7 @@
 
 use dmx_plugin_sdk::PluginError;
 use dmx_plugin_sdk::config;
+use dmx_plugin_sdk::http::KeyAuth;
 
 /// The header the Gemini API reads the API key from.
 pub const DEFAULT_KEY_HEADER: &str = "x-goog-api-key";
@@ -35,15 +36,6 @@ pub enum Thinking {
     Budget(i32),
     /// `thinkingLevel` (Gemini 3).
     Level(String),
-}
-
-/// How the host authenticates requests with the key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyAuth {
-    /// The bare key in this header (`x-goog-api-key`).
-    Header(String),
-    /// `Authorization: Bearer <key>`.
-    Bearer,
 }
 
 /// Settings of one call.
@@ -143,7 +135,7 @@ impl Settings {
             default_model,
             api_key_secret: non_empty("api-key-secret"),
             api_key_env: non_empty("api-key-env"),
-            key_auth: key_auth(non_empty("api-key-header"))?,
+            key_auth: KeyAuth::from_setting(non_empty("api-key-header"), DEFAULT_KEY_HEADER)?,
             timeout_ms: config::parse("timeout-ms", get("timeout-ms"))?,
             max_tokens,
             structured_output,
@@ -171,29 +163,6 @@ fn root_url(base: String) -> String {
         }
     }
     base
-}
-
-/// Reads `api-key-header`: a header name, where `authorization` means a bearer token.
-fn key_auth(header: Option<String>) -> Result<KeyAuth, PluginError> {
-    let header = header.unwrap_or_else(|| DEFAULT_KEY_HEADER.to_owned());
-    if header.eq_ignore_ascii_case("authorization") {
-        return Ok(KeyAuth::Bearer);
-    }
-    if !is_header_name(&header) {
-        return Err(PluginError::InvalidInput(format!(
-            "configuration `api-key-header` = {header:?} is not a header name; allowed: a name \
-             such as x-goog-api-key, or authorization for a bearer token"
-        )));
-    }
-    Ok(KeyAuth::Header(header.to_ascii_lowercase()))
-}
-
-/// An HTTP field name: one or more `tchar`s (RFC 9110, section 5.6.2).
-fn is_header_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 #[cfg(test)]
