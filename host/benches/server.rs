@@ -182,6 +182,11 @@ async fn main() {
         Some((mode, _)) if mode == "memory" => {
             throughput(Transport::Http, 4, &llm, &[]).await;
         }
+        Some((mode, _)) if mode == "instant" => {
+            let instant = Judge::start(std::time::Duration::ZERO).await;
+            let run = throughput(Transport::Stdio, 1, &instant, &[]).await;
+            println!("{}", report::throughput_table(&[run]));
+        }
         Some((mode, only)) if mode == "latency" => {
             let stdio = tool_latencies(Transport::Stdio, &llm.mock, only, &[]).await;
             let http = tool_latencies(Transport::Http, &llm.mock, only, &[]).await;
