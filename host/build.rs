@@ -46,11 +46,9 @@ fn run() -> Result<(), String> {
     let out_dir = PathBuf::from(env::var("OUT_DIR").map_err(|e| e.to_string())?);
 
     // Built-ins live directly under `plugins/`; `plugins/fixtures/` holds test fixtures.
-    let builtins: Vec<PluginCrate> = plugin_build::find(std::slice::from_ref(&plugins))?
-        .into_iter()
-        .filter(|plugin| plugin.builtin)
-        .collect();
-    watch(root, &builtins);
+    let crates = plugin_build::find(std::slice::from_ref(&plugins))?;
+    watch(root, &crates);
+    let builtins: Vec<PluginCrate> = crates.into_iter().filter(|plugin| plugin.builtin).collect();
     check_target_installed()?;
     plugin_build::build(&plugins, &builtins)?;
 
@@ -94,10 +92,11 @@ fn run() -> Result<(), String> {
     fs::write(out_dir.join("builtin_plugins.rs"), code).map_err(|e| e.to_string())
 }
 
-/// Reruns this script when a built-in, the SDK it uses or the plugin contract changes.
-/// Directories are named one by one: Cargo watches a directory recursively, and one that
-/// holds `target/` would make every plugin build trigger another.
-fn watch(root: &Path, builtins: &[PluginCrate]) {
+/// Reruns this script when a built-in, the SDK it uses or the plugin contract changes, or a
+/// plugin crate's manifest (it may have become a built-in). Directories are named one by one:
+/// Cargo watches a directory recursively, and one that holds `target/` would make every
+/// plugin build trigger another.
+fn watch(root: &Path, crates: &[PluginCrate]) {
     let plugins = root.join("plugins");
     let mut paths = vec![
         root.join("wit"),
@@ -106,9 +105,11 @@ fn watch(root: &Path, builtins: &[PluginCrate]) {
         plugins.join("Cargo.toml"),
         plugins.join("Cargo.lock"),
     ];
-    for builtin in builtins {
-        for name in ["src", "Cargo.toml", "plugin.toml"] {
-            paths.push(builtin.dir.join(name));
+    for plugin in crates {
+        paths.push(plugin.dir.join("plugin.toml"));
+        if plugin.builtin {
+            paths.push(plugin.dir.join("src"));
+            paths.push(plugin.dir.join("Cargo.toml"));
         }
     }
     for path in paths {

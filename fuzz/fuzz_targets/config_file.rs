@@ -16,8 +16,10 @@ use decision_matrix_core::providers::{DerivedBackend, Environment, derive};
 use libfuzzer_sys::fuzz_target;
 
 /// The built-in backends' manifests, as the host embeds them.
-const BUILTIN_MANIFESTS: [&str; 3] = [
+const BUILTIN_MANIFESTS: [&str; 5] = [
+    include_str!("../../plugins/anthropic/plugin.toml"),
     include_str!("../../plugins/bedrock/plugin.toml"),
+    include_str!("../../plugins/gemini/plugin.toml"),
     include_str!("../../plugins/litellm/plugin.toml"),
     include_str!("../../plugins/ollama/plugin.toml"),
 ];

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
 
@@ -126,6 +126,95 @@ async fn openai_handler(
         "prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output
     });
     Json(response)
+}
+
+/// The text of a string or of an array of text blocks (`{"text": ...}`), joined.
+fn text_of(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        serde_json::Value::Array(blocks) => blocks
+            .iter()
+            .filter_map(|block| block["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
+/// The system prompt and user message of an Anthropic Messages request body (`system` apart,
+/// as a string or text blocks; `messages[].content` likewise).
+pub fn anthropic_prompt(body: &serde_json::Value) -> (String, String) {
+    let user = body["messages"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["role"] == "user"))
+        .map(|m| text_of(&m["content"]))
+        .unwrap_or_default();
+    (text_of(&body["system"]), user)
+}
+
+/// Anthropic's Messages endpoint (`/v1/messages`) giving the judge's correct answer as one text
+/// block, as the API answers with `output_config.format`.
+pub fn anthropic_router() -> Router {
+    Router::new().route("/v1/messages", post(anthropic_handler))
+}
+
+async fn anthropic_handler(Json(body): Json<serde_json::Value>) -> Json<serde_json::Value> {
+    let (system, user) = anthropic_prompt(&body);
+    let content = answer(&system, &user, &[]);
+    Json(serde_json::json!({
+        "id": "msg_01XFDUDYJgAACzvnptvVoYEL",
+        "type": "message",
+        "role": "assistant",
+        "model": body["model"],
+        "content": [{"type": "text", "text": content}],
+        "stop_reason": "end_turn",
+        "stop_sequence": null,
+        "usage": {
+            "input_tokens": estimated_tokens(&system) + estimated_tokens(&user),
+            "output_tokens": estimated_tokens(&content)
+        }
+    }))
+}
+
+/// The system instruction and user message of a Gemini `generateContent` request body.
+pub fn gemini_prompt(body: &serde_json::Value) -> (String, String) {
+    let user = body["contents"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["role"] == "user"))
+        .map(|c| text_of(&c["parts"]))
+        .unwrap_or_default();
+    (text_of(&body["systemInstruction"]["parts"]), user)
+}
+
+/// The Gemini API's `generateContent` (`/v1beta/models/{model}:generateContent`) giving the
+/// judge's correct answer as the first candidate's text.
+pub fn gemini_router() -> Router {
+    Router::new().route("/v1beta/models/{call}", post(gemini_handler))
+}
+
+async fn gemini_handler(
+    Path(call): Path<String>,
+    Json(body): Json<serde_json::Value>,
+) -> Json<serde_json::Value> {
+    let model = call.strip_suffix(":generateContent").unwrap_or(&call);
+    let (system, user) = gemini_prompt(&body);
+    let content = answer(&system, &user, &[]);
+    let input = estimated_tokens(&system) + estimated_tokens(&user);
+    let output = estimated_tokens(&content);
+    Json(serde_json::json!({
+        "candidates": [{
+            "content": {"parts": [{"text": content}], "role": "model"},
+            "finishReason": "STOP",
+            "index": 0
+        }],
+        "usageMetadata": {
+            "promptTokenCount": input,
+            "candidatesTokenCount": output,
+            "totalTokenCount": input + output
+        },
+        "modelVersion": model,
+        "responseId": "mAitaLmkHPPlz7IPvtfUqQ4"
+    }))
 }
 
 /// Tokens a model would count in `text`, by the usual rule of thumb for English text with

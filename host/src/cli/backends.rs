@@ -73,12 +73,21 @@ async fn describe(backend: &BackendPlugin, backends: &[DerivedBackend]) -> Value
     let id = &descriptor.manifest.id;
     let info = backend.info().await;
     let config = &descriptor.grant.config;
+    // The SDK's `api-key-header` setting: where the plugin asks the host to put the key.
+    let key_header = config
+        .get("api-key-header")
+        .or_else(|| descriptor.manifest.config.get("api-key-header"))
+        .map(String::as_str)
+        .filter(|header| !header.eq_ignore_ascii_case("authorization"));
     let auth = match (
         config.get("auth").map(String::as_str),
         config.get("api-key-env"),
     ) {
         (Some("sigv4"), _) => "AWS SigV4 (AWS credential chain)".to_owned(),
-        (_, Some(var)) => format!("bearer key from {var}"),
+        (_, Some(var)) => match key_header {
+            Some(header) => format!("key from {var}, in the {header} header"),
+            None => format!("bearer key from {var}"),
+        },
         _ if descriptor.grant.secrets.is_empty() => "none".to_owned(),
         _ => "defined by the plugin's grant".to_owned(),
     };

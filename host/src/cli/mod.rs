@@ -212,7 +212,7 @@ pub enum BackendsCommand {
     /// Test each backend (or only NAME) against its provider: connectivity, credentials and
     /// the default model. Exits 1 when a backend fails.
     Check {
-        /// Backend id (`ollama`, `litellm`, `bedrock`, or a plugin's id).
+        /// Backend id (`ollama`, `litellm`, `bedrock`, `anthropic`, `gemini`, or a plugin's id).
         name: Option<String>,
         /// Print JSON instead of text.
         #[arg(long)]

@@ -418,7 +418,13 @@ fn the_config_fuzz_target_derives_every_builtin_backend() {
 fn builtin_evaluation_defaults() {
     let backends = derive_builtins(&Environment::default(), None).unwrap();
     let defaults = |id: &str| backends.iter().find(|b| b.id == id).unwrap().defaults;
-    for (id, base, calls) in [("bedrock", 30, 10), ("litellm", 45, 32), ("ollama", 60, 4)] {
+    for (id, base, calls) in [
+        ("anthropic", 60, 8),
+        ("bedrock", 30, 10),
+        ("gemini", 45, 8),
+        ("litellm", 45, 32),
+        ("ollama", 60, 4),
+    ] {
         let d = defaults(id);
         assert_eq!(d.timeout_base, Some(Duration::from_secs(base)), "{id}");
         assert_eq!(d.max_concurrent_calls, Some(calls), "{id}");

@@ -253,6 +253,8 @@ fn backends_list_shows_what_the_environment_configured() {
             ("OLLAMA_HOST", "127.0.0.1:11500"),
             ("OPENAI_API_BASE", "http://127.0.0.1:4000/v1"),
             ("OPENAI_API_KEY", "sk-never-printed"),
+            ("ANTHROPIC_API_KEY", "sk-ant-never-printed"),
+            ("GOOGLE_API_KEY", "AIza-never-printed"),
             ("AWS_CONFIG_FILE", aws_config.to_str().expect("path")),
             ("AWS_PROFILE", "work"),
             (
@@ -264,7 +266,7 @@ fn backends_list_shows_what_the_environment_configured() {
     );
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
-    assert!(!stdout.contains("sk-never-printed"), "{stdout}");
+    assert!(!stdout.contains("never-printed"), "{stdout}");
     let doc: serde_json::Value = serde_json::from_str(&stdout).expect("JSON output");
     let backend = |id: &str| {
         doc["backends"]
@@ -282,6 +284,22 @@ fn backends_list_shows_what_the_environment_configured() {
     let litellm = backend("litellm");
     assert_eq!(litellm["destination"], "http://127.0.0.1:4000");
     assert_eq!(litellm["auth"], "bearer key from OPENAI_API_KEY");
+    let anthropic = backend("anthropic");
+    assert_eq!(anthropic["destination"], "https://api.anthropic.com");
+    assert_eq!(
+        anthropic["auth"],
+        "key from ANTHROPIC_API_KEY, in the x-api-key header"
+    );
+    assert_eq!(anthropic["default_model"], "claude-sonnet-4-6");
+    let gemini = backend("gemini");
+    assert_eq!(
+        gemini["destination"],
+        "https://generativelanguage.googleapis.com"
+    );
+    assert_eq!(
+        gemini["auth"],
+        "key from GOOGLE_API_KEY, in the x-goog-api-key header"
+    );
     let bedrock = backend("bedrock");
     assert_eq!(
         bedrock["destination"],
@@ -321,7 +339,7 @@ fn backends_check_fails_with_advice_and_bad_settings_stop_start_up() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains("bedrock, litellm, ollama"),
+        text(&out.stderr).contains("anthropic, bedrock, gemini, litellm, ollama"),
         "{}",
         text(&out.stderr)
     );

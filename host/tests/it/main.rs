@@ -11,6 +11,7 @@ mod analysis;
 mod backend_bedrock;
 mod backend_litellm;
 mod backend_ollama;
+mod backend_providers;
 mod backend_third_party;
 mod cli;
 mod cli_evaluate;

@@ -58,9 +58,29 @@ pub async fn stdio_server_for(
     llm: &MockServer,
     args: &[&str],
 ) -> (RunningService<RoleClient, Client>, Client, u32) {
+    spawn_stdio(handler, llm, args, &[]).await
+}
+
+/// [`stdio_server`] with the variables `env` set for the server as well.
+pub async fn stdio_server_with_env(
+    llm: &MockServer,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (RunningService<RoleClient, Client>, Client) {
+    let (client, handler, _) = spawn_stdio(Client::default(), llm, args, env).await;
+    (client, handler)
+}
+
+async fn spawn_stdio(
+    handler: Client,
+    llm: &MockServer,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (RunningService<RoleClient, Client>, Client, u32) {
     let mut command = server_command();
     command.arg("serve").args(args);
     server_env(&mut command, llm);
+    command.envs(env.iter().copied());
     let transport = TokioChildProcess::builder(command)
         .stderr(Stdio::inherit())
         .spawn()
