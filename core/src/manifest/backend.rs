@@ -34,6 +34,7 @@ use serde::Deserialize;
 
 use super::ManifestError;
 use super::address::AddressForm;
+use super::routes::{self, Route, Unprefixed};
 
 /// The setting holding the default model.
 pub const MODEL_SETTING: &str = "default-model";
@@ -90,6 +91,12 @@ pub struct BackendManifest {
     /// otherwise), by setting name.
     #[serde(default)]
     pub settings: BTreeMap<String, EnvSetting>,
+    /// Where model names go by their prefix (`[[backend.route]]`, see [`routes`]).
+    #[serde(default, rename = "route")]
+    pub routes: Vec<Route>,
+    /// Model names without a prefix that go to a route (`[[backend.unprefixed]]`).
+    #[serde(default)]
+    pub unprefixed: Vec<Unprefixed>,
 }
 
 /// Authentication without a key.
@@ -297,6 +304,12 @@ impl BackendManifest {
             }
             check_variables(&format!("backend.settings.{name}.env"), &setting.env)?;
         }
+        routes::validate(
+            &self.routes,
+            &self.unprefixed,
+            &self.derived_settings(),
+            self.destination.is_some(),
+        )?;
         self.check_derived_settings(config)
     }
 
@@ -389,7 +402,7 @@ impl RequestTimeout {
 }
 
 /// Variable names as shells write them: letters, digits and `_`, not starting with a digit.
-fn check_variables(key: &str, names: &[String]) -> Result<(), ManifestError> {
+pub(super) fn check_variables(key: &str, names: &[String]) -> Result<(), ManifestError> {
     for name in names {
         let valid = name.len() <= 128
             && name
@@ -407,7 +420,7 @@ fn check_variables(key: &str, names: &[String]) -> Result<(), ManifestError> {
 }
 
 /// Setting names as plugins read them: lowercase letters, digits, `-` and `_`.
-fn check_setting_name(key: &str, name: &str) -> Result<(), ManifestError> {
+pub(super) fn check_setting_name(key: &str, name: &str) -> Result<(), ManifestError> {
     let valid = (1..=64).contains(&name.len())
         && name
             .bytes()

@@ -9,6 +9,7 @@
 
 pub(crate) mod address;
 pub mod backend;
+pub mod routes;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -10,10 +10,13 @@ use url::{Host, Url};
 use crate::address::classify;
 use crate::config::BackendDefaults;
 use crate::config::grants::{Grant, HostPattern, SecretSource};
+use crate::manifest::address::AddressForm;
 use crate::manifest::backend::{
-    AUTH_SETTING, Auth, BackendManifest, CREDENTIALS_SETTING, EnvSetting, KEY_ENV_SETTING,
-    KEY_SECRET_SETTING, MODEL_SETTING, REGION_SETTING, RequestTimeout, TIMEOUT_SETTING,
+    AUTH_SETTING, Auth, BackendManifest, CREDENTIALS_SETTING, DEFAULT_DESTINATION_SETTING,
+    Destination, EnvSetting, KEY_ENV_SETTING, KEY_SECRET_SETTING, Key, MODEL_SETTING,
+    REGION_SETTING, RequestTimeout, TIMEOUT_SETTING,
 };
+use crate::manifest::routes::Route;
 
 use super::{DerivedBackend, Environment, ProviderError, aws};
 
@@ -83,6 +86,11 @@ pub(super) fn derive(
         }
     }
     let secret = credentials(id, backend, env, &mut settings);
+    // A destination set by a variable (a proxy, a gateway) routes by itself.
+    let routes_in_force = !backend.routes.is_empty()
+        && target
+            .as_ref()
+            .is_some_and(|target| target.variable.is_none());
     let Settings { config, sources } = settings;
     let grant = match &target {
         Some(target) => grant_for(target, secret.as_ref().map(|s| s.0.as_str()), config)?,
@@ -103,7 +111,55 @@ pub(super) fn derive(
             max_concurrent_calls: backend.max_concurrent_calls.map(|n| n as usize),
             requests_per_minute: backend.requests_per_minute,
         },
+        instance_of: None,
+        routes_in_force,
     })
+}
+
+/// The backend `<id>:<provider>` of a route with a provider: plugin `id` pointed at that
+/// provider's address with its key, derived the same way as any backend, with the route's
+/// fixed settings over the plugin's. `None` when the route has no default address and no
+/// variable gives one.
+pub(super) fn provider(
+    id: &str,
+    backend: &BackendManifest,
+    route: &Route,
+    provider: &str,
+    env: &Environment,
+) -> Result<Option<DerivedBackend>, ProviderError> {
+    if route.base_url.is_none() && env.first(&strs(&route.base_env)).is_none() {
+        return Ok(None);
+    }
+    let mut settings = backend.settings.clone();
+    settings.extend(route.settings.clone());
+    let instance = BackendManifest {
+        default_model: None,
+        model_env: Vec::new(),
+        session_default: false,
+        auth: Auth::None,
+        destination: Some(Destination {
+            setting: backend
+                .destination_setting()
+                .unwrap_or(DEFAULT_DESTINATION_SETTING)
+                .to_owned(),
+            env: route.base_env.clone(),
+            default: route.base_url.clone(),
+            address: AddressForm::Url,
+            default_port: None,
+        }),
+        key: (!route.key_env.is_empty()).then(|| Key {
+            env: route.key_env.clone(),
+        }),
+        aws: None,
+        settings,
+        routes: Vec::new(),
+        unprefixed: Vec::new(),
+        ..backend.clone()
+    };
+    let mut derived = derive(&format!("{id}:{provider}"), &instance, env, None)?;
+    derived.grant.config.extend(route.config.clone());
+    derived.instance_of = Some(id.to_owned());
+    Ok(Some(derived))
 }
 
 fn strs(names: &[String]) -> Vec<&str> {

@@ -24,15 +24,18 @@
 pub mod aws;
 mod derive;
 mod environment;
+mod routing;
 
 use std::collections::BTreeMap;
 
 use crate::config::BackendDefaults;
 use crate::config::grants::{Grant, GrantsConfig, SecretSource};
 use crate::manifest::Manifest;
+use crate::manifest::routes::RouteTarget;
 
 pub use derive::is_local;
 pub use environment::Environment;
+pub use routing::{Routed, Routing};
 
 /// A setting that cannot be used. Stops start-up: a backend pointed at a mistyped address would
 /// otherwise fail on every call instead.
@@ -87,6 +90,11 @@ pub struct DerivedBackend {
     pub sources: Vec<(String, String)>,
     /// How evaluations treat it unless the operator's `[evaluation]` says otherwise.
     pub defaults: BackendDefaults,
+    /// For a route's provider (`litellm:groq`): the plugin whose component it runs.
+    pub instance_of: Option<String>,
+    /// Whether its `[[backend.route]]`s apply: it has some, and its destination is the
+    /// default (a destination set by a variable routes by itself).
+    pub routes_in_force: bool,
 }
 
 /// Derives every backend with a `[backend]` table in `manifests` (only `llm-backend` plugins
@@ -99,21 +107,46 @@ pub fn derive(
     profile_region: Option<&str>,
 ) -> Result<Vec<DerivedBackend>, ProviderError> {
     let mut derived = Vec::new();
-    let mut key_owners: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut key_owners: BTreeMap<&str, String> = BTreeMap::new();
     for manifest in manifests {
         let Some(backend) = &manifest.backend else {
             continue;
         };
-        for var in backend.key.iter().flat_map(|key| &key.env) {
-            if let Some(first) = key_owners.insert(var, &manifest.id) {
+        let own_keys = backend
+            .key
+            .iter()
+            .flat_map(|key| &key.env)
+            .map(|var| (var, manifest.id.clone()));
+        let route_keys = backend.routes.iter().flat_map(|route| {
+            let owner = match route.target() {
+                RouteTarget::Provider(provider) => format!("{}:{provider}", manifest.id),
+                _ => manifest.id.clone(),
+            };
+            route.key_env.iter().map(move |var| (var, owner.clone()))
+        });
+        for (var, owner) in own_keys.chain(route_keys) {
+            if let Some(first) = key_owners.insert(var, owner.clone()) {
                 return Err(ProviderError::SharedKey {
                     var: var.clone(),
-                    first: first.to_owned(),
-                    second: manifest.id.clone(),
+                    first,
+                    second: owner,
                 });
             }
         }
-        derived.push(derive::derive(&manifest.id, backend, env, profile_region)?);
+        let parent = derive::derive(&manifest.id, backend, env, profile_region)?;
+        let routed = parent.routes_in_force;
+        derived.push(parent);
+        if !routed {
+            continue;
+        }
+        for route in &backend.routes {
+            if let RouteTarget::Provider(provider) = route.target()
+                && let Some(instance) =
+                    derive::provider(&manifest.id, backend, route, provider, env)?
+            {
+                derived.push(instance);
+            }
+        }
     }
     Ok(derived)
 }
