@@ -74,7 +74,7 @@ async fn run(command: Command, loaded: Loaded) -> anyhow::Result<i32> {
             backends::list(config, grants, &derived, json, &mut stdout).await
         }
         Command::Backends(BackendsCommand::Check { name, json }) => {
-            backends::check(config, grants, name.as_deref(), json, &mut stdout).await
+            backends::check(config, grants, &derived, name.as_deref(), json, &mut stdout).await
         }
     }
 }

@@ -127,6 +127,17 @@ impl Routing {
         stay()
     }
 
+    /// The backend that takes `provider/…` models on `backend`, if a route says so.
+    pub fn provider(&self, backend: &str, provider: &str) -> Option<&str> {
+        let prefix = format!("{provider}/");
+        let table = self.tables.get(backend)?;
+        table
+            .prefixes
+            .iter()
+            .find(|(p, _)| *p == prefix)
+            .map(|(_, target)| target.as_str())
+    }
+
     /// The backends `backend` may send models to, itself first, without repeats.
     pub fn destinations(&self, backend: &str) -> Vec<String> {
         let mut all = vec![backend.to_owned()];

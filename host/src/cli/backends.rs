@@ -13,12 +13,17 @@ use crate::config::Config;
 use crate::plugins::check::CheckReport;
 use crate::plugins::grants::GrantsConfig;
 use crate::plugins::{BackendPlugin, PluginCatalog, PluginHost};
-use crate::providers::DerivedBackend;
+use crate::providers::{self, DerivedBackend, Routing};
 
-fn load(config: &Config, grants: GrantsConfig) -> anyhow::Result<(PluginHost, PluginCatalog)> {
+fn load(
+    config: &Config,
+    grants: GrantsConfig,
+    backends: &[DerivedBackend],
+) -> anyhow::Result<(PluginHost, PluginCatalog)> {
     let host = PluginHost::new(config.plugins.clone(), grants)?;
     let dir = host.settings().plugins_dir();
-    let catalog = PluginCatalog::load(&host, dir.as_deref());
+    let catalog = PluginCatalog::load(&host, dir.as_deref())
+        .with_instances(&host, providers::instances(backends));
     Ok((host, catalog))
 }
 
@@ -30,7 +35,7 @@ pub async fn list(
     json: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<i32> {
-    let (_host, catalog) = load(config, grants)?;
+    let (_host, catalog) = load(config, grants, backends)?;
     let mut rows = Vec::new();
     for backend in catalog.backends() {
         rows.push(describe(backend, backends).await);
@@ -116,29 +121,58 @@ async fn describe(backend: &BackendPlugin, backends: &[DerivedBackend]) -> Value
 }
 
 /// Runs `backends check [NAME]`; returns 0 when every checked backend is ready, 1 otherwise.
+///
+/// `NAME` is a backend id, or a backend and a route's provider (`litellm:anthropic`: the backend
+/// that takes `anthropic/…` models on `litellm`). Without a name, every backend is checked but
+/// a route's provider that nothing configured (no key, no address variable).
 pub async fn check(
     config: &Config,
     grants: GrantsConfig,
+    backends: &[DerivedBackend],
     name: Option<&str>,
     json: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<i32> {
-    let (_host, catalog) = load(config, grants)?;
+    let (_host, catalog) = load(config, grants, backends)?;
+    let manifests: Vec<_> = catalog
+        .backends()
+        .map(|backend| backend.descriptor().manifest.clone())
+        .collect();
+    let routing = Routing::new(&manifests, backends);
+    let by_route = |name: &str| {
+        let (backend, provider) = name.split_once(':')?;
+        catalog.backend(routing.provider(backend, provider)?)
+    };
     let selected: Vec<&BackendPlugin> = match name {
-        Some(name) => match catalog.backend(name) {
+        Some(name) => match catalog.backend(name).or_else(|| by_route(name)) {
             Some(backend) => vec![backend],
             None => {
-                let known: Vec<&str> = catalog
+                let (providers, backends): (Vec<&str>, Vec<&str>) = catalog
                     .backends()
                     .map(|b| b.descriptor().manifest.id.as_str())
-                    .collect();
+                    .partition(|id| id.contains(':'));
+                let providers = if providers.is_empty() {
+                    String::new()
+                } else {
+                    format!("; the providers routes reach: {}", providers.join(", "))
+                };
                 anyhow::bail!(
-                    "no backend named {name:?}; the backends are: {}",
-                    known.join(", ")
+                    "no backend named {name:?}; the backends are: {}{providers}",
+                    backends.join(", ")
                 );
             }
         },
-        None => catalog.backends().collect(),
+        None => {
+            let unconfigured = |id: &str| {
+                backends
+                    .iter()
+                    .any(|d| d.id == id && d.instance_of.is_some() && d.sources.is_empty())
+            };
+            catalog
+                .backends()
+                .filter(|b| !unconfigured(&b.descriptor().manifest.id))
+                .collect()
+        }
     };
     let mut results = Vec::new();
     for backend in selected {

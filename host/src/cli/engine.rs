@@ -13,7 +13,7 @@ use crate::evaluation::cache::SharedCache;
 use crate::evaluation::{Backend, Backends, Evaluator};
 use crate::plugins::grants::GrantsConfig;
 use crate::plugins::{PluginCatalog, PluginHost};
-use crate::providers::DerivedBackend;
+use crate::providers::{self, DerivedBackend, Routing};
 use crate::server::{Decisions, SessionManager};
 use crate::telemetry::Telemetry;
 
@@ -49,10 +49,10 @@ impl Engine {
             .map_err(|error| store_failure(&session_settings.store, &error))?;
         tracing::info!(store = sessions.describe(), "session store opened");
         let host = PluginHost::new(config.plugins.clone(), grants)?;
-        let catalog = Arc::new(PluginCatalog::load(
-            &host,
-            host.settings().plugins_dir().as_deref(),
-        ));
+        let catalog = Arc::new(
+            PluginCatalog::load(&host, host.settings().plugins_dir().as_deref())
+                .with_instances(&host, providers::instances(derived)),
+        );
         for failure in catalog.failures() {
             tracing::warn!("plugin not loaded: {failure}");
         }
@@ -73,7 +73,12 @@ impl Engine {
         });
         let alerts = config.alerts.settings().map_err(anyhow::Error::msg)?;
         let telemetry = Arc::new(Telemetry::new(alerts, config.logging.log_prompts));
-        let evaluator = Evaluator::observed(backends, settings, shared, telemetry);
+        let manifests: Vec<_> = catalog
+            .backends()
+            .map(|backend| backend.descriptor().manifest.clone())
+            .collect();
+        let routing = Routing::new(&manifests, derived);
+        let evaluator = Evaluator::observed(backends, settings, shared, routing, telemetry);
         let sessions = Arc::new(sessions);
         let decisions = Decisions::new(sessions, evaluator, catalog, config.limits.clone())
             .with_plugin_instances(host.instances());

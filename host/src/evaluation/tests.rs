@@ -20,6 +20,7 @@ use super::plan::Plan;
 use super::resilience::breaker::BreakerConfig;
 use super::resilience::retry::RetryPolicy;
 use super::{EvaluationSettings, Fallback};
+use crate::providers::Routing;
 
 use decision_matrix_testkit::judge::{self, expected_score as expected};
 
@@ -630,7 +631,13 @@ async fn backend_calls_retries_tokens_and_the_queue_are_recorded() {
         .into_iter()
         .collect();
     let telemetry = Arc::new(crate::telemetry::Telemetry::default());
-    let evaluator = Evaluator::observed(backends, settings(), None, telemetry.clone());
+    let evaluator = Evaluator::observed(
+        backends,
+        settings(),
+        None,
+        Routing::default(),
+        telemetry.clone(),
+    );
     let mut s = session(3, &["cost", "speed"]);
     let (report, _) = evaluate(&evaluator, &mut s, false).await;
     assert_eq!(report.scored, 6);

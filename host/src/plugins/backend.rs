@@ -7,7 +7,7 @@ use super::bindings::llm_backend::{BackendInfo, GenerateRequest, Generation};
 use super::descriptor::PluginDescriptor;
 use super::error::CallError;
 use super::handle::Handle;
-use super::state::CallState;
+use super::state::{CallState, PluginContext};
 
 /// A loaded `llm-backend` plugin. Cheap to clone; calls run in parallel, each in a fresh
 /// instance.
@@ -21,6 +21,16 @@ impl BackendPlugin {
         BackendPlugin {
             handle: Arc::new(handle),
         }
+    }
+
+    /// This plugin's code as another backend: `descriptor`'s id, with its own `context`
+    /// (settings, network, label).
+    pub(crate) fn rebind(
+        &self,
+        context: Arc<PluginContext>,
+        descriptor: PluginDescriptor,
+    ) -> BackendPlugin {
+        BackendPlugin::new(self.handle.rebind(context, descriptor))
     }
 
     /// The plugin's id, version, grants and limits.

@@ -61,6 +61,23 @@ impl PluginCatalog {
         catalog
     }
 
+    /// Adds the backends that run a loaded backend's code with grants of their own (a
+    /// route's providers): `(id, parent)` pairs. One whose parent is not loaded is left out;
+    /// the parent's failure is recorded already.
+    pub fn with_instances<'a>(
+        mut self,
+        host: &PluginHost,
+        instances: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> PluginCatalog {
+        for (id, parent) in instances {
+            if let Some(parent) = self.backends.get(parent) {
+                let instance = host.instance(parent, id);
+                self.backends.insert(id.to_owned(), instance);
+            }
+        }
+        self
+    }
+
     fn record(&mut self, loaded: Result<LoadedPlugin, LoadError>) {
         match loaded {
             Ok(LoadedPlugin::Backend(plugin)) => {

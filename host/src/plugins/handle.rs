@@ -65,7 +65,9 @@ impl WorldPre for ScoringPluginPre<CallState> {
 
 /// A loaded plugin of world `P`.
 pub struct Handle<P> {
-    pre: Pre<P>,
+    /// Shared by the backends that run the same code with grants of their own (a route's
+    /// providers), so the component is loaded once for all of them.
+    pre: Arc<Pre<P>>,
     context: Arc<PluginContext>,
     runner: CallRunner,
     descriptor: PluginDescriptor,
@@ -80,9 +82,20 @@ impl<P: WorldPre> Handle<P> {
         descriptor: PluginDescriptor,
     ) -> Handle<P> {
         Handle {
-            pre,
+            pre: Arc::new(pre),
             context,
             runner,
+            descriptor,
+        }
+    }
+
+    /// The same component under another identity: the `context` and `descriptor` of a backend
+    /// that runs this plugin's code with a grant of its own (a route's provider).
+    pub fn rebind(&self, context: Arc<PluginContext>, descriptor: PluginDescriptor) -> Handle<P> {
+        Handle {
+            pre: self.pre.clone(),
+            context,
+            runner: self.runner.clone(),
             descriptor,
         }
     }

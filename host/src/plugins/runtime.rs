@@ -27,6 +27,7 @@ use super::error::LoadError;
 use super::grants::{Grant, GrantsConfig};
 use super::handle::Handle;
 use super::inspect;
+use super::limits::PluginLimits;
 use super::manifest::{Manifest, PluginKind};
 use super::memory_budget::MemoryBudget;
 use super::net::{Network, PluginNetwork, SecretStore};
@@ -159,6 +160,42 @@ impl PluginHost {
         self.settings.max_component_mib * 1024 * 1024
     }
 
+    /// Backend `id` (a route's provider, such as `litellm:groq`): the code of `parent`, with
+    /// the grant the host holds for `id` (its own destination, key and settings), its own
+    /// label in logs, and its own breaker and limits wherever backends are told apart by id.
+    pub fn instance(&self, parent: &BackendPlugin, id: &str) -> BackendPlugin {
+        let mut descriptor = parent.descriptor().clone();
+        id.clone_into(&mut descriptor.manifest.id);
+        descriptor.grant = self.grant_for(id);
+        let context = self.context(&descriptor.manifest, &descriptor.grant, descriptor.limits);
+        parent.rebind(context, descriptor)
+    }
+
+    /// What every call of plugin `manifest` sees: its settings (the manifest's defaults under
+    /// the grant's), its network, its limits.
+    fn context(
+        &self,
+        manifest: &Manifest,
+        grant: &Grant,
+        limits: PluginLimits,
+    ) -> Arc<PluginContext> {
+        let mut config: BTreeMap<String, String> = manifest.config.clone();
+        config.extend(grant.config.clone());
+        let network = (manifest.kind == PluginKind::LlmBackend).then(|| {
+            PluginNetwork::new(
+                manifest.id.clone(),
+                Arc::new(grant.clone()),
+                self.network.clone(),
+            )
+        });
+        Arc::new(PluginContext {
+            label: Arc::from(manifest.label()),
+            config,
+            network,
+            limits,
+        })
+    }
+
     /// Validates, compiles (or loads from the cache) and pre-instantiates one plugin.
     pub fn load(&self, source: PluginSource<'_>) -> Result<LoadedPlugin, LoadError> {
         self.load_from(source, None)
@@ -228,22 +265,8 @@ impl PluginHost {
         inspect::check_kind(&facts, manifest.kind).map_err(component_error)?;
 
         let grant = self.grant_for(&manifest.id);
-        let mut config: BTreeMap<String, String> = manifest.config.clone();
-        config.extend(grant.config.clone());
-        let network = (manifest.kind == PluginKind::LlmBackend).then(|| {
-            PluginNetwork::new(
-                manifest.id.clone(),
-                Arc::new(grant.clone()),
-                self.network.clone(),
-            )
-        });
         let limits = self.settings.limits.resolve(&manifest.limits);
-        let context = Arc::new(PluginContext {
-            label: Arc::from(manifest.label()),
-            config,
-            network,
-            limits,
-        });
+        let context = self.context(&manifest, &grant, limits);
         let descriptor = PluginDescriptor {
             manifest,
             origin,

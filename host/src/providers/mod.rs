@@ -32,6 +32,14 @@ pub fn manifests(plugins_dir: Option<&Path>) -> Vec<Manifest> {
     manifests
 }
 
+/// The `(id, parent)` of every derived backend that runs another's code (a route's
+/// provider), for [`PluginCatalog::with_instances`](crate::plugins::PluginCatalog::with_instances).
+pub fn instances(derived: &[DerivedBackend]) -> impl Iterator<Item = (&str, &str)> {
+    derived
+        .iter()
+        .filter_map(|d| Some((d.id.as_str(), d.instance_of.as_deref()?)))
+}
+
 /// [`derive()`] for the built-in backends alone.
 pub fn derive_builtins(
     env: &Environment,

@@ -97,10 +97,13 @@ impl McpServer {
     fn published_tools(catalog: &PluginCatalog) -> Arc<ToolRouter<McpServer>> {
         type Published = (Vec<String>, Arc<ToolRouter<McpServer>>);
         static TOOLS: parking_lot::Mutex<Option<Published>> = parking_lot::const_mutex(None);
+        // A route's provider (`litellm:groq`) is reached through its backend's model names,
+        // so the schemas offer the backends alone.
         let backends = || {
             catalog
                 .backends()
                 .map(|b| b.descriptor().manifest.id.as_str())
+                .filter(|id| !id.contains(':'))
         };
         let mut tools = TOOLS.lock();
         if let Some((built_for, router)) = tools.as_ref()

@@ -2,15 +2,39 @@
 //! judged by both, each against a loopback mock speaking its provider's wire format, and each
 //! provider seeing only its own key.
 
+use rmcp::RoleClient;
+use rmcp::service::RunningService;
 use serde_json::{Value, json};
 
-use crate::common::client::{ok, stdio_server_with_env};
+use crate::common::client::{Client, call, dict, ok, stdio_server_with_env};
 use crate::common::server::llm;
 use decision_matrix_testkit::{MockServer, judge};
 
 const ANTHROPIC_KEY: &str = "sk-ant-test-3b1f9c0d7e2a4b68";
 const GEMINI_KEY: &str = "AIza-test-8c2e5a7b1d9f4036";
 const OPTIONS: [&str; 3] = ["Postgres", "SQLite", "DynamoDB"];
+
+/// Starts a session on [`OPTIONS`] judged by `backend` and `model` (the backend's default
+/// model when `None`), with one criterion; returns its id.
+async fn start(
+    client: &RunningService<RoleClient, Client>,
+    backend: &str,
+    model: Option<&str>,
+    criterion: &str,
+) -> String {
+    let mut arguments = json!({
+        "topic": "Pick a database",
+        "options": OPTIONS,
+        "model_backend": backend,
+        "initial_criteria": [{"name": criterion, "description": criterion}],
+    });
+    if let Some(model) = model {
+        arguments["model_name"] = json!(model);
+    }
+    let started = ok(client, "start_decision_analysis", arguments).await;
+    assert_eq!(started["model_backend"], backend);
+    started["session_id"].as_str().expect("id").to_owned()
+}
 
 #[tokio::test]
 async fn a_session_judged_by_anthropic_and_gemini() {
@@ -29,19 +53,7 @@ async fn a_session_judged_by_anthropic_and_gemini() {
     )
     .await;
 
-    let started = ok(
-        &client,
-        "start_decision_analysis",
-        json!({
-            "topic": "Pick a database",
-            "options": OPTIONS,
-            "model_backend": "anthropic",
-            "initial_criteria": [{"name": "cost", "description": "Total cost of ownership"}],
-        }),
-    )
-    .await;
-    assert_eq!(started["model_backend"], "anthropic");
-    let id = started["session_id"].as_str().expect("id").to_owned();
+    let id = start(&client, "anthropic", None, "cost").await;
     ok(
         &client,
         "add_criterion",
@@ -93,5 +105,224 @@ async fn a_session_judged_by_anthropic_and_gemini() {
         openai.requests().is_empty(),
         "nothing went to the OpenAI mock"
     );
+    client.cancel().await.expect("close");
+}
+
+const GROQ_KEY: &str = "gsk-test-5d1e7a9c3b2f4068";
+const OPENROUTER_KEY: &str = "sk-or-test-9e4c2a7b1f3d5068";
+const DEEPSEEK_KEY: &str = "sk-ds-test-1a2b3c4d5e6f7081";
+
+/// What a server without a LiteLLM proxy needs to route: no proxy address (so `litellm`'s
+/// routes are in force), and each provider's address and key.
+fn routed_env<'a>(pairs: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut env = vec![("LITELLM_BASE_URL", "")];
+    env.extend_from_slice(pairs);
+    env
+}
+
+/// Every key a request carries must be its own provider's.
+fn assert_only_key(mock: &MockServer, own: &str, others: &[&str]) {
+    for request in mock.requests() {
+        let seen = format!("{request:?}");
+        assert!(seen.contains(own), "{own} missing from {seen}");
+        for other in others {
+            assert!(!seen.contains(other), "{other} reached {}", mock.base_url());
+        }
+    }
+}
+
+/// Through `model_backend: "litellm"`, as a LiteLLM user writes them: each model string's
+/// provider prefix picks the provider, which gets the model name without the prefix and its
+/// own key, and no other.
+#[tokio::test]
+async fn litellm_model_strings_reach_each_provider_with_its_own_key() {
+    let openai = llm().await;
+    let anthropic = MockServer::start(judge::anthropic_router()).await;
+    let gemini = MockServer::start(judge::gemini_router()).await;
+    let groq = MockServer::start(judge::openai_router(std::time::Duration::ZERO)).await;
+    let openrouter = MockServer::start(judge::openai_router(std::time::Duration::ZERO)).await;
+    let anthropic_base = anthropic.base_url();
+    let gemini_base = gemini.base_url();
+    let groq_base = format!("{}/v1", groq.base_url());
+    let openrouter_base = format!("{}/v1", openrouter.base_url());
+    let env = routed_env(&[
+        ("ANTHROPIC_API_BASE", &anthropic_base),
+        ("ANTHROPIC_API_KEY", ANTHROPIC_KEY),
+        ("GEMINI_API_BASE", &gemini_base),
+        ("GEMINI_API_KEY", GEMINI_KEY),
+        ("GROQ_API_BASE", &groq_base),
+        ("GROQ_API_KEY", GROQ_KEY),
+        ("OPENROUTER_API_BASE", &openrouter_base),
+        ("OPENROUTER_API_KEY", OPENROUTER_KEY),
+    ]);
+    let (client, _) = stdio_server_with_env(&openai, &[], &env).await;
+
+    let id = start(
+        &client,
+        "litellm",
+        Some("anthropic/claude-sonnet-4-6"),
+        "cost",
+    )
+    .await;
+    for (criterion, model) in [
+        ("latency", "gemini/gemini-2.5-flash"),
+        ("risk", "groq/llama-3.3-70b-versatile"),
+        // Names Anthropic's model, but goes to OpenRouter with OpenRouter's key.
+        ("support", "openrouter/anthropic/claude-sonnet-4-6"),
+    ] {
+        ok(
+            &client,
+            "add_criterion",
+            json!({"session_id": id, "name": criterion, "description": criterion,
+                   "model_backend": "litellm", "model_name": model}),
+        )
+        .await;
+    }
+
+    let evaluated = ok(&client, "evaluate_options", json!({"session_id": id})).await;
+    assert_eq!(
+        evaluated["summary"]["successful_scores"], 12,
+        "{evaluated:?}"
+    );
+    let matrix = ok(&client, "get_decision_matrix", json!({"session_id": id})).await;
+    for option in OPTIONS {
+        for criterion in ["cost", "latency", "risk", "support"] {
+            assert_eq!(
+                matrix["matrix"][option][criterion]["raw_score"],
+                json!(judge::expected_score(criterion, option)),
+                "{option} on {criterion}"
+            );
+        }
+    }
+
+    let models = |mock: &MockServer| -> Vec<String> {
+        mock.requests()
+            .iter()
+            .map(|r| {
+                let body: Value = serde_json::from_slice(&r.body).unwrap_or_default();
+                body["model"].as_str().unwrap_or_default().to_owned()
+            })
+            .collect()
+    };
+    assert!(models(&anthropic).iter().all(|m| m == "claude-sonnet-4-6"));
+    assert!(!anthropic.requests().is_empty());
+    assert!(
+        gemini
+            .requests()
+            .iter()
+            .all(|r| r.uri.path() == "/v1beta/models/gemini-2.5-flash:generateContent")
+    );
+    assert!(!models(&groq).is_empty());
+    assert!(models(&groq).iter().all(|m| m == "llama-3.3-70b-versatile"));
+    assert!(
+        models(&openrouter)
+            .iter()
+            .all(|m| m == "anthropic/claude-sonnet-4-6")
+    );
+    for request in groq.requests() {
+        assert_eq!(
+            request.header("authorization"),
+            Some(format!("Bearer {GROQ_KEY}").as_str())
+        );
+        let body: Value = serde_json::from_slice(&request.body).expect("JSON");
+        assert_eq!(body["response_format"]["type"], "json_object");
+    }
+    let keys = [
+        ANTHROPIC_KEY,
+        GEMINI_KEY,
+        GROQ_KEY,
+        OPENROUTER_KEY,
+        "test-key",
+    ];
+    for (mock, own) in [
+        (&anthropic, ANTHROPIC_KEY),
+        (&gemini, GEMINI_KEY),
+        (&groq, GROQ_KEY),
+        (&openrouter, OPENROUTER_KEY),
+    ] {
+        let others: Vec<&str> = keys.iter().copied().filter(|k| *k != own).collect();
+        assert_only_key(mock, own, &others);
+    }
+    assert!(
+        openai.requests().is_empty(),
+        "nothing went to the proxy mock"
+    );
+    client.cancel().await.expect("close");
+}
+
+/// One provider down leaves the others evaluating: breakers are per provider, and the open
+/// one names the provider.
+#[tokio::test]
+async fn one_provider_down_leaves_the_others_evaluating() {
+    let openai = llm().await;
+    let groq = MockServer::start(axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(|| async {
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(
+                    json!({"error": {"message": "over capacity", "type": "internal_server_error"}}),
+                ),
+            )
+        }),
+    ))
+    .await;
+    let deepseek = MockServer::start(judge::openai_router(std::time::Duration::ZERO)).await;
+    let groq_base = format!("{}/v1", groq.base_url());
+    let deepseek_base = format!("{}/v1", deepseek.base_url());
+    let env = routed_env(&[
+        ("GROQ_API_BASE", &groq_base),
+        ("GROQ_API_KEY", GROQ_KEY),
+        ("DEEPSEEK_API_BASE", &deepseek_base),
+        ("DEEPSEEK_API_KEY", DEEPSEEK_KEY),
+    ]);
+    let args = [
+        "--set",
+        "evaluation.retry_attempts=1",
+        "--set",
+        "evaluation.circuit_breaker_threshold=1",
+    ];
+    let (client, _) = stdio_server_with_env(&openai, &args, &env).await;
+    let id = start(
+        &client,
+        "litellm",
+        Some("groq/llama-3.3-70b-versatile"),
+        "risk",
+    )
+    .await;
+    // Nothing scored is an error result, as the Python server's.
+    let failed = call(&client, "evaluate_options", json!({"session_id": id})).await;
+    assert_eq!(failed.is_error, Some(true));
+    let failure = dict(&failed)["error"].to_string();
+    assert!(
+        failure.contains("litellm:groq") && failure.contains("503"),
+        "{failure}"
+    );
+
+    // Groq's breaker is open now; DeepSeek, through the same backend, is not held by it.
+    ok(
+        &client,
+        "add_criterion",
+        json!({"session_id": id, "name": "cost", "description": "Total cost",
+               "model_backend": "litellm", "model_name": "deepseek/deepseek-chat"}),
+    )
+    .await;
+    let evaluated = ok(&client, "evaluate_options", json!({"session_id": id})).await;
+    assert_eq!(
+        evaluated["summary"]["successful_scores"], 3,
+        "{evaluated:?}"
+    );
+    let matrix = ok(&client, "get_decision_matrix", json!({"session_id": id})).await;
+    for option in OPTIONS {
+        assert_eq!(
+            matrix["matrix"][option]["cost"]["raw_score"],
+            json!(judge::expected_score("cost", option))
+        );
+        let risk = matrix["matrix"][option]["risk"].to_string();
+        assert!(
+            risk.contains("litellm:groq"),
+            "the failure names the provider: {risk}"
+        );
+    }
     client.cancel().await.expect("close");
 }

@@ -332,6 +332,16 @@ fn backends_check_fails_with_advice_and_bad_settings_stop_start_up() {
         "{stdout}"
     );
 
+    // A backend and a route's provider: the backend that `anthropic/` models reach.
+    let out = run_with_env(
+        &["backends", "check", "litellm:anthropic"],
+        &[("ANTHROPIC_API_BASE", &format!("http://{closed}"))],
+        &temp.path().join("cache"),
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.starts_with("anthropic: FAILED"), "{stdout}");
+
     let out = run_with_env(
         &["backends", "check", "nope"],
         &[],
@@ -339,7 +349,10 @@ fn backends_check_fails_with_advice_and_bad_settings_stop_start_up() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains("anthropic, bedrock, gemini, litellm, ollama"),
+        text(&out.stderr).contains(
+            "the backends are: anthropic, bedrock, gemini, litellm, ollama; \
+             the providers routes reach: litellm:cerebras,"
+        ),
         "{}",
         text(&out.stderr)
     );

@@ -35,7 +35,7 @@ impl LlmBackend for Litellm {
         BackendInfo {
             id: "litellm".into(),
             display_name: "LiteLLM / OpenAI-compatible".into(),
-            default_model: settings.as_ref().map(|s| s.default_model.clone()),
+            default_model: settings.as_ref().and_then(|s| s.default_model.clone()),
             supports_response_schema: settings
                 .is_some_and(|s| s.response_format == ResponseFormat::JsonSchema),
         }
@@ -48,20 +48,18 @@ impl LlmBackend for Litellm {
         }
         let response = send(Request::get(settings.url("/models")), &settings)?;
         if !response.is_success() {
-            return Err(errors::from_response(
-                &response,
-                &settings,
-                &settings.default_model,
-            ));
+            let model = settings.default_model.as_deref().unwrap_or_default();
+            return Err(errors::from_response(&response, &settings, model));
         }
         let models: wire::ModelList = response.json()?;
         // Not an error: llama.cpp's server lists one alias yet answers to any model name, and
         // a proxy may route names it does not list.
-        if !models.data.iter().any(|m| m.id == settings.default_model) {
+        if let Some(default) = &settings.default_model
+            && !models.data.iter().any(|m| &m.id == default)
+        {
             dmx_plugin_sdk::log::warn!(
-                "{} does not list the default model '{}' among its {} models",
+                "{} does not list the default model '{default}' among its {} models",
                 settings.base_url,
-                settings.default_model,
                 models.data.len()
             );
         }

@@ -6,6 +6,7 @@
 //! it came from (`api-key-env`, for messages).
 
 use dmx_plugin_sdk::PluginError;
+use dmx_plugin_sdk::backend::GenerateRequest;
 use dmx_plugin_sdk::config;
 
 /// How the answer's JSON Schema is passed on.
@@ -25,8 +26,9 @@ pub enum ResponseFormat {
 pub struct Settings {
     /// API root, without a trailing slash: `https://api.openai.com/v1`.
     pub base_url: String,
-    /// Model used when a request names none.
-    pub default_model: String,
+    /// Model used when a request names none. A route's provider (`litellm:groq`) has none:
+    /// its requests always name the model.
+    pub default_model: Option<String>,
     /// Name of the host secret holding the API key; `None` sends no key (local servers).
     pub api_key_secret: Option<String>,
     /// Where the key comes from, for messages (`LITELLM_API_KEY`).
@@ -51,11 +53,7 @@ impl Settings {
                 .filter(|v| !v.is_empty())
         };
         let base_url = config::base_url("base-url", get("base-url"))?;
-        let default_model = non_empty("default-model").ok_or_else(|| {
-            PluginError::InvalidInput(
-                "configuration `default-model` is not set (DMM_LITELLM_MODEL)".into(),
-            )
-        })?;
+        let default_model = non_empty("default-model");
         let response_format = match non_empty("response-format").as_deref() {
             None | Some("json_schema") => ResponseFormat::JsonSchema,
             Some("json_object") => ResponseFormat::JsonObject,
@@ -74,6 +72,22 @@ impl Settings {
             api_key_env: non_empty("api-key-env"),
             timeout_ms: config::parse("timeout-ms", get("timeout-ms"))?,
             response_format,
+        })
+    }
+
+    /// The model `request` names, else the default model.
+    pub fn model_for<'a>(&'a self, request: &'a GenerateRequest) -> Result<&'a str, PluginError> {
+        let named = request
+            .model
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty());
+        named.or(self.default_model.as_deref()).ok_or_else(|| {
+            PluginError::InvalidInput(
+                "the request names no model and configuration `default-model` is not set \
+                 (DMM_LITELLM_MODEL)"
+                    .into(),
+            )
         })
     }
 
@@ -102,7 +116,7 @@ mod tests {
             settings.url("/chat/completions"),
             "http://127.0.0.1:4000/chat/completions"
         );
-        assert_eq!(settings.default_model, "claude-sonnet");
+        assert_eq!(settings.default_model.as_deref(), Some("claude-sonnet"));
         assert_eq!(settings.api_key_secret.as_deref(), Some("litellm-api-key"));
         assert_eq!(settings.timeout_ms, Some(45000));
         assert_eq!(settings.response_format, ResponseFormat::JsonObject);

@@ -84,7 +84,7 @@ pub fn chat_request<'a>(
         _ => None,
     };
     Ok(ChatRequest {
-        model: request.model_or(&settings.default_model),
+        model: settings.model_for(request)?,
         messages: request
             .messages
             .iter()
@@ -241,6 +241,25 @@ mod tests {
                 "seed": 42
             })
         );
+    }
+
+    /// A route's provider has no default model: a request must name one.
+    #[test]
+    fn without_a_default_model_the_request_names_the_model() {
+        let settings =
+            Settings::from_lookup(config::from_pairs(&[("base-url", "http://127.0.0.1:4000")]))
+                .unwrap();
+        let request_with_model = request();
+        let named = chat_request(&request_with_model, &settings, None).unwrap();
+        assert_eq!(named.model, "anthropic/claude-3-5-sonnet");
+        let mut unnamed = request();
+        unnamed.model = None;
+        match chat_request(&unnamed, &settings, None) {
+            Err(PluginError::InvalidInput(message)) => {
+                assert!(message.contains("names no model"), "{message}");
+            }
+            other => panic!("expected invalid input, got {:?}", other.map(|b| b.model)),
+        }
     }
 
     #[test]

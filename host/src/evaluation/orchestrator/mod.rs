@@ -45,6 +45,7 @@ use super::concurrency::ConcurrencyLimits;
 use super::plan::Plan;
 use super::resilience::breaker::{BreakerState, CircuitBreaker};
 use super::resilience::rate_limit::{ANY_MODEL, RateLimit, RateLimitKey, RateLimits};
+use crate::providers::Routing;
 use crate::telemetry::Telemetry;
 use batch::Batch;
 
@@ -106,6 +107,8 @@ struct Inner {
     breakers: Mutex<HashMap<String, CircuitBreaker>>,
     /// Woken whenever a half-open probe reports, for the calls waiting on its outcome.
     probe_settled: Notify,
+    /// Which backend takes a model name (a LiteLLM model string's provider).
+    routing: Routing,
     rate: RateLimits,
     cache: CompletionCache,
     telemetry: Arc<Telemetry>,
@@ -124,15 +127,23 @@ impl Evaluator {
         settings: EvaluationSettings,
         shared: Option<SharedCache>,
     ) -> Evaluator {
-        Evaluator::observed(backends, settings, shared, Arc::default())
+        Evaluator::observed(
+            backends,
+            settings,
+            shared,
+            Routing::default(),
+            Arc::default(),
+        )
     }
 
-    /// Like [`Evaluator::with_shared_cache`], recording backend calls, retries, rate-limit
-    /// waits, tokens and the cells waiting into `telemetry`.
+    /// Like [`Evaluator::with_shared_cache`], sending each call to the backend `routing`
+    /// names for its model, and recording backend calls, retries, rate-limit waits, tokens
+    /// and the cells waiting into `telemetry`.
     pub fn observed(
         backends: Backends,
         settings: EvaluationSettings,
         shared: Option<SharedCache>,
+        routing: Routing,
         telemetry: Arc<Telemetry>,
     ) -> Evaluator {
         let rate = RateLimits::new(
@@ -159,6 +170,7 @@ impl Evaluator {
                 ),
                 breakers: Mutex::new(HashMap::new()),
                 probe_settled: Notify::new(),
+                routing,
                 rate,
                 backends,
                 settings,

@@ -1,6 +1,9 @@
 //! One backend call, through the resilience pipeline. [`Batch::complete`] reads top to
 //! bottom, one stage per line:
 //!
+//! 0. **routing**: the model name may pick another backend (`anthropic/claude-…` on
+//!    `litellm` goes to `anthropic`, `groq/…` to `litellm:groq`), which every later stage
+//!    then keys on, so each provider has its own cache entries, limits and breaker;
 //! 1. **cache**: a request answered before is answered again, without a call;
 //! 2. **backend**: the backend the criterion names must be loaded;
 //! 3. **concurrency**: a permit of the session's share and one of the backend's limit;
@@ -77,6 +80,8 @@ impl Batch {
         request: CompletionRequest,
         options: usize,
     ) -> Result<Completed, CallFailure> {
+        let (routed, request) = self.route(backend_id, request);
+        let backend_id = routed.as_deref().unwrap_or(backend_id);
         let span = tracing::info_span!(
             "backend_call",
             session_id = %self.session,
@@ -99,6 +104,24 @@ impl Batch {
         }
         .instrument(span)
         .await
+    }
+
+    /// Stage 0: the backend that takes the request's model, when it is not `backend_id`,
+    /// and the request with the model name as that backend is given it.
+    fn route(
+        &self,
+        backend_id: &str,
+        mut request: CompletionRequest,
+    ) -> (Option<String>, CompletionRequest) {
+        let Some(model) = request.model.as_deref() else {
+            return (None, request);
+        };
+        let routed = self.inner.routing.route(backend_id, model);
+        if routed.backend == backend_id && routed.model == model {
+            return (None, request);
+        }
+        request.model = Some(routed.model);
+        (Some(routed.backend), request)
     }
 
     /// The request's cache key, when answers are cached at all (hashing the whole prompt is
