@@ -8,7 +8,7 @@ use axum::Json;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use common::{Backends, logs, request, upstream};
+use common::{Backends, logs, request};
 use decision_matrix::plugins::net::SecretStore;
 use decision_matrix_testkit::MockServer;
 use secrecy::SecretString;
@@ -183,62 +183,60 @@ async fn every_error_is_mapped() {
     let server = server().await;
     let backends = with_key(&server);
     let plugin = backends.get("litellm");
-    for (model, status, retryable, retry_after, says) in [
-        (
-            "rate-limited",
-            Some(429),
-            true,
-            Some(1500),
-            "rate_limit_exceeded",
-        ),
-        (
-            "proxy-429",
-            Some(429),
-            true,
-            Some(3000),
-            "throttling_error/429",
-        ),
-        (
-            "no-quota",
-            Some(429),
-            false,
-            None,
-            "quota or budget is exhausted",
-        ),
-        ("bad", Some(400), false, None, "Invalid schema"),
-        ("echo-key-401", Some(401), false, None, "LITELLM_API_KEY"),
-        (
-            "forbidden",
-            Some(403),
-            false,
-            None,
-            "may not use model 'forbidden'",
-        ),
-        ("missing", Some(404), false, None, "model_name aliases"),
-        ("down", Some(503), true, Some(1000), "overloaded"),
-        ("crash", Some(500), true, None, "internal error"),
-        (
-            "llamacpp-400",
-            Some(400),
-            false,
-            None,
-            "exceed_context_size_error/400",
-        ),
-        (
-            "refuse",
-            None,
-            false,
-            None,
-            "refused to answer: I can't assist",
-        ),
-    ] {
-        let error = plugin.generate(request(Some(model))).await.unwrap_err();
-        assert_eq!(error.is_retryable(), retryable, "{model}");
-        let u = upstream(error);
-        assert_eq!(u.status, status, "{model}");
-        assert_eq!(u.retry_after_ms, retry_after, "{model}");
-        assert!(u.message.contains(says), "{model}: {}", u.message);
-    }
+    common::assert_failures(
+        &plugin,
+        KEY,
+        [
+            (
+                "rate-limited",
+                Some(429),
+                true,
+                Some(1500),
+                "rate_limit_exceeded",
+            ),
+            (
+                "proxy-429",
+                Some(429),
+                true,
+                Some(3000),
+                "throttling_error/429",
+            ),
+            (
+                "no-quota",
+                Some(429),
+                false,
+                None,
+                "quota or budget is exhausted",
+            ),
+            ("bad", Some(400), false, None, "Invalid schema"),
+            ("echo-key-401", Some(401), false, None, "LITELLM_API_KEY"),
+            (
+                "forbidden",
+                Some(403),
+                false,
+                None,
+                "may not use model 'forbidden'",
+            ),
+            ("missing", Some(404), false, None, "model_name aliases"),
+            ("down", Some(503), true, Some(1000), "overloaded"),
+            ("crash", Some(500), true, None, "internal error"),
+            (
+                "llamacpp-400",
+                Some(400),
+                false,
+                None,
+                "exceed_context_size_error/400",
+            ),
+            (
+                "refuse",
+                None,
+                false,
+                None,
+                "refused to answer: I can't assist",
+            ),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -8,7 +8,9 @@
 mod common;
 
 mod analysis;
+mod backend_anthropic;
 mod backend_bedrock;
+mod backend_gemini;
 mod backend_litellm;
 mod backend_ollama;
 mod backend_providers;

@@ -93,6 +93,57 @@ pub fn request(model: Option<&str>) -> GenerateRequest {
 pub const SCHEMA: &str = r#"{"type":"object","properties":{"score":{"type":"number"},"reasoning":{"type":"string"}},"required":["score","reasoning"],"additionalProperties":false}"#;
 
 /// The upstream error inside a plugin's error, or a panic naming what came instead.
+/// One failure a mock provider gives for `model`, and what the plugin must make of it: the
+/// HTTP status, whether it may be retried, the wait before a retry, and words the message
+/// contains.
+pub struct Expected<'a> {
+    pub model: &'a str,
+    pub status: Option<u16>,
+    pub retryable: bool,
+    pub retry_after_ms: Option<u64>,
+    pub says: &'a str,
+}
+
+impl<'a> From<(&'a str, Option<u16>, bool, Option<u64>, &'a str)> for Expected<'a> {
+    fn from(
+        (model, status, retryable, retry_after_ms, says): (
+            &'a str,
+            Option<u16>,
+            bool,
+            Option<u64>,
+            &'a str,
+        ),
+    ) -> Self {
+        Expected {
+            model,
+            status,
+            retryable,
+            retry_after_ms,
+            says,
+        }
+    }
+}
+
+/// Asks `plugin` for each case's model and checks the error it gives; `secret` must appear in
+/// none of the messages.
+pub async fn assert_failures<'a>(
+    plugin: &BackendPlugin,
+    secret: &str,
+    cases: impl IntoIterator<Item = impl Into<Expected<'a>>>,
+) {
+    for case in cases {
+        let case: Expected<'a> = case.into();
+        let model = case.model;
+        let error = plugin.generate(request(Some(model))).await.unwrap_err();
+        assert_eq!(error.is_retryable(), case.retryable, "{model}: {error}");
+        let u = upstream(error);
+        assert_eq!(u.status, case.status, "{model}");
+        assert_eq!(u.retry_after_ms, case.retry_after_ms, "{model}");
+        assert!(u.message.contains(case.says), "{model}: {}", u.message);
+        assert!(!u.message.contains(secret), "{model}: {}", u.message);
+    }
+}
+
 pub fn upstream(error: CallError) -> UpstreamError {
     match error {
         CallError::Plugin {
