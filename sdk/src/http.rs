@@ -324,6 +324,21 @@ impl Response {
     }
 }
 
+/// `text` as one URL path segment: RFC 3986's unreserved characters kept, every other byte
+/// percent-encoded, so a model or deployment name with `/`, `:` or spaces cannot change the
+/// path it is put in.
+pub fn path_segment(text: &str) -> String {
+    let mut segment = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            segment.push(char::from(byte));
+        } else {
+            segment.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    segment
+}
+
 /// Whether a request that got this status may succeed if sent again later: 408, 425, 429 and
 /// 5xx other than 501 and 505.
 pub fn is_retryable_status(status: u16) -> bool {
@@ -394,6 +409,16 @@ impl From<HttpError> for PluginError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_segment_keeps_unreserved_characters_only() {
+        assert_eq!(path_segment("gpt-4o_mini.2~x"), "gpt-4o_mini.2~x");
+        assert_eq!(
+            path_segment("us.anthropic/claude:0 é"),
+            "us.anthropic%2Fclaude%3A0%20%C3%A9"
+        );
+        assert_eq!(path_segment("../x"), "..%2Fx");
+    }
 
     #[test]
     fn the_key_header_setting_names_a_header_or_bearer() {

@@ -27,6 +27,9 @@ pub struct Routed {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Routing {
     tables: BTreeMap<String, Table>,
+    /// A route's provider with no address (no default, no variable set), and the variables
+    /// that would give it one.
+    unaddressed: BTreeMap<String, Vec<String>>,
 }
 
 /// One backend's routes, resolved to backend ids.
@@ -43,6 +46,7 @@ impl Routing {
     /// declare them.
     pub fn new(manifests: &[Manifest], derived: &[DerivedBackend]) -> Routing {
         let mut tables = BTreeMap::new();
+        let mut unaddressed = BTreeMap::new();
         for manifest in manifests {
             let Some(backend) = &manifest.backend else {
                 continue;
@@ -54,6 +58,14 @@ impl Routing {
                 continue;
             }
             let id = &manifest.id;
+            for route in &backend.routes {
+                if let RouteTarget::Provider(provider) = route.target() {
+                    let instance = format!("{id}:{provider}");
+                    if !derived.iter().any(|d| d.id == instance) {
+                        unaddressed.insert(instance, route.base_env.clone());
+                    }
+                }
+            }
             let target_of = |prefix: &str| {
                 let route = backend.routes.iter().find(|r| r.prefix == prefix)?;
                 Some(match route.target() {
@@ -85,7 +97,15 @@ impl Routing {
                 },
             );
         }
-        Routing { tables }
+        Routing {
+            tables,
+            unaddressed,
+        }
+    }
+
+    /// For a route's provider that has no address, the variables that would give it one.
+    pub fn missing_address(&self, backend: &str) -> Option<&[String]> {
+        self.unaddressed.get(backend).map(Vec::as_slice)
     }
 
     /// Whether no backend routes.

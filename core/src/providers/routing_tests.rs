@@ -86,6 +86,7 @@ fn every_prefix_goes_to_its_provider_without_the_prefix() {
         ("xai/grok-3-mini", "litellm:xai", "grok-3-mini"),
         ("perplexity/sonar", "litellm:perplexity", "sonar"),
         ("cerebras/llama3.1-8b", "litellm:cerebras", "llama3.1-8b"),
+        ("azure/my-gpt-4o", "litellm:azure", "my-gpt-4o"),
     ];
     for (model, backend, sent) in cases {
         assert_eq!(
@@ -218,6 +219,45 @@ fn a_provider_backend_has_its_own_destination_and_key() {
     assert_eq!(
         by_id("litellm").grant.config["api-key-env"],
         "OPENAI_API_KEY"
+    );
+}
+
+/// Azure has no default address: its provider exists once a variable gives one, with the
+/// deployment form, the `api-key` header and the API version.
+#[test]
+fn azure_needs_its_resource_address() {
+    let routing = routing_in(&[]);
+    assert_eq!(
+        routing.missing_address("litellm:azure"),
+        Some(
+            &[
+                "AZURE_API_BASE".to_owned(),
+                "AZURE_OPENAI_ENDPOINT".to_owned()
+            ][..]
+        )
+    );
+    assert!(derived_in(&[]).iter().all(|d| d.id != "litellm:azure"));
+
+    let derived = derived_in(&[
+        ("AZURE_OPENAI_ENDPOINT", "https://acme.openai.azure.com"),
+        ("AZURE_API_KEY", "az-key"),
+        ("OPENAI_API_VERSION", "2025-01-01-preview"),
+    ]);
+    let azure = derived
+        .iter()
+        .find(|d| d.id == "litellm:azure")
+        .expect("azure");
+    assert_eq!(
+        azure.grant.config["base-url"],
+        "https://acme.openai.azure.com"
+    );
+    assert_eq!(azure.grant.config["api-style"], "azure");
+    assert_eq!(azure.grant.config["api-key-header"], "api-key");
+    assert_eq!(azure.grant.config["api-version"], "2025-01-01-preview");
+    assert_eq!(azure.grant.config["api-key-env"], "AZURE_API_KEY");
+    assert_eq!(
+        Routing::new(&builtins(), &derived).missing_address("litellm:azure"),
+        None
     );
 }
 

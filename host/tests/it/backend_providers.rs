@@ -109,6 +109,7 @@ async fn a_session_judged_by_anthropic_and_gemini() {
 }
 
 const GROQ_KEY: &str = "gsk-test-5d1e7a9c3b2f4068";
+const AZURE_KEY: &str = "az-test-2f6b8d0c4a1e3957";
 const OPENROUTER_KEY: &str = "sk-or-test-9e4c2a7b1f3d5068";
 const DEEPSEEK_KEY: &str = "sk-ds-test-1a2b3c4d5e6f7081";
 
@@ -118,6 +119,23 @@ fn routed_env<'a>(pairs: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut env = vec![("LITELLM_BASE_URL", "")];
     env.extend_from_slice(pairs);
     env
+}
+
+/// Azure OpenAI's chat completions: the deployment in the path, the API version in the query;
+/// the judge's answer in OpenAI's format.
+fn azure_router() -> axum::Router {
+    async fn completions(
+        axum::extract::Path(deployment): axum::extract::Path<String>,
+        axum::Json(body): axum::Json<Value>,
+    ) -> axum::Json<Value> {
+        let mut answer = judge::openai_answer(&body);
+        answer["model"] = json!(deployment);
+        axum::Json(answer)
+    }
+    axum::Router::new().route(
+        "/openai/deployments/{deployment}/chat/completions",
+        axum::routing::post(completions),
+    )
 }
 
 /// Every key a request carries must be its own provider's.
@@ -131,7 +149,8 @@ fn assert_only_key(mock: &MockServer, own: &str, others: &[&str]) {
     }
 }
 
-/// Through `model_backend: "litellm"`, as a LiteLLM user writes them: each model string's
+/// Through `model_backend: "litellm"`, as a LiteLLM user writes them (Anthropic, Gemini,
+/// Groq, OpenRouter naming an Anthropic model, an Azure OpenAI deployment): each model string's
 /// provider prefix picks the provider, which gets the model name without the prefix and its
 /// own key, and no other.
 #[tokio::test]
@@ -141,6 +160,8 @@ async fn litellm_model_strings_reach_each_provider_with_its_own_key() {
     let gemini = MockServer::start(judge::gemini_router()).await;
     let groq = MockServer::start(judge::openai_router(std::time::Duration::ZERO)).await;
     let openrouter = MockServer::start(judge::openai_router(std::time::Duration::ZERO)).await;
+    let azure = MockServer::start(azure_router()).await;
+    let azure_base = azure.base_url();
     let anthropic_base = anthropic.base_url();
     let gemini_base = gemini.base_url();
     let groq_base = format!("{}/v1", groq.base_url());
@@ -154,6 +175,9 @@ async fn litellm_model_strings_reach_each_provider_with_its_own_key() {
         ("GROQ_API_KEY", GROQ_KEY),
         ("OPENROUTER_API_BASE", &openrouter_base),
         ("OPENROUTER_API_KEY", OPENROUTER_KEY),
+        ("AZURE_API_BASE", &azure_base),
+        ("AZURE_API_KEY", AZURE_KEY),
+        ("AZURE_API_VERSION", "2025-01-01-preview"),
     ]);
     let (client, _) = stdio_server_with_env(&openai, &[], &env).await;
 
@@ -169,6 +193,7 @@ async fn litellm_model_strings_reach_each_provider_with_its_own_key() {
         ("risk", "groq/llama-3.3-70b-versatile"),
         // Names Anthropic's model, but goes to OpenRouter with OpenRouter's key.
         ("support", "openrouter/anthropic/claude-sonnet-4-6"),
+        ("security", "azure/gpt-4o-prod"),
     ] {
         ok(
             &client,
@@ -181,12 +206,12 @@ async fn litellm_model_strings_reach_each_provider_with_its_own_key() {
 
     let evaluated = ok(&client, "evaluate_options", json!({"session_id": id})).await;
     assert_eq!(
-        evaluated["summary"]["successful_scores"], 12,
+        evaluated["summary"]["successful_scores"], 15,
         "{evaluated:?}"
     );
     let matrix = ok(&client, "get_decision_matrix", json!({"session_id": id})).await;
     for option in OPTIONS {
-        for criterion in ["cost", "latency", "risk", "support"] {
+        for criterion in ["cost", "latency", "risk", "support", "security"] {
             assert_eq!(
                 matrix["matrix"][option][criterion]["raw_score"],
                 json!(judge::expected_score(criterion, option)),
@@ -227,11 +252,21 @@ async fn litellm_model_strings_reach_each_provider_with_its_own_key() {
         let body: Value = serde_json::from_slice(&request.body).expect("JSON");
         assert_eq!(body["response_format"]["type"], "json_object");
     }
+    assert!(!azure.requests().is_empty());
+    for request in azure.requests() {
+        assert_eq!(
+            request.uri.to_string(),
+            "/openai/deployments/gpt-4o-prod/chat/completions?api-version=2025-01-01-preview"
+        );
+        assert_eq!(request.header("api-key"), Some(AZURE_KEY));
+        assert_eq!(request.header("authorization"), None);
+    }
     let keys = [
         ANTHROPIC_KEY,
         GEMINI_KEY,
         GROQ_KEY,
         OPENROUTER_KEY,
+        AZURE_KEY,
         "test-key",
     ];
     for (mock, own) in [
@@ -239,6 +274,7 @@ async fn litellm_model_strings_reach_each_provider_with_its_own_key() {
         (&gemini, GEMINI_KEY),
         (&groq, GROQ_KEY),
         (&openrouter, OPENROUTER_KEY),
+        (&azure, AZURE_KEY),
     ] {
         let others: Vec<&str> = keys.iter().copied().filter(|k| *k != own).collect();
         assert_only_key(mock, own, &others);
@@ -324,5 +360,21 @@ async fn one_provider_down_leaves_the_others_evaluating() {
             "the failure names the provider: {risk}"
         );
     }
+
+    // A provider with no address says which variable gives it one.
+    ok(
+        &client,
+        "add_criterion",
+        json!({"session_id": id, "name": "security", "description": "Security",
+               "model_backend": "litellm", "model_name": "azure/gpt-4o-prod"}),
+    )
+    .await;
+    let evaluated = call(&client, "evaluate_options", json!({"session_id": id})).await;
+    let errors = dict(&evaluated)["errors"].to_string();
+    assert!(
+        errors.contains("security")
+            && errors.contains("set AZURE_API_BASE or AZURE_OPENAI_ENDPOINT"),
+        "{errors}"
+    );
     client.cancel().await.expect("close");
 }

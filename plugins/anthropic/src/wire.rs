@@ -315,16 +315,7 @@ pub struct ModelInfo {
 
 /// `/v1/models/{model}`, with the id percent-encoded: it is one path segment.
 pub fn model_path(model: &str) -> String {
-    let mut path = String::with_capacity(model.len() + 11);
-    path.push_str("/v1/models/");
-    for byte in model.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            path.push(char::from(byte));
-        } else {
-            path.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    path
+    format!("/v1/models/{}", dmx_plugin_sdk::http::path_segment(model))
 }
 
 #[cfg(test)]

@@ -96,17 +96,10 @@ pub struct JsonSchema<'a> {
 /// The request path for `model`: `/model/{model id, percent-encoded}/converse`. Model ids
 /// contain `:` and ARNs contain `/`, which must not reach the path unescaped.
 pub fn converse_path(model: &str) -> String {
-    let mut path = String::with_capacity(model.len() + 24);
-    path.push_str("/model/");
-    for byte in model.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            path.push(char::from(byte));
-        } else {
-            path.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    path.push_str("/converse");
-    path
+    format!(
+        "/model/{}/converse",
+        dmx_plugin_sdk::http::path_segment(model)
+    )
 }
 
 /// Builds the request body for `model`.

@@ -187,15 +187,10 @@ pub fn model_path(model: &str) -> String {
         Some((collection @ ("models" | "tunedModels"), id)) => (collection, id),
         _ => ("models", model),
     };
-    let mut path = format!("/{API_VERSION}/{collection}/");
-    for byte in id.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            path.push(char::from(byte));
-        } else {
-            path.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    path
+    format!(
+        "/{API_VERSION}/{collection}/{}",
+        dmx_plugin_sdk::http::path_segment(id)
+    )
 }
 
 /// The `generateContent` path for `model`.

@@ -1,7 +1,8 @@
 //! The built-in `litellm` backend: any OpenAI-compatible chat completions API.
 //!
 //! `POST {base-url}/chat/completions` to a LiteLLM proxy, OpenAI, vLLM, llama.cpp's server or
-//! anything else that speaks the same format. The answer's JSON Schema goes in
+//! anything else that speaks the same format; with `api-style = "azure"`, to an Azure OpenAI
+//! deployment (`/openai/deployments/{model}/chat/completions?api-version=`, key in `api-key`). The answer's JSON Schema goes in
 //! `response_format` in the nested `json_schema` form; token counts come from `usage`. The
 //! API key is a host secret: the plugin names it (`api-key-secret`) and the host adds the
 //! `Authorization` header after its checks, so the key never enters the plugin. The health
@@ -46,7 +47,7 @@ impl LlmBackend for Litellm {
         if !deep {
             return Ok(());
         }
-        let response = send(Request::get(settings.url("/models")), &settings)?;
+        let response = send(Request::get(settings.models_url()), &settings)?;
         if !response.is_success() {
             let model = settings.default_model.as_deref().unwrap_or_default();
             return Err(errors::from_response(&response, &settings, model));
@@ -72,7 +73,7 @@ impl LlmBackend for Litellm {
         let body = wire::chat_request(&request, &settings, schema.as_deref())?;
         let model = body.model.to_owned();
         let response = send(
-            Request::post(settings.url("/chat/completions")).json(&body)?,
+            Request::post(settings.chat_url(&model)).json(&body)?,
             &settings,
         )?;
         if !response.is_success() {
@@ -86,7 +87,7 @@ impl LlmBackend for Litellm {
 /// Sends `request` with the key (when one is configured) and the configured time limit.
 fn send(request: Request, settings: &Settings) -> Result<Response, PluginError> {
     let request = match &settings.api_key_secret {
-        Some(secret) => request.bearer(secret.clone()),
+        Some(secret) => request.api_key(secret.clone(), &settings.key_auth),
         None => request,
     };
     let request = match settings.timeout_ms {

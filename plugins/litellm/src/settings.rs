@@ -8,6 +8,24 @@
 use dmx_plugin_sdk::PluginError;
 use dmx_plugin_sdk::backend::GenerateRequest;
 use dmx_plugin_sdk::config;
+use dmx_plugin_sdk::http::{KeyAuth, path_segment};
+
+/// The Azure OpenAI API version when `api-version` is not set: the latest generally
+/// available one with structured outputs.
+pub const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
+
+/// Where requests go under the base URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiStyle {
+    /// `{base}/chat/completions`, the model in the body; `{base}/models` lists the models.
+    OpenAi,
+    /// Azure OpenAI: `{base}/openai/deployments/{deployment}/chat/completions?api-version=`,
+    /// the model name being the deployment's; `{base}/openai/models?api-version=` lists them.
+    Azure {
+        /// The `api-version` query value.
+        api_version: String,
+    },
+}
 
 /// How the answer's JSON Schema is passed on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +55,11 @@ pub struct Settings {
     pub timeout_ms: Option<u32>,
     /// How the answer schema is sent.
     pub response_format: ResponseFormat,
+    /// Where requests go under the base URL.
+    pub api_style: ApiStyle,
+    /// How the key is sent: `Authorization: Bearer` unless `api-key-header` names a header
+    /// (`api-key` for Azure).
+    pub key_auth: KeyAuth,
 }
 
 impl Settings {
@@ -65,6 +88,29 @@ impl Settings {
                 )));
             }
         };
+        let api_style = match non_empty("api-style").as_deref() {
+            None | Some("openai") => ApiStyle::OpenAi,
+            Some("azure") => {
+                let api_version = non_empty("api-version")
+                    .unwrap_or_else(|| DEFAULT_AZURE_API_VERSION.to_owned());
+                let valid = api_version
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+                if !valid || api_version.len() > 32 {
+                    return Err(PluginError::InvalidInput(format!(
+                        "configuration `api-version` = {api_version:?} is not an API version; \
+                         allowed: one such as {DEFAULT_AZURE_API_VERSION} or \
+                         2025-01-01-preview (AZURE_API_VERSION)"
+                    )));
+                }
+                ApiStyle::Azure { api_version }
+            }
+            Some(other) => {
+                return Err(PluginError::InvalidInput(format!(
+                    "configuration `api-style` = {other:?} is not one of openai, azure"
+                )));
+            }
+        };
         Ok(Settings {
             base_url,
             default_model,
@@ -72,6 +118,8 @@ impl Settings {
             api_key_env: non_empty("api-key-env"),
             timeout_ms: config::parse("timeout-ms", get("timeout-ms"))?,
             response_format,
+            api_style,
+            key_auth: KeyAuth::from_setting(non_empty("api-key-header"), "authorization")?,
         })
     }
 
@@ -94,6 +142,27 @@ impl Settings {
     /// `base_url` followed by `path` (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
+    }
+
+    /// Where a chat request for `model` goes.
+    pub fn chat_url(&self, model: &str) -> String {
+        match &self.api_style {
+            ApiStyle::OpenAi => self.url("/chat/completions"),
+            ApiStyle::Azure { api_version } => self.url(&format!(
+                "/openai/deployments/{}/chat/completions?api-version={api_version}",
+                path_segment(model)
+            )),
+        }
+    }
+
+    /// Where the model list is, for the health check.
+    pub fn models_url(&self) -> String {
+        match &self.api_style {
+            ApiStyle::OpenAi => self.url("/models"),
+            ApiStyle::Azure { api_version } => {
+                self.url(&format!("/openai/models?api-version={api_version}"))
+            }
+        }
     }
 }
 
@@ -120,6 +189,47 @@ mod tests {
         assert_eq!(settings.api_key_secret.as_deref(), Some("litellm-api-key"));
         assert_eq!(settings.timeout_ms, Some(45000));
         assert_eq!(settings.response_format, ResponseFormat::JsonObject);
+    }
+
+    #[test]
+    fn azure_puts_the_deployment_in_the_path_and_the_key_in_api_key() {
+        let settings = Settings::from_lookup(config::from_pairs(&[
+            ("base-url", "https://acme.openai.azure.com"),
+            ("api-style", "azure"),
+            ("api-key-header", "api-key"),
+            ("api-version", "2025-01-01-preview"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            settings.chat_url("gpt 4o/prod"),
+            "https://acme.openai.azure.com/openai/deployments/gpt%204o%2Fprod/chat/completions?api-version=2025-01-01-preview"
+        );
+        assert_eq!(
+            settings.models_url(),
+            "https://acme.openai.azure.com/openai/models?api-version=2025-01-01-preview"
+        );
+        assert_eq!(settings.key_auth, KeyAuth::Header("api-key".into()));
+
+        let default = Settings::from_lookup(config::from_pairs(&[
+            ("base-url", "https://acme.openai.azure.com"),
+            ("api-style", "azure"),
+        ]))
+        .unwrap();
+        assert!(default.chat_url("d").ends_with("?api-version=2024-10-21"));
+        assert_eq!(default.key_auth, KeyAuth::Bearer);
+
+        for (key, value) in [("api-version", "2024&x=1"), ("api-style", "vertex")] {
+            let err = Settings::from_lookup(config::from_pairs(&[
+                ("base-url", "https://acme.openai.azure.com"),
+                (
+                    "api-style",
+                    if key == "api-style" { value } else { "azure" },
+                ),
+                (key, value),
+            ]))
+            .unwrap_err();
+            assert!(format!("{err:?}").contains(key), "{err:?}");
+        }
     }
 
     #[test]

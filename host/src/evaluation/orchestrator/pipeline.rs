@@ -147,6 +147,12 @@ impl Batch {
     /// Stage 2: the loaded backend `backend_id`.
     fn backend(&self, backend_id: &str) -> Result<&dyn Backend, CallFailure> {
         let backends = &self.inner.backends;
+        if let Some(variables) = self.inner.routing.missing_address(backend_id) {
+            return Err(CallFailure::Unknown(format!(
+                "the model routes to '{backend_id}', whose address is not set; set {}",
+                variables.join(" or ")
+            )));
+        }
         backends.get(backend_id).map(|b| &**b).ok_or_else(|| {
             let known: Vec<&str> = backends.keys().map(String::as_str).collect();
             CallFailure::Unknown(format!(
