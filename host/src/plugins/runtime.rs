@@ -165,8 +165,15 @@ impl PluginHost {
     /// label in logs, and its own breaker and limits wherever backends are told apart by id.
     pub fn instance(&self, parent: &BackendPlugin, id: &str) -> BackendPlugin {
         let mut descriptor = parent.descriptor().clone();
+        let grant = self.grant_for(id);
+        let hosts: Vec<String> = grant.hosts.iter().map(ToString::to_string).collect();
+        descriptor.manifest.description = Some(format!(
+            "The {} plugin pointed at {}, for the model names its routes send there.",
+            descriptor.manifest.id,
+            hosts.join(", ")
+        ));
         id.clone_into(&mut descriptor.manifest.id);
-        descriptor.grant = self.grant_for(id);
+        descriptor.grant = grant;
         let context = self.context(&descriptor.manifest, &descriptor.grant, descriptor.limits);
         parent.rebind(context, descriptor)
     }

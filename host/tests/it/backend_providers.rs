@@ -283,6 +283,21 @@ async fn litellm_model_strings_reach_each_provider_with_its_own_key() {
         openai.requests().is_empty(),
         "nothing went to the proxy mock"
     );
+
+    // Each provider is listed as a backend of its own, with where it points.
+    let listed = ok(&client, "list_backends", json!({})).await;
+    let groq_entry = listed["backends"]
+        .as_array()
+        .expect("backends")
+        .iter()
+        .find(|b| b["id"] == "litellm:groq")
+        .expect("litellm:groq listed");
+    assert!(
+        groq_entry["description"]
+            .as_str()
+            .is_some_and(|d| d.contains(&groq.base_url())),
+        "{groq_entry}"
+    );
     client.cancel().await.expect("close");
 }
 
