@@ -32,6 +32,12 @@ pub fn require(key: &str) -> Result<String, PluginError> {
     }
 }
 
+/// `value` trimmed, or `None` when it is unset or blank: how a setting read through a lookup
+/// (`config::get`, or [`from_pairs`] in tests) is usually taken.
+pub fn non_empty(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
 /// The value of a setting, or `default` when it is unset.
 pub fn get_or(key: &str, default: &str) -> String {
     get(key).unwrap_or_else(|| default.to_owned())
@@ -93,6 +99,16 @@ pub fn from_pairs<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn non_empty_trims_and_drops_blank_values() {
+        assert_eq!(
+            non_empty(Some("  gpt-4o \n".into())).as_deref(),
+            Some("gpt-4o")
+        );
+        assert_eq!(non_empty(Some("   ".into())), None);
+        assert_eq!(non_empty(None), None);
+    }
 
     #[test]
     fn parse_accepts_absent_blank_and_valid_values() {

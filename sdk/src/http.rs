@@ -77,6 +77,16 @@ impl KeyAuth {
     }
 }
 
+/// Where a rejected key came from, for a 401's advice: the variable the host read it from
+/// (`api-key-env`), or, with no key at all, `set` (the variables that would give one).
+pub fn key_hint(api_key_env: Option<&str>, has_key: bool, set: &str) -> String {
+    match api_key_env {
+        Some(var) => format!("the key comes from {var}"),
+        None if has_key => "check the configured key".to_owned(),
+        None => format!("no key is configured: set {set}"),
+    }
+}
+
 /// An HTTP field name: one or more `tchar`s (RFC 9110, section 5.6.2).
 fn is_header_name(name: &str) -> bool {
     !name.is_empty()
@@ -185,6 +195,15 @@ impl Request {
         }
     }
 
+    /// [`api_key`](Self::api_key) when a key secret is named; the request as it is otherwise
+    /// (a local server, or a provider that will answer 401 with advice).
+    pub fn optional_api_key(self, secret: Option<&str>, auth: &KeyAuth) -> Self {
+        match secret {
+            Some(secret) => self.api_key(secret, auth),
+            None => self,
+        }
+    }
+
     /// Has the host sign the request with AWS Signature Version 4, using the credentials secret
     /// named `credentials`.
     pub fn aws_sigv4(
@@ -206,6 +225,14 @@ impl Request {
         let ms = u32::try_from(limit.as_millis()).unwrap_or(u32::MAX);
         self.timeout_ms = Some(ms.max(1));
         self
+    }
+
+    /// [`timeout`](Self::timeout) of `ms` milliseconds when set; the host's default otherwise.
+    pub fn optional_timeout_ms(self, ms: Option<u32>) -> Self {
+        match ms {
+            Some(ms) => self.timeout(Duration::from_millis(u64::from(ms))),
+            None => self,
+        }
     }
 
     /// Sends the request through the host and buffers the whole response.
@@ -409,6 +436,30 @@ impl From<HttpError> for PluginError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_key_hint_names_the_variable_or_what_to_set() {
+        assert_eq!(
+            key_hint(Some("GROQ_API_KEY"), true, "GROQ_API_KEY"),
+            "the key comes from GROQ_API_KEY"
+        );
+        assert_eq!(key_hint(None, true, "X"), "check the configured key");
+        assert_eq!(
+            key_hint(None, false, "A_KEY or B_KEY"),
+            "no key is configured: set A_KEY or B_KEY"
+        );
+    }
+
+    #[test]
+    fn optional_key_and_timeout_apply_only_when_set() {
+        let plain = Request::get("https://x.example/");
+        let auth = KeyAuth::Header("api-key".into());
+        assert_eq!(plain.clone().optional_api_key(None, &auth), plain);
+        assert_eq!(plain.clone().optional_timeout_ms(None), plain);
+        let keyed = plain.clone().optional_api_key(Some("azure-key"), &auth);
+        assert_eq!(keyed, plain.clone().api_key("azure-key", &auth));
+        assert_eq!(plain.optional_timeout_ms(Some(1500)).timeout_ms, Some(1500));
+    }
 
     #[test]
     fn a_path_segment_keeps_unreserved_characters_only() {

@@ -117,34 +117,37 @@ impl Routing {
     /// without the prefix; a name that begins as an `unprefixed` entry says goes to its route
     /// unchanged; anything else stays on `backend`.
     pub fn route(&self, backend: &str, model: &str) -> Routed {
-        let stay = || Routed {
+        self.reroute(backend, model).unwrap_or_else(|| Routed {
             backend: backend.to_owned(),
             model: model.to_owned(),
-        };
-        let Some(table) = self.tables.get(backend) else {
-            return stay();
-        };
+        })
+    }
+
+    /// [`route`](Self::route) when it changes something: `None` when `backend` takes `model`
+    /// as it is, which costs no allocation (the evaluation asks this for every call).
+    pub fn reroute(&self, backend: &str, model: &str) -> Option<Routed> {
+        let table = self.tables.get(backend)?;
         for (prefix, target) in &table.prefixes {
             if let Some(rest) = model.strip_prefix(prefix.as_str())
                 && !rest.is_empty()
             {
-                return Routed {
+                return Some(Routed {
                     backend: target.clone(),
                     model: rest.to_owned(),
-                };
+                });
             }
         }
-        if !model.contains('/') {
-            for (start, target) in &table.unprefixed {
-                if model.starts_with(start.as_str()) {
-                    return Routed {
-                        backend: target.clone(),
-                        model: model.to_owned(),
-                    };
-                }
-            }
+        if model.contains('/') {
+            return None;
         }
-        stay()
+        let (_, target) = table
+            .unprefixed
+            .iter()
+            .find(|(start, _)| model.starts_with(start.as_str()))?;
+        (target != backend).then(|| Routed {
+            backend: target.clone(),
+            model: model.to_owned(),
+        })
     }
 
     /// The backend that takes `provider/…` models on `backend`, if a route says so.

@@ -214,6 +214,7 @@ fn a_provider_backend_has_its_own_destination_and_key() {
     // No backend holds a key another one holds.
     let mut secrets: Vec<&String> = derived.iter().flat_map(|d| d.secrets.keys()).collect();
     let all = secrets.len();
+    secrets.sort();
     secrets.dedup();
     assert_eq!(secrets.len(), all);
     assert_eq!(

@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::plugins::check::CheckReport;
 use crate::plugins::grants::GrantsConfig;
 use crate::plugins::{BackendPlugin, PluginCatalog, PluginHost};
-use crate::providers::{self, DerivedBackend, Routing};
+use crate::providers::{self, DerivedBackend};
 
 fn load(
     config: &Config,
@@ -134,11 +134,7 @@ pub async fn check(
     out: &mut dyn Write,
 ) -> anyhow::Result<i32> {
     let (_host, catalog) = load(config, grants, backends)?;
-    let manifests: Vec<_> = catalog
-        .backends()
-        .map(|backend| backend.descriptor().manifest.clone())
-        .collect();
-    let routing = Routing::new(&manifests, backends);
+    let routing = providers::routing(&catalog, backends);
     let by_route = |name: &str| {
         let (backend, provider) = name.split_once(':')?;
         catalog.backend(routing.provider(backend, provider)?)

@@ -13,7 +13,7 @@ use crate::evaluation::cache::SharedCache;
 use crate::evaluation::{Backend, Backends, Evaluator};
 use crate::plugins::grants::GrantsConfig;
 use crate::plugins::{PluginCatalog, PluginHost};
-use crate::providers::{self, DerivedBackend, Routing};
+use crate::providers::{self, DerivedBackend};
 use crate::server::{Decisions, SessionManager};
 use crate::telemetry::Telemetry;
 
@@ -73,11 +73,7 @@ impl Engine {
         });
         let alerts = config.alerts.settings().map_err(anyhow::Error::msg)?;
         let telemetry = Arc::new(Telemetry::new(alerts, config.logging.log_prompts));
-        let manifests: Vec<_> = catalog
-            .backends()
-            .map(|backend| backend.descriptor().manifest.clone())
-            .collect();
-        let routing = Routing::new(&manifests, derived);
+        let routing = providers::routing(&catalog, derived);
         let evaluator = Evaluator::observed(backends, settings, shared, routing, telemetry);
         let sessions = Arc::new(sessions);
         let decisions = Decisions::new(sessions, evaluator, catalog, config.limits.clone())

@@ -15,7 +15,7 @@ use std::path::Path;
 pub use decision_matrix_core::providers::*;
 
 use crate::plugins::manifest::Manifest;
-use crate::plugins::{builtin, discover};
+use crate::plugins::{PluginCatalog, builtin, discover};
 
 /// The manifests of the built-in plugins, then those of the plugins directory (each id once;
 /// plugins the catalog would refuse for claiming `builtin` are left out). Only manifests are
@@ -38,6 +38,15 @@ pub fn instances(derived: &[DerivedBackend]) -> impl Iterator<Item = (&str, &str
     derived
         .iter()
         .filter_map(|d| Some((d.id.as_str(), d.instance_of.as_deref()?)))
+}
+
+/// The routes in force for the backends `catalog` loaded, derived as `derived` says.
+pub fn routing(catalog: &PluginCatalog, derived: &[DerivedBackend]) -> Routing {
+    let manifests: Vec<Manifest> = catalog
+        .backends()
+        .map(|backend| backend.descriptor().manifest.clone())
+        .collect();
+    Routing::new(&manifests, derived)
 }
 
 /// [`derive()`] for the built-in backends alone.

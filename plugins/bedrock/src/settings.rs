@@ -52,11 +52,7 @@ impl Settings {
 
     /// Reads the settings through `get`.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, PluginError> {
-        let non_empty = |key: &str| {
-            get(key)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let non_empty = |key: &str| config::non_empty(get(key));
         let region = non_empty("region").ok_or_else(|| {
             PluginError::InvalidInput("configuration `region` is not set (AWS_REGION)".into())
         })?;

@@ -183,11 +183,11 @@ fn bad_request_advice(message: &str) -> String {
 
 /// Which variable to set, for a rejected or missing key.
 fn key_hint(settings: &Settings) -> String {
-    match &settings.api_key_env {
-        Some(var) => format!("the key comes from {var}"),
-        None if settings.api_key_secret.is_some() => "check the configured key".to_owned(),
-        None => "no key is configured: set GEMINI_API_KEY or GOOGLE_API_KEY".to_owned(),
-    }
+    dmx_plugin_sdk::http::key_hint(
+        settings.api_key_env.as_deref(),
+        settings.api_key_secret.is_some(),
+        "GEMINI_API_KEY or GOOGLE_API_KEY",
+    )
 }
 
 /// The error for a request that got no answer.

@@ -70,11 +70,7 @@ impl Settings {
 
     /// Reads the settings through `get`.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, PluginError> {
-        let non_empty = |key: &str| {
-            get(key)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let non_empty = |key: &str| config::non_empty(get(key));
         let base_url = root_url(config::base_url("base-url", get("base-url"))?);
         let default_model = non_empty("default-model").ok_or_else(|| {
             PluginError::InvalidInput(

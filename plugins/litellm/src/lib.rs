@@ -19,8 +19,6 @@ mod errors;
 mod settings;
 mod wire;
 
-use std::time::Duration;
-
 use dmx_plugin_sdk::PluginError;
 use dmx_plugin_sdk::backend::{BackendInfo, GenerateRequest, Generation, LlmBackend};
 use dmx_plugin_sdk::http::{Request, Response};
@@ -86,15 +84,9 @@ impl LlmBackend for Litellm {
 
 /// Sends `request` with the key (when one is configured) and the configured time limit.
 fn send(request: Request, settings: &Settings) -> Result<Response, PluginError> {
-    let request = match &settings.api_key_secret {
-        Some(secret) => request.api_key(secret.clone(), &settings.key_auth),
-        None => request,
-    };
-    let request = match settings.timeout_ms {
-        Some(ms) => request.timeout(Duration::from_millis(u64::from(ms))),
-        None => request,
-    };
     request
+        .optional_api_key(settings.api_key_secret.as_deref(), &settings.key_auth)
+        .optional_timeout_ms(settings.timeout_ms)
         .send()
         .map_err(|e| errors::from_transport(e, settings))
 }

@@ -17,8 +17,6 @@ mod errors;
 mod settings;
 mod wire;
 
-use std::time::Duration;
-
 use dmx_plugin_sdk::PluginError;
 use dmx_plugin_sdk::backend::{BackendInfo, GenerateRequest, Generation, LlmBackend};
 use dmx_plugin_sdk::http::{Request, Response};
@@ -84,11 +82,8 @@ impl LlmBackend for Ollama {
 
 /// Sends `request` with the configured time limit, naming Ollama's address on failure.
 fn send(request: Request, settings: &Settings) -> Result<Response, PluginError> {
-    let request = match settings.timeout_ms {
-        Some(ms) => request.timeout(Duration::from_millis(u64::from(ms))),
-        None => request,
-    };
     request
+        .optional_timeout_ms(settings.timeout_ms)
         .send()
         .map_err(|e| errors::from_transport(e, settings))
 }

@@ -113,13 +113,13 @@ impl Batch {
         backend_id: &str,
         mut request: CompletionRequest,
     ) -> (Option<String>, CompletionRequest) {
-        let Some(model) = request.model.as_deref() else {
+        let routed = request
+            .model
+            .as_deref()
+            .and_then(|model| self.inner.routing.reroute(backend_id, model));
+        let Some(routed) = routed else {
             return (None, request);
         };
-        let routed = self.inner.routing.route(backend_id, model);
-        if routed.backend == backend_id && routed.model == model {
-            return (None, request);
-        }
         request.model = Some(routed.model);
         (Some(routed.backend), request)
     }
