@@ -165,6 +165,19 @@ pub struct EvaluateArgs {
     /// scores are kept). Default false: only missing, failed or outdated cells are scored.
     #[serde(default)]
     pub force: bool,
+    /// Keep evaluating until the leading option's probability of being best reaches this
+    /// (0 to 0.999), the call budget is spent, or the leaders cannot be told apart within the
+    /// judges' noise. 0 scores each cell once. Default: the server's configuration (0.9).
+    #[serde(default)]
+    pub confidence_target: Option<f64>,
+    /// Most backend calls this evaluation may make for its planned rounds (1 to 1000).
+    /// Default: twice the calls of one pass over the matrix.
+    #[serde(default)]
+    pub max_calls: Option<u32>,
+    /// Judge every cell exactly this many times (1 to 10) instead of adaptively; cannot be
+    /// combined with a `confidence_target` above 0.
+    #[serde(default)]
+    pub replicates: Option<u32>,
 }
 
 /// `update_option`.

@@ -261,16 +261,21 @@ async def workflow(client: Client, expected_tools: list[str]) -> dict[str, Any]:
     )
     expect(summary.get("successful_scores") == cells, f"summary: {evaluated}")
     expect(summary.get("total_evaluations") == cells, f"summary: {evaluated}")
+    # Every cell of the first pass, and every judgment the replicate rounds added.
+    final = cells + (evaluated.get("adaptive") or {}).get("replicate_judgments", 0)
     # The SDK runs each progress callback as a task of its own, so the last ones may still
     # be pending when the result is already in.
     with anyio.move_on_after(PROGRESS_GRACE_SECONDS):
-        while not progress or progress[-1][0] < cells:
+        while not progress or progress[-1][0] < final:
             await anyio.sleep(0.01)
     expect(progress != [], "no progress notification arrived")
     done = [p[0] for p in progress]
+    totals = [p[1] for p in progress]
     expect(done == sorted(done), f"progress went backwards: {progress}")
-    expect(all(p[1] == cells for p in progress), f"progress total is not {cells}: {progress}")
-    expect(progress[-1][0] == cells, f"progress did not end at the total: {progress}")
+    # The total starts at the first pass's cells and grows as replicate rounds are planned.
+    expect(totals[0] == cells, f"progress did not start at the first pass's {cells} cells: {progress}")
+    expect(totals == sorted(totals), f"progress total shrank: {progress}")
+    expect(progress[-1] == [final, final], f"progress did not end at the total {final}: {progress}")
 
     # Again, on the unchanged session: nothing to compute, and every cell still counts as
     # scored, as a client checking successful_scores == total_evaluations expects.

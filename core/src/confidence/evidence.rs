@@ -284,6 +284,59 @@ impl Evidence {
         Ok(())
     }
 
+    /// Adds a judgment kept from an earlier call (a stored session's): `judge` gave
+    /// option `o` on criterion `c` the `answer`, listed at `position`. Call counts are
+    /// restored apart, with [`Evidence::restore_calls`].
+    pub fn restore(
+        &mut self,
+        o: usize,
+        c: usize,
+        judge: usize,
+        answer: Answer,
+        position: Position,
+    ) -> Result<(), EvidenceError> {
+        self.check_option(o)?;
+        self.check_criterion(c)?;
+        self.check_judge(judge)?;
+        if position.index >= position.of {
+            return Err(EvidenceError::Position {
+                index: position.index,
+                of: position.of,
+            });
+        }
+        let criteria = self.criteria();
+        let cell = &mut self.cells[o * criteria + c];
+        match answer {
+            Answer::Score(score) => {
+                check_score(score)?;
+                cell.samples.push(Sample {
+                    score,
+                    judge,
+                    position,
+                });
+            }
+            Answer::Abstained => cell.abstentions += 1,
+            Answer::Missing => {}
+        }
+        Ok(())
+    }
+
+    /// Records that `judge` has made `calls` calls for criterion `c` before (added to the
+    /// criterion's count too).
+    pub fn restore_calls(
+        &mut self,
+        c: usize,
+        judge: usize,
+        calls: u32,
+    ) -> Result<(), EvidenceError> {
+        self.check_criterion(c)?;
+        self.check_judge(judge)?;
+        self.calls[c] = self.calls[c].saturating_add(calls);
+        let by = &mut self.calls_by[c * self.judges + judge];
+        *by = by.saturating_add(calls);
+        Ok(())
+    }
+
     /// Sets a person's score for a cell: from now on its value, exactly.
     pub fn set_manual(&mut self, o: usize, c: usize, score: f64) -> Result<(), EvidenceError> {
         self.check_option(o)?;

@@ -35,6 +35,7 @@
 //!    stop: target reached, budget spent, or the leader and a rival indistinguishable within
 //!    the noise.
 //!
+//! [`session::SessionEvidence`] reads a stored session's judgments as evidence;
 //! [`assess::Assessment`] runs steps 3 to 7 in one pass; [`alpha`] measures the agreement of
 //! the judgments (Krippendorff's alpha, interval metric) for reporting. Behind the `sim`
 //! feature, `simulate` plays whole evaluations against simulated judges.
@@ -103,6 +104,7 @@ pub mod order;
 pub mod plan;
 pub mod position;
 pub mod rng;
+pub mod session;
 pub mod summary;
 pub mod winner;
 

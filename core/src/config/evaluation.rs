@@ -53,6 +53,9 @@ pub struct EvaluationConfig {
     pub cache_max_mib: Option<usize>,
     /// Backend (and model) used when a cell's own backend fails for good.
     pub fallback: Option<Fallback>,
+    /// The winner's probability of being best at which evaluation stops (0 to 0.999; 0
+    /// evaluates each cell once).
+    pub confidence_target: Option<f64>,
 }
 
 fn seconds(key: &str, value: f64, min: f64, max: f64) -> Result<Duration, String> {
@@ -150,6 +153,10 @@ impl EvaluationConfig {
             s.cache_max_bytes = v << 20;
         }
         s.fallback = self.fallback.clone();
+        if let Some(v) = self.confidence_target {
+            s.confidence_target = confidence_target(v)
+                .map_err(|allowed| format!("evaluation.confidence_target = {v} is {allowed}"))?;
+        }
         s.validate()?;
         Ok(s)
     }
@@ -182,7 +189,18 @@ impl From<&EvaluationSettings> for EvaluationConfig {
             cache_entries: Some(s.cache_entries),
             cache_max_mib: Some(s.cache_max_bytes >> 20),
             fallback: s.fallback.clone(),
+            confidence_target: Some(s.confidence_target),
         }
+    }
+}
+
+/// `value` if it is a confidence target: 0 (one pass) or a probability below 1 (certainty
+/// is never reached, so 1 would spend every budget); otherwise what is allowed.
+pub fn confidence_target(value: f64) -> Result<f64, &'static str> {
+    if (0.0..=0.999).contains(&value) {
+        Ok(value)
+    } else {
+        Err("out of range; allowed: 0 (evaluate each cell once) to 0.999")
     }
 }
 

@@ -65,6 +65,9 @@ pub struct EvaluationSettings {
     pub cache_max_bytes: usize,
     /// Where a cell goes when its own backend fails for good.
     pub fallback: Option<Fallback>,
+    /// The probability of being best at which an evaluation has a clear winner and stops
+    /// spending calls (`evaluate_options`' default `confidence_target`); 0 makes one pass.
+    pub confidence_target: f64,
 }
 
 impl Default for EvaluationSettings {
@@ -83,6 +86,7 @@ impl Default for EvaluationSettings {
             cache_entries: 10_000,
             cache_max_bytes: 64 << 20,
             fallback: None,
+            confidence_target: 0.9,
         }
     }
 }

@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 
 pub use alerts::{AlertSettings, AlertsConfig};
-pub use evaluation::EvaluationConfig;
+pub use evaluation::{EvaluationConfig, confidence_target};
 pub use evaluation_settings::{BackendDefaults, EvaluationSettings, Fallback};
 pub use http_limits::HttpLimits;
 pub use http_settings::{ConnectionLimits, HttpSettings, Timeouts};

@@ -1,8 +1,11 @@
 //! One cell of the matrix: how one option fared on one criterion, and where that came from.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::judgment::{Judgment, Summary, Verdict, summarise};
 use super::score::Score;
 
 /// What a cell holds.
@@ -61,6 +64,22 @@ pub struct Tokens {
     pub output: u32,
 }
 
+impl Tokens {
+    /// The counts of two calls together; unknown only when both are.
+    pub fn sum(a: Option<Tokens>, b: Option<Tokens>) -> Option<Tokens> {
+        match (a, b) {
+            (None, None) => None,
+            (a, b) => {
+                let (a, b) = (a.unwrap_or_default(), b.unwrap_or_default());
+                Some(Tokens {
+                    input: a.input.saturating_add(b.input),
+                    output: a.output.saturating_add(b.output),
+                })
+            }
+        }
+    }
+}
+
 /// The backend settings an evaluation used. A cell whose settings differ from the ones its
 /// criterion would use now is stale.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,6 +129,12 @@ pub struct Cell {
     pub at: OffsetDateTime,
     /// What the cell was computed from; `None` for manual cells.
     pub basis: Option<Basis>,
+    /// Every judgment of the cell, oldest first; the status, justification, backend and
+    /// model above are derived from them ([`judgment`](super::judgment) says how). Empty for
+    /// manual cells, failures, and cells saved before judgments were kept (see
+    /// [`Cell::judgments`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub samples: Vec<Judgment>,
 }
 
 impl Cell {
@@ -125,6 +150,93 @@ impl Cell {
             attempts: 0,
             at,
             basis: None,
+            samples: Vec::new(),
+        }
+    }
+
+    /// A cell judged once: `judgment`, at the costs given, computed from `basis`.
+    pub fn judged(
+        judgment: Judgment,
+        tokens: Option<Tokens>,
+        latency_ms: u64,
+        attempts: u32,
+        basis: Basis,
+    ) -> Cell {
+        let mut cell = Cell {
+            status: CellStatus::Abstained,
+            justification: String::new(),
+            backend: None,
+            model: None,
+            tokens,
+            latency_ms,
+            attempts,
+            at: judgment.at,
+            basis: Some(basis),
+            samples: vec![judgment],
+        };
+        cell.derive();
+        cell
+    }
+
+    /// The cell's judgments. A cell saved before judgments were kept stands for one judgment
+    /// of unknown place in the first round; manual and failed cells have none.
+    pub fn judgments(&self) -> Cow<'_, [Judgment]> {
+        if !self.samples.is_empty() {
+            return Cow::Borrowed(&self.samples);
+        }
+        let verdict = match self.status {
+            CellStatus::Scored { score } => Verdict::Scored { score },
+            CellStatus::Abstained => Verdict::Abstained,
+            CellStatus::Failed { .. } | CellStatus::Manual { .. } => return Cow::Borrowed(&[]),
+        };
+        Cow::Owned(vec![Judgment {
+            verdict,
+            justification: self.justification.clone(),
+            backend: self.backend.clone().unwrap_or_default(),
+            model: self.model.clone(),
+            judge: 0,
+            place: None,
+            round: 0,
+            at: self.at,
+        }])
+    }
+
+    /// The value, spread and counts of the cell's judgments; `None` for manual and failed
+    /// cells.
+    pub fn summary(&self) -> Option<Summary> {
+        summarise(&self.judgments())
+    }
+
+    /// Adds the judgments of `replicate`, a later evaluation of the same cell on the same
+    /// basis, and the costs it took. A replicate that failed adds its costs only: the
+    /// judgments already made stand.
+    pub fn add_replicate(&mut self, replicate: Cell) {
+        self.tokens = Tokens::sum(self.tokens, replicate.tokens);
+        self.latency_ms = self.latency_ms.saturating_add(replicate.latency_ms);
+        self.attempts = self.attempts.saturating_add(replicate.attempts);
+        if replicate.samples.is_empty() {
+            return;
+        }
+        let mut samples = self.judgments().into_owned();
+        samples.extend(replicate.samples);
+        self.samples = samples;
+        self.at = replicate.at;
+        self.derive();
+    }
+
+    /// Sets the status, justification, backend and model from the judgments.
+    fn derive(&mut self) {
+        let Some(summary) = summarise(&self.samples) else {
+            return;
+        };
+        self.status = match summary.value {
+            Some(score) => CellStatus::Scored { score },
+            None => CellStatus::Abstained,
+        };
+        if let Some(judgment) = self.samples.get(summary.representative) {
+            self.justification.clone_from(&judgment.justification);
+            self.backend = Some(judgment.backend.clone());
+            self.model.clone_from(&judgment.model);
         }
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod cell;
 pub(crate) mod criterion;
+pub mod judgment;
 pub(crate) mod limits;
 pub(crate) mod matrix;
 pub(crate) mod names;
@@ -20,6 +21,7 @@ pub(crate) mod session;
 
 pub use cell::{Cell, CellStatus, EvaluatorSettings, Tokens};
 pub use criterion::{Criterion, CriterionId, CriterionSpec, CriterionUpdate};
+pub use judgment::{Judgment, Place};
 pub use limits::{Limits, ValidationError};
 pub use matrix::ScoreMatrix;
 pub use option::{DecisionOption, OptionId};

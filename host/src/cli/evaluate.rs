@@ -85,6 +85,9 @@ pub async fn evaluate(
             EvaluateArgs {
                 session_id: session_id.clone(),
                 force: false,
+                confidence_target: None,
+                max_calls: None,
+                replicates: None,
             },
             interrupted,
             &mut progress,

@@ -27,8 +27,10 @@ use super::backend::{Completion, CompletionRequest};
 pub struct CacheKey([u8; 32]);
 
 impl CacheKey {
-    /// The key of `request` sent to `backend`.
-    pub fn new(backend: &str, request: &CompletionRequest) -> CacheKey {
+    /// The key of `request` sent to `backend` in `round` of its criterion. Rounds after the
+    /// first have keys of their own: a replicate is a new judgment, never the replay of an
+    /// earlier one that happened to list its options in the same order.
+    pub fn new(backend: &str, request: &CompletionRequest, round: u32) -> CacheKey {
         let mut hash = Sha256::new();
         // Length-prefixed fields, so ("ab", "c") and ("a", "bc") differ.
         let mut field = |bytes: &[u8]| {
@@ -43,6 +45,10 @@ impl CacheKey {
         field(request.prompt.system.as_bytes());
         field(request.prompt.user.as_bytes());
         field(request.prompt.schema.as_bytes());
+        // Absent in the first round, so keys kept before rounds existed still match.
+        if round > 0 {
+            field(&round.to_le_bytes());
+        }
         CacheKey(hash.finalize().into())
     }
 }
@@ -212,14 +218,19 @@ mod tests {
 
     #[test]
     fn keys_separate_everything_that_shapes_the_answer() {
-        let base = CacheKey::new("ollama", &request("u", 0.1));
-        assert_eq!(base, CacheKey::new("ollama", &request("u", 0.1)));
-        assert_ne!(base, CacheKey::new("litellm", &request("u", 0.1)));
-        assert_ne!(base, CacheKey::new("ollama", &request("u", 0.0)));
-        assert_ne!(base, CacheKey::new("ollama", &request("v", 0.1)));
+        let base = CacheKey::new("ollama", &request("u", 0.1), 0);
+        assert_eq!(base, CacheKey::new("ollama", &request("u", 0.1), 0));
+        assert_ne!(base, CacheKey::new("litellm", &request("u", 0.1), 0));
+        assert_ne!(base, CacheKey::new("ollama", &request("u", 0.0), 0));
+        assert_ne!(base, CacheKey::new("ollama", &request("v", 0.1), 0));
         let mut named = request("u", 0.1);
         named.model = Some(String::new());
-        assert_ne!(base, CacheKey::new("ollama", &named));
+        assert_ne!(base, CacheKey::new("ollama", &named, 0));
+        assert_ne!(base, CacheKey::new("ollama", &request("u", 0.1), 1));
+        assert_ne!(
+            CacheKey::new("ollama", &request("u", 0.1), 1),
+            CacheKey::new("ollama", &request("u", 0.1), 2)
+        );
     }
 
     #[test]
@@ -227,7 +238,7 @@ mod tests {
         let cache = CompletionCache::new(2, 1 << 20);
         let keys: Vec<CacheKey> = ["a", "b", "c"]
             .iter()
-            .map(|u| CacheKey::new("x", &request(u, 0.0)))
+            .map(|u| CacheKey::new("x", &request(u, 0.0), 0))
             .collect();
         cache.put(keys[0], completion("A"));
         cache.put(keys[1], completion("B"));
@@ -248,7 +259,7 @@ mod tests {
         let cache = CompletionCache::new(100, each * 2);
         let keys: Vec<CacheKey> = ["a", "b", "c", "d"]
             .iter()
-            .map(|u| CacheKey::new("x", &request(u, 0.0)))
+            .map(|u| CacheKey::new("x", &request(u, 0.0), 0))
             .collect();
         cache.put(keys[0], big('a'));
         cache.put(keys[1], big('b'));
@@ -287,7 +298,7 @@ mod tests {
             CompletionCache::with_shared(10, 1 << 20, shared()),
             CompletionCache::with_shared(10, 1 << 20, shared()),
         );
-        let key = CacheKey::new("x", &request("u", 0.0));
+        let key = CacheKey::new("x", &request("u", 0.0), 0);
         assert_eq!(two.lookup(&key).await, None);
         one.keep(key, completion("A")).await;
         assert_eq!(two.lookup(&key).await, Some(completion("A")));

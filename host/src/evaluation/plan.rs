@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::domain::{CriterionId, EvaluatorSettings, OptionId, Session};
+use crate::domain::{CellStatus, Criterion, CriterionId, EvaluatorSettings, OptionId, Session};
 
 /// One option as planned. Shared by every criterion's work and every cell computed for it,
 /// so its text is reference-counted rather than copied per cell.
@@ -35,8 +35,16 @@ pub struct CriterionWork {
     pub revision: u64,
     /// Backend, model and temperature to use.
     pub settings: EvaluatorSettings,
-    /// The options to score, in session order.
+    /// The options to score, in session order (each call lists its own in the order
+    /// [`call_order`](decision_matrix_core::confidence::order::call_order) draws).
     pub options: Vec<PlannedOption>,
+    /// The criterion's round these calls belong to (0 for its first pass): it draws the
+    /// order options are listed in, and a replicate's answer is never the cached answer of
+    /// an earlier round.
+    pub round: u32,
+    /// Whether the answers are replicates, adding to the cells' judgments, rather than the
+    /// cells' first (or, forced, fresh) evaluation.
+    pub replicate: bool,
 }
 
 /// Everything one evaluation must compute.
@@ -57,16 +65,7 @@ impl Plan {
     /// except manual ones.
     pub fn new(session: &Session, force: bool) -> Plan {
         let pending: HashSet<_> = session.pending(force).into_iter().collect();
-        let planned: Vec<PlannedOption> = session
-            .options()
-            .iter()
-            .map(|o| PlannedOption {
-                id: o.id,
-                name: Arc::from(o.name.as_str()),
-                description: o.description.as_deref().map(Arc::from),
-                revision: o.revision,
-            })
-            .collect();
+        let planned = planned_options(session);
         let criteria = session
             .criteria()
             .iter()
@@ -76,15 +75,12 @@ impl Plan {
                     .filter(|o| pending.contains(&(o.id, criterion.id)))
                     .cloned()
                     .collect();
-                (!options.is_empty()).then(|| CriterionWork {
-                    id: criterion.id,
-                    name: Arc::from(criterion.name.as_str()),
-                    description: criterion.description.clone(),
-                    custom_prompt: criterion.custom_prompt.clone(),
-                    revision: criterion.revision,
-                    settings: criterion.settings(&session.defaults),
-                    options,
-                })
+                let round = if force {
+                    0
+                } else {
+                    session.next_round(criterion.id)
+                };
+                (!options.is_empty()).then(|| work(session, criterion, options, round, false))
             })
             .collect();
         Plan {
@@ -95,8 +91,82 @@ impl Plan {
         }
     }
 
+    /// One planned round of replicates: for each `(criterion, options)`, a call listing
+    /// those options, in the criterion's next round. Options a person scored, and ids no
+    /// longer in the session, are left out.
+    pub fn replicates(session: &Session, calls: &[(CriterionId, Vec<OptionId>)]) -> Plan {
+        let planned = planned_options(session);
+        let criteria = calls
+            .iter()
+            .filter_map(|(c, ids)| {
+                let criterion = session.criteria().iter().find(|x| x.id == *c)?;
+                let options: Vec<PlannedOption> = planned
+                    .iter()
+                    .filter(|o| ids.contains(&o.id))
+                    .filter(|o| {
+                        !matches!(
+                            session.cell(o.id, *c).map(|cell| &cell.status),
+                            Some(CellStatus::Manual { .. })
+                        )
+                    })
+                    .cloned()
+                    .collect();
+                (!options.is_empty())
+                    .then(|| work(session, criterion, options, session.next_round(*c), true))
+            })
+            .collect();
+        Plan {
+            session_id: session.id.clone(),
+            topic: session.topic.clone(),
+            criteria,
+            force: false,
+        }
+    }
+
+    /// Calls the plan makes when each lists at most `batch_size` options.
+    pub fn calls(&self, batch_size: usize) -> usize {
+        self.criteria
+            .iter()
+            .map(|c| c.options.len().div_ceil(batch_size.max(1)))
+            .sum()
+    }
+
     /// Number of cells to compute.
     pub fn cells(&self) -> usize {
         self.criteria.iter().map(|c| c.options.len()).sum()
+    }
+}
+
+/// Every option of `session`, as planned.
+fn planned_options(session: &Session) -> Vec<PlannedOption> {
+    session
+        .options()
+        .iter()
+        .map(|o| PlannedOption {
+            id: o.id,
+            name: Arc::from(o.name.as_str()),
+            description: o.description.as_deref().map(Arc::from),
+            revision: o.revision,
+        })
+        .collect()
+}
+
+fn work(
+    session: &Session,
+    criterion: &Criterion,
+    options: Vec<PlannedOption>,
+    round: u32,
+    replicate: bool,
+) -> CriterionWork {
+    CriterionWork {
+        id: criterion.id,
+        name: Arc::from(criterion.name.as_str()),
+        description: criterion.description.clone(),
+        custom_prompt: criterion.custom_prompt.clone(),
+        revision: criterion.revision,
+        settings: criterion.settings(&session.defaults),
+        options,
+        round,
+        replicate,
     }
 }

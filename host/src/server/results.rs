@@ -213,6 +213,32 @@ pub struct Evaluated {
     pub next_steps: Vec<String>,
     /// The result as markdown.
     pub formatted_output: String,
+    /// How far the evaluation went beyond one judgment per cell, and why it stopped.
+    pub adaptive: Adaptive,
+}
+
+/// How an evaluation spent its calls after the first pass, and why it stopped.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Adaptive {
+    /// The winner's probability of being best it aimed for; 0 when it made one pass.
+    pub confidence_target: f64,
+    /// The most calls it could plan (the first pass always runs whole).
+    pub max_calls: u32,
+    /// Calls it planned: the first pass and the replicate rounds.
+    pub calls_planned: u32,
+    /// Replicate rounds run after the first pass.
+    pub rounds: u32,
+    /// Judgments the replicate rounds added to cells.
+    pub replicate_judgments: usize,
+    /// Why it stopped: `target_reached`, `budget_spent`, `indistinguishable`,
+    /// `nothing_to_learn`, `single_pass`, `replicates_done`, `replicates_failed` or
+    /// `cancelled`.
+    pub stopped: String,
+    /// The same, in a sentence.
+    pub reason: String,
+    /// Replicate calls that failed; the cells they were for keep their earlier judgments.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replicate_errors: Vec<String>,
 }
 
 /// What an evaluation did.

@@ -73,6 +73,7 @@ fn scored_session(weights: &[f64], scores: &[Vec<Option<f64>>]) -> Session {
                 attempts: 1,
                 at: OffsetDateTime::now_utc(),
                 basis,
+                samples: Vec::new(),
             };
             assert!(session.record(ids[o], criteria[c], cell));
         }

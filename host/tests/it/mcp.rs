@@ -16,8 +16,9 @@ use rmcp::RoleClient;
 use rmcp::service::RunningService;
 use serde_json::{Map, Value, json};
 
-/// Progress went out per cell of the first evaluation, in order, up to every cell done; the
-/// second evaluation had nothing to do and said nothing.
+/// Progress went out per cell of the first evaluation, in order, up to every cell done, then
+/// per judgment of its replicate rounds, the total growing as each round was planned; each
+/// later evaluation that had something to do reported from 0 to its own total.
 fn assert_progress_to(handler: &Client, cells: u32) {
     let progress: Vec<(f64, Option<f64>)> = handler
         .progress
@@ -26,10 +27,29 @@ fn assert_progress_to(handler: &Client, cells: u32) {
         .iter()
         .map(|p| (p.progress, p.total))
         .collect();
-    let expected: Vec<(f64, Option<f64>)> = (0..=cells)
+    let first_pass: Vec<(f64, Option<f64>)> = (0..=cells)
         .map(|done| (f64::from(done), Some(f64::from(cells))))
         .collect();
-    assert_eq!(progress, expected);
+    assert_eq!(progress[..first_pass.len()], first_pass[..], "{progress:?}");
+    let mut runs: Vec<&[(f64, Option<f64>)]> = Vec::new();
+    let mut start = 0;
+    for i in 1..=progress.len() {
+        if i == progress.len() || progress[i].0 == 0.0 {
+            runs.push(&progress[start..i]);
+            start = i;
+        }
+    }
+    for run in runs {
+        for pair in run.windows(2) {
+            let ((done, total), (next, next_total)) = (pair[0], pair[1]);
+            assert!(
+                next == done + 1.0 || (next == done && next_total > total),
+                "{progress:?}"
+            );
+        }
+        let (done, total) = run[run.len() - 1];
+        assert_eq!(Some(done), total, "{progress:?}");
+    }
 }
 
 const OPTIONS: [&str; 3] = ["Postgres", "SQLite", "DynamoDB"];
@@ -95,10 +115,19 @@ async fn workflow(client: &RunningService<RoleClient, Client>) -> Map<String, Va
     assert_eq!(summary["abstentions"], 0);
     assert_eq!(evaluated["errors"], Value::Null);
 
-    // A second evaluation has nothing left to compute.
+    // A second evaluation computes no cell again. The first stopped when its call budget
+    // was spent, so the second spends its calls on replicates until the winner is clear;
+    // after that there is nothing to buy, and a third evaluation calls no model at all.
+    assert_eq!(
+        evaluated["adaptive"]["stopped"], "budget_spent",
+        "{evaluated:?}"
+    );
     let again = ok(client, "evaluate_options", json!({"session_id": id})).await;
     assert_eq!(again["summary"]["cells_computed"], 0);
-    assert_eq!(again["summary"]["llm_calls"], 0);
+    assert_eq!(again["adaptive"]["stopped"], "target_reached", "{again:?}");
+    let third = ok(client, "evaluate_options", json!({"session_id": id})).await;
+    assert_eq!(third["summary"]["llm_calls"], 0, "{third:?}");
+    assert_eq!(third["adaptive"]["calls_planned"], 0, "{third:?}");
 
     let matrix = ok(client, "get_decision_matrix", json!({"session_id": id})).await;
     let criteria = [("cost", 2.0), ("latency", 1.5)];
@@ -135,7 +164,7 @@ async fn workflow(client: &RunningService<RoleClient, Client>) -> Map<String, Va
             .as_str()
             .is_some_and(|r| !r.is_empty())
     );
-    assert_eq!(matrix["session_info"]["evaluations_run"], 2);
+    assert_eq!(matrix["session_info"]["evaluations_run"], 3);
     matrix
 }
 
@@ -192,9 +221,10 @@ async fn the_whole_workflow_over_stdio() {
     let message = err(&client, "get_decision_matrix", json!({"session_id": id})).await;
     assert_eq!(message, "Session not found or expired");
 
-    // 4 options x 2 criteria in batches of up to 5: one call per criterion, and none for
-    // the second evaluation.
-    assert_eq!(llm.requests().len(), 2);
+    // 4 options x 2 criteria in batches of up to 5: one call per criterion for the first
+    // pass, as many again for a replicate round within the first evaluation's budget of
+    // twice a pass, one more round for the second evaluation, none for the third.
+    assert_eq!(llm.requests().len(), 6);
     client.cancel().await.expect("close");
 }
 
@@ -395,7 +425,9 @@ async fn editing_manual_scores_strategies_sensitivity_and_export() {
     )
     .await;
     let session = json!({"session_id": id});
-    ok(&client, "evaluate_options", session.clone()).await;
+    // One pass per evaluation: this test counts the calls each edit costs.
+    let one_pass = json!({"session_id": id, "confidence_target": 0});
+    ok(&client, "evaluate_options", one_pass.clone()).await;
     let calls = llm.requests().len();
     assert_eq!(calls, 2, "one batched call per criterion");
 
@@ -407,7 +439,7 @@ async fn editing_manual_scores_strategies_sensitivity_and_export() {
     )
     .await;
     assert_eq!(updated["reevaluation_needed"], false);
-    let again = ok(&client, "evaluate_options", session.clone()).await;
+    let again = ok(&client, "evaluate_options", one_pass.clone()).await;
     assert_eq!(again["summary"]["cells_computed"], 0);
     assert_eq!(llm.requests().len(), calls);
 
@@ -418,7 +450,7 @@ async fn editing_manual_scores_strategies_sensitivity_and_export() {
         json!({"session_id": id, "option_name": "SQLite", "new_name": "SQLite 3"}),
     )
     .await;
-    let renamed = ok(&client, "evaluate_options", session.clone()).await;
+    let renamed = ok(&client, "evaluate_options", one_pass.clone()).await;
     assert_eq!(renamed["summary"]["cells_computed"], 2);
     assert_eq!(llm.requests().len(), calls + 2);
     let matrix = ok(&client, "get_decision_matrix", session.clone()).await;

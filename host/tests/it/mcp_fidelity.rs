@@ -69,7 +69,6 @@ async fn a_second_evaluation_reports_every_cell_scored_and_none_computed() {
         assert_eq!(summary["cells_reused"], reused, "{run}: {summary}");
     }
     assert_eq!(again["evaluation_complete"], true);
-    assert_eq!(again["summary"]["llm_calls"], 0);
     client.cancel().await.expect("close");
 }
 

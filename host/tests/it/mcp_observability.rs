@@ -87,7 +87,13 @@ async fn metrics_count_exactly_the_calls_made_and_server_stats_agrees() {
         json!({"session_id": id, "name": "speed", "description": "How fast"}),
     )
     .await;
-    let evaluated = ok(&client, "evaluate_options", json!({"session_id": id})).await;
+    // One pass, so that the calls made are known exactly.
+    let evaluated = ok(
+        &client,
+        "evaluate_options",
+        json!({"session_id": id, "confidence_target": 0}),
+    )
+    .await;
     assert_eq!(evaluated["summary"]["successful_scores"], 4);
     ok(&client, "get_decision_matrix", json!({"session_id": id})).await;
     let backend_calls = llm.requests().len();

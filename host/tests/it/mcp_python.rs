@@ -229,18 +229,29 @@ fn check_run(label: &str, saw: &Value) -> Value {
         matrix["recommendation"]
     );
 
-    // A notification per finished cell, in order, ending with every cell done.
+    // A notification per finished cell, in order: the first pass's cells, then each
+    // replicate round's judgments, the total growing as each round is planned, ending with
+    // everything done.
     let progress: Vec<(f64, Option<f64>)> = saw["progress"]
         .as_array()
         .expect("progress")
         .iter()
         .map(|p| (p[0].as_f64().expect("progress"), p[1].as_f64()))
         .collect();
-    let total = (OPTIONS.len() * CRITERIA.len()) as f64;
-    let expected: Vec<(f64, Option<f64>)> = (0..=OPTIONS.len() * CRITERIA.len())
-        .map(|done| (done as f64, Some(total)))
+    let cells = OPTIONS.len() * CRITERIA.len();
+    let first_pass: Vec<(f64, Option<f64>)> = (0..=cells)
+        .map(|done| (done as f64, Some(cells as f64)))
         .collect();
-    assert_eq!(progress, expected, "{label}");
+    assert_eq!(progress[..=cells], first_pass[..], "{label}");
+    for pair in progress[cells..].windows(2) {
+        let ((done, total), (next, next_total)) = (pair[0], pair[1]);
+        assert!(
+            next == done + 1.0 || (next == done && next_total > total),
+            "{label}: {progress:?}"
+        );
+    }
+    let (done, total) = progress[progress.len() - 1];
+    assert_eq!(Some(done), total, "{label}: {progress:?}");
 
     assert_eq!(saw["sessions"]["total_active"], 1, "{label}");
     // The reference server's shapes, which the script checked in detail (types and
@@ -285,6 +296,7 @@ async fn the_official_python_sdk_gets_the_same_results_over_stdio_and_http() {
     let llm = llm().await;
 
     let mut matrices = Vec::new();
+    let mut reported = 0u64;
     let mut versions = Vec::new();
     for mode in ["auto", "legacy"] {
         for transport in ["--stdio", "--http"] {
@@ -307,6 +319,10 @@ async fn the_official_python_sdk_gets_the_same_results_over_stdio_and_http() {
             if let Some(mut child) = http {
                 child.kill().await.expect("stop the server");
             }
+            reported += ["evaluated", "second_evaluation"]
+                .iter()
+                .map(|e| saw[e]["summary"]["llm_calls"].as_u64().expect("llm_calls"))
+                .sum::<u64>();
             matrices.push((label.clone(), check_run(&label, &saw)));
             versions.push((label, saw["protocol_version"].clone()));
         }
@@ -321,6 +337,6 @@ async fn the_official_python_sdk_gets_the_same_results_over_stdio_and_http() {
     assert_eq!(versions[0].1, versions[1].1, "{versions:?}");
     assert_eq!(versions[2].1, versions[3].1, "{versions:?}");
     assert_ne!(versions[0].1, versions[2].1, "{versions:?}");
-    // 4 options x 2 criteria in batches of up to 5: one call per criterion, per run.
-    assert_eq!(llm.requests().len(), 2 * matrices.len());
+    // Every call the evaluations reported reached the model, and no other did.
+    assert_eq!(llm.requests().len() as u64, reported);
 }

@@ -120,8 +120,11 @@ async fn a_killed_server_keeps_the_finished_cells_and_the_next_evaluation_comput
     let evaluation = tokio::spawn({
         let session = session.clone();
         async move {
-            peer.call_tool(request("evaluate_options", json!({"session_id": session})))
-                .await
+            peer.call_tool(request(
+                "evaluate_options",
+                json!({"session_id": session, "confidence_target": 0}),
+            ))
+            .await
         }
     });
     // Three calls received means at least two answered: some cells done, not all six.
@@ -145,7 +148,12 @@ async fn a_killed_server_keeps_the_finished_cells_and_the_next_evaluation_comput
         (1..6).contains(&kept),
         "{kept} cells kept of the {calls_before} calls made before the kill"
     );
-    let evaluated = ok(&client, "evaluate_options", json!({"session_id": session})).await;
+    let evaluated = ok(
+        &client,
+        "evaluate_options",
+        json!({"session_id": session, "confidence_target": 0}),
+    )
+    .await;
     let summary = &evaluated["summary"];
     assert_eq!(summary["cells_reused"], kept, "{summary}");
     assert_eq!(summary["cells_computed"], 6 - kept, "{summary}");
@@ -204,7 +212,13 @@ async fn two_instances_share_sessions_through_redis() {
         )
         .await;
     }
-    let evaluated = ok(&a, "evaluate_options", json!({"session_id": session})).await;
+    // One pass each: the second session's calls must all be replays of the first's.
+    let evaluated = ok(
+        &a,
+        "evaluate_options",
+        json!({"session_id": session, "confidence_target": 0}),
+    )
+    .await;
     assert_eq!(evaluated["summary"]["cells_computed"], 4, "{evaluated:?}");
     assert_eq!(answered_cells(&b, &session).await, 4);
     let listed = ok(&b, "list_sessions", json!({})).await;
@@ -215,7 +229,12 @@ async fn two_instances_share_sessions_through_redis() {
     // Redis; B's own cache has never seen them): no call, nothing billed.
     let calls = llm.requests().len();
     let again = decision_on(&b, "Shared", &["A", "B"], &["cost", "speed"]).await;
-    let replayed = ok(&b, "evaluate_options", json!({"session_id": again})).await;
+    let replayed = ok(
+        &b,
+        "evaluate_options",
+        json!({"session_id": again, "confidence_target": 0}),
+    )
+    .await;
     assert_eq!(replayed["summary"]["cache_hits"], 2, "{replayed:?}");
     assert_eq!(replayed["summary"]["llm_calls"], 0, "{replayed:?}");
     assert_eq!(llm.requests().len(), calls, "nothing sent to the model");
@@ -275,8 +294,11 @@ async fn an_evaluation_whose_lease_is_taken_over_stops() {
     let evaluation = tokio::spawn({
         let session = session.clone();
         async move {
-            peer.call_tool(request("evaluate_options", json!({"session_id": session})))
-                .await
+            peer.call_tool(request(
+                "evaluate_options",
+                json!({"session_id": session, "confidence_target": 0}),
+            ))
+            .await
         }
     });
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -462,6 +462,46 @@ impl Session {
         true
     }
 
+    /// The round the next call for criterion `c` belongs to: one past the latest round of
+    /// its cells' current judgments, 0 when it has none.
+    pub fn next_round(&self, c: CriterionId) -> u32 {
+        self.options
+            .iter()
+            .filter_map(|o| match self.cell_state(o.id, c) {
+                CellState::Fresh(cell) => cell.samples.iter().map(|j| j.round + 1).max(),
+                CellState::Stale(_) | CellState::Missing => None,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Stores a replicate of a cell: its judgments join those the cell already has (a cell
+    /// without a usable evaluation takes it as its first). Refused like [`Session::record`].
+    pub fn record_replicate(&mut self, o: OptionId, c: CriterionId, replicate: Cell) -> bool {
+        if replicate.basis.is_none() || replicate.basis != self.basis(o, c) {
+            return false;
+        }
+        match self.cell_state(o, c) {
+            CellState::Fresh(cell) => match cell.status {
+                CellStatus::Manual { .. } => false,
+                CellStatus::Failed { .. } => {
+                    self.cells.insert((o, c), replicate);
+                    true
+                }
+                CellStatus::Scored { .. } | CellStatus::Abstained => {
+                    if let Some(cell) = self.cells.get_mut(&(o, c)) {
+                        cell.add_replicate(replicate);
+                    }
+                    true
+                }
+            },
+            CellState::Missing | CellState::Stale(_) => {
+                self.cells.insert((o, c), replicate);
+                true
+            }
+        }
+    }
+
     /// Sets a score by hand (or, with `None`, removes a manual score so the next evaluation
     /// computes the cell again).
     pub fn set_manual(

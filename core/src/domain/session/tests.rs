@@ -42,6 +42,7 @@ fn scored(session: &Session, o: OptionId, c: CriterionId, score: f64) -> Cell {
         attempts: 1,
         at: NOW,
         basis: session.basis(o, c),
+        samples: Vec::new(),
     }
 }
 
@@ -316,4 +317,111 @@ fn cells_taken_out_come_back_unless_their_option_or_criterion_is_gone() {
         .map(|((o, c), cell)| removed.restore_cell(o, c, cell))
         .collect();
     assert_eq!(kept, [true, false]);
+}
+
+fn judgment(score: f64, round: u32) -> crate::domain::Judgment {
+    crate::domain::Judgment {
+        verdict: crate::domain::judgment::Verdict::Scored {
+            score: Score::new(score).expect("in range"),
+        },
+        justification: format!("round {round}"),
+        backend: "bedrock".to_owned(),
+        model: Some("m".to_owned()),
+        judge: 0,
+        place: None,
+        round,
+        at: NOW,
+    }
+}
+
+fn judged(session: &Session, o: OptionId, c: CriterionId, score: f64, round: u32) -> Cell {
+    Cell::judged(
+        judgment(score, round),
+        None,
+        10,
+        1,
+        session.basis(o, c).expect("basis"),
+    )
+}
+
+#[test]
+fn replicates_add_judgments_and_the_value_is_their_mean() {
+    let mut s = session(&["A", "B"], &["cost"]);
+    let (a, cost) = (s.options()[0].id, s.criteria()[0].id);
+    assert_eq!(s.next_round(cost), 0);
+    assert!(s.record(a, cost, judged(&s, a, cost, 4.0, 0)));
+    assert!(s.record_replicate(a, cost, judged(&s, a, cost, 8.0, 1)));
+    assert!(s.record_replicate(a, cost, judged(&s, a, cost, 7.0, 2)));
+    let cell = s.cell(a, cost).expect("cell");
+    assert_eq!(cell.samples.len(), 3);
+    assert_eq!(cell.status.score().map(Score::get), Some(19.0 / 3.0));
+    // The justification is that of the score nearest the mean.
+    assert_eq!(cell.justification, "round 2");
+    assert_eq!((cell.latency_ms, cell.attempts), (30, 3));
+    assert_eq!(s.next_round(cost), 3);
+    // A failed replicate adds its cost and keeps the judgments.
+    let mut failed = judged(&s, a, cost, 1.0, 3);
+    failed.samples.clear();
+    failed.status = CellStatus::Failed {
+        reason: "timeout".to_owned(),
+    };
+    assert!(s.record_replicate(a, cost, failed));
+    let cell = s.cell(a, cost).expect("cell");
+    assert_eq!(cell.samples.len(), 3);
+    assert_eq!(cell.attempts, 4);
+    assert_eq!(cell.status.score().map(Score::get), Some(19.0 / 3.0));
+}
+
+#[test]
+fn a_replicate_never_overrides_a_person_and_replaces_a_failure() {
+    let mut s = session(&["A", "B"], &["cost"]);
+    let (a, b, cost) = (s.options()[0].id, s.options()[1].id, s.criteria()[0].id);
+    s.set_manual(
+        "A",
+        "cost",
+        Some(Score::new(2.0).expect("score")),
+        None,
+        &Limits::default(),
+        NOW,
+    )
+    .expect("manual");
+    assert!(!s.record_replicate(a, cost, judged(&s, a, cost, 9.0, 1)));
+    let mut failed = judged(&s, b, cost, 1.0, 0);
+    failed.samples.clear();
+    failed.status = CellStatus::Failed {
+        reason: "x".to_owned(),
+    };
+    assert!(s.record(b, cost, failed));
+    assert!(s.record_replicate(b, cost, judged(&s, b, cost, 9.0, 1)));
+    assert_eq!(
+        s.cell(b, cost)
+            .and_then(|c| c.status.score())
+            .map(Score::get),
+        Some(9.0)
+    );
+    // A replicate of inputs that changed since answers nobody's question.
+    let stale = judged(&s, b, cost, 3.0, 2);
+    s.update_option("B", None, Some(Some("new".to_owned())), &Limits::default())
+        .expect("update");
+    assert!(!s.record_replicate(b, cost, stale));
+}
+
+#[test]
+fn a_cell_saved_before_judgments_were_kept_reads_as_one_judgment() {
+    let s = session(&["A", "B"], &["cost"]);
+    let (a, cost) = (s.options()[0].id, s.criteria()[0].id);
+    let json = serde_json::json!({
+        "status": "scored", "score": 7.0, "justification": "old", "backend": "bedrock",
+        "model": "m", "tokens": null, "latency_ms": 5, "attempts": 1,
+        "at": "2026-01-01T00:00:00Z",
+        "basis": serde_json::to_value(s.basis(a, cost)).expect("basis"),
+    });
+    let mut cell: Cell = serde_json::from_value(json).expect("an old cell loads");
+    assert!(cell.samples.is_empty());
+    let judgments = cell.judgments();
+    assert_eq!(judgments.len(), 1);
+    assert_eq!((judgments[0].score(), judgments[0].round), (Some(7.0), 0));
+    cell.add_replicate(judged(&s, a, cost, 9.0, 1));
+    assert_eq!(cell.samples.len(), 2);
+    assert_eq!(cell.status.score().map(Score::get), Some(8.0));
 }

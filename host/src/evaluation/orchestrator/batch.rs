@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use super::pipeline::CallFailure;
 use super::{CellResult, Inner, RunCounters};
 use crate::domain::cell::Basis;
+use crate::domain::judgment::{self, Judgment, Place};
 use crate::domain::{Cell, CellStatus, Score, Tokens};
 use crate::evaluation::answer::{self, Verdict};
 use crate::evaluation::backend::{BackendFailure, Completion, CompletionRequest};
@@ -143,7 +144,7 @@ impl Batch {
                 Ok((completion, key)) => {
                     let share = share_tokens(completion.tokens, pending.len());
                     for p in pending.iter_mut() {
-                        p.tokens = add_tokens(p.tokens, share);
+                        p.tokens = Tokens::sum(p.tokens, share);
                     }
                     match self.absorb(&completion, backend, pending, Settled::now(started)) {
                         Ok(kept) => {
@@ -264,7 +265,8 @@ impl Batch {
             let verdict = answer::parse_single(&completion.text).map_err(|e| e.to_string())?;
             let kept = answer::kept::single(&verdict);
             let single = pending.remove(0);
-            let cell = self.verdict_cell(&single, verdict, completion, backend, when);
+            let place = Place { index: 0, of: 1 };
+            let cell = self.verdict_cell(&single, place, verdict, completion, backend, when);
             self.deliver(vec![cell]);
             return Ok(kept);
         }
@@ -292,10 +294,20 @@ impl Batch {
         let mut remaining = Vec::new();
         let mut settled = Vec::with_capacity(pending.len());
         let mut kept = Vec::with_capacity(pending.len());
-        for (p, answer) in std::mem::take(pending).into_iter().zip(answers) {
+        // The call listed every pending option, in order.
+        let of = u32::try_from(pending.len()).unwrap_or(u32::MAX);
+        for (index, (p, answer)) in (0u32..).zip(std::mem::take(pending).into_iter().zip(answers)) {
             match answer.flatten() {
                 Some(verdict) => {
-                    settled.push(self.verdict_cell(&p, verdict.clone(), completion, backend, when));
+                    let place = Place { index, of };
+                    settled.push(self.verdict_cell(
+                        &p,
+                        place,
+                        verdict.clone(),
+                        completion,
+                        backend,
+                        when,
+                    ));
                     kept.push((p.key, verdict));
                 }
                 None => remaining.push(p),
@@ -316,37 +328,75 @@ impl Batch {
         Err(message)
     }
 
+    /// The cell `verdict` settles; `place` is where the option stood in the call that
+    /// answered.
     fn verdict_cell(
         &self,
         pending: &Pending,
+        place: Place,
         verdict: Verdict,
         completion: &Completion,
         backend: &str,
         when: Settled,
     ) -> CellResult {
-        let (status, justification) = match verdict {
+        let (verdict, justification) = match verdict {
             Verdict::Scored {
                 score,
                 justification,
             } => match Score::clamped(score) {
-                Some(score) => (CellStatus::Scored { score }, justification),
-                None => (
-                    CellStatus::Failed {
-                        reason: "the answer's score is not a finite number".to_owned(),
-                    },
-                    justification,
-                ),
+                Some(score) => (judgment::Verdict::Scored { score }, justification),
+                None => {
+                    return self.cell(
+                        pending,
+                        CellStatus::Failed {
+                            reason: "the answer's score is not a finite number".to_owned(),
+                        },
+                        justification,
+                        Some(completion.model.clone()),
+                        backend,
+                        when,
+                    );
+                }
             },
-            Verdict::Abstained { justification } => (CellStatus::Abstained, justification),
+            Verdict::Abstained { justification } => (judgment::Verdict::Abstained, justification),
         };
-        self.cell(
-            pending,
-            status,
+        let judgment = Judgment {
+            verdict,
             justification,
-            Some(completion.model.clone()),
-            backend,
-            when,
-        )
+            backend: backend.to_owned(),
+            model: Some(completion.model.clone()),
+            judge: 0,
+            place: Some(place),
+            round: self.criterion.round,
+            at: when.at,
+        };
+        let cell = Cell::judged(
+            judgment,
+            pending.tokens,
+            when.latency_ms,
+            pending.attempts,
+            self.basis(pending),
+        );
+        self.result(pending, cell)
+    }
+
+    fn basis(&self, pending: &Pending) -> Basis {
+        Basis {
+            option_revision: pending.option.revision,
+            criterion_revision: self.criterion.revision,
+            settings: self.criterion.settings.clone(),
+        }
+    }
+
+    fn result(&self, pending: &Pending, cell: Cell) -> CellResult {
+        CellResult {
+            option: pending.option.id,
+            criterion: self.criterion.id,
+            option_name: pending.option.name.clone(),
+            criterion_name: self.criterion.name.clone(),
+            cell,
+            replicate: self.criterion.replicate,
+        }
     }
 
     /// Sends finished cells to the driver.
@@ -375,19 +425,10 @@ impl Batch {
             latency_ms: when.latency_ms,
             attempts: pending.attempts,
             at: when.at,
-            basis: Some(Basis {
-                option_revision: pending.option.revision,
-                criterion_revision: self.criterion.revision,
-                settings: self.criterion.settings.clone(),
-            }),
+            basis: Some(self.basis(pending)),
+            samples: Vec::new(),
         };
-        CellResult {
-            option: pending.option.id,
-            criterion: self.criterion.id,
-            option_name: pending.option.name.clone(),
-            criterion_name: self.criterion.name.clone(),
-            cell,
-        }
+        self.result(pending, cell)
     }
 }
 
@@ -483,19 +524,6 @@ fn share_tokens(tokens: Option<Tokens>, options: usize) -> Option<Tokens> {
         input: tokens.input.div_ceil(n),
         output: tokens.output.div_ceil(n),
     })
-}
-
-fn add_tokens(a: Option<Tokens>, b: Option<Tokens>) -> Option<Tokens> {
-    match (a, b) {
-        (None, None) => None,
-        (a, b) => {
-            let (a, b) = (a.unwrap_or_default(), b.unwrap_or_default());
-            Some(Tokens {
-                input: a.input.saturating_add(b.input),
-                output: a.output.saturating_add(b.output),
-            })
-        }
-    }
 }
 
 #[cfg(test)]

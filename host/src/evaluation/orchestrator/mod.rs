@@ -42,12 +42,13 @@ use super::EvaluationSettings;
 use super::backend::Backends;
 use super::cache::{CompletionCache, SharedCache};
 use super::concurrency::ConcurrencyLimits;
-use super::plan::Plan;
+use super::plan::{CriterionWork, Plan, PlannedOption};
 use super::resilience::breaker::{BreakerState, CircuitBreaker};
 use super::resilience::rate_limit::{ANY_MODEL, RateLimit, RateLimitKey, RateLimits};
 use crate::providers::Routing;
 use crate::telemetry::Telemetry;
 use batch::Batch;
+use decision_matrix_core::confidence::order::call_order;
 
 /// A computed cell, for the caller to store.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +63,8 @@ pub struct CellResult {
     pub criterion_name: Arc<str>,
     /// The cell, with the basis it was computed from.
     pub cell: Cell,
+    /// Whether the cell is a replicate, whose judgments join those the cell has.
+    pub replicate: bool,
 }
 
 /// What an evaluation did.
@@ -224,7 +227,8 @@ impl Evaluator {
         let topic: Arc<str> = Arc::from(plan.topic.as_str());
         let (sender, mut receiver) = mpsc::unbounded_channel();
         let mut batches = FuturesUnordered::new();
-        for criterion in plan.criteria {
+        for mut criterion in plan.criteria {
+            criterion.options = listed(&plan.topic, &criterion);
             let criterion = Arc::new(criterion);
             for chunk in criterion
                 .options
@@ -284,6 +288,20 @@ impl Evaluator {
         };
         report
     }
+}
+
+/// The criterion's options in the order its round lists them: drawn per (decision,
+/// criterion, round) so that a judge's leaning towards the first listed option falls on each
+/// option in turn rather than always on the same one. The decision is named by its topic
+/// rather than its session id: the same decision set up again (in another session, or on
+/// another instance) asks the same questions, so their answers can be replayed from the
+/// cache; within a session the orders are the same on every run.
+fn listed(topic: &str, work: &CriterionWork) -> Vec<PlannedOption> {
+    let ids: Vec<OptionId> = work.options.iter().map(|o| o.id).collect();
+    call_order(topic, work.id, work.round, &ids)
+        .into_iter()
+        .filter_map(|id| work.options.iter().find(|o| o.id == id).cloned())
+        .collect()
 }
 
 fn saturate(value: u64) -> u32 {

@@ -130,7 +130,7 @@ impl Batch {
         self.inner
             .cache
             .enabled()
-            .then(|| CacheKey::new(backend_id, request))
+            .then(|| CacheKey::new(backend_id, request, self.criterion.round))
     }
 
     /// Stage 1: the answer to the same request bought before, unless the evaluation is

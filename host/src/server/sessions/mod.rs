@@ -26,6 +26,8 @@
 mod housekeeping;
 mod lease;
 mod listing;
+#[cfg(test)]
+mod migration_tests;
 mod records;
 mod store_options;
 #[cfg(test)]
@@ -282,15 +284,24 @@ impl SessionManager {
         &self,
         id: &str,
         cells: Vec<(OptionId, CriterionId, Cell)>,
+        replicates: bool,
     ) -> Result<usize, ToolError> {
         let Some((_, stored, mut session)) = self.fetch(id).await? else {
             return Err(ToolError::session_not_found());
         };
-        let accepted: Vec<((OptionId, CriterionId), Cell)> = cells
-            .into_iter()
-            .filter(|(o, c, cell)| session.record(*o, *c, cell.clone()))
-            .map(|(o, c, cell)| ((o, c), cell))
-            .collect();
+        let mut accepted: Vec<((OptionId, CriterionId), Cell)> = Vec::with_capacity(cells.len());
+        for (o, c, cell) in cells {
+            let recorded = if replicates {
+                session.record_replicate(o, c, cell)
+            } else {
+                session.record(o, c, cell)
+            };
+            // What is saved is the cell as the session now holds it (a replicate's
+            // judgments joined to the earlier ones).
+            if recorded && let Some(cell) = session.cell(o, c) {
+                accepted.push(((o, c), cell.clone()));
+            }
+        }
         if accepted.is_empty() {
             return Ok(0);
         }
@@ -521,7 +532,7 @@ mod tests {
         let (o, c) = (current.options()[1].id, current.criteria()[0].id);
         let evaluated = evaluated_cell(&current, o, c, 4.0);
         let saved = sessions
-            .record_cells("s", vec![(o, c, evaluated)])
+            .record_cells("s", vec![(o, c, evaluated)], false)
             .await
             .expect("recorded");
         assert_eq!(saved, 1);

@@ -3,13 +3,19 @@
 
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::Session;
-use crate::evaluation::Plan;
+use decision_matrix_core::confidence::assess::{self, Assessment};
+use decision_matrix_core::confidence::plan::{self, PlanSettings, Stop};
+use decision_matrix_core::confidence::session::SessionEvidence;
+use decision_matrix_core::confidence::winner::WinnerSettings;
+use decision_matrix_core::config::confidence_target;
+
+use crate::domain::{CriterionId, OptionId, Session};
+use crate::evaluation::{EvaluationReport, Plan};
 
 use super::super::error::ToolError;
 use super::super::format;
 use super::super::params::EvaluateArgs;
-use super::super::results::{Evaluated, EvaluationSummary};
+use super::super::results::{Adaptive, Evaluated, EvaluationSummary};
 use super::super::scope::Scoped;
 use super::super::service::ToolResult;
 use super::{Settled, steps};
@@ -42,6 +48,7 @@ impl Scoped<'_> {
         progress: Progress<'_>,
     ) -> ToolResult<Evaluated> {
         let id = args.session_id.clone();
+        let mode = Mode::of(&args, self.evaluator.settings().confidence_target)?;
         prerequisites(&self.session(&id).await?)?;
         let (cancel, _running) = self.stopping.evaluation(cancel);
         let Some(lease) = self
@@ -57,7 +64,7 @@ impl Scoped<'_> {
         };
         let started = std::time::Instant::now();
         let outcome = self
-            .evaluate_leased(&id, args.force, lease.stop_token(), progress)
+            .evaluate_leased(&id, args.force, mode, lease.stop_token(), progress)
             .await;
         let lost = lease.was_lost();
         lease.release().await;
@@ -78,11 +85,13 @@ impl Scoped<'_> {
         outcome
     }
 
-    /// The evaluation proper, under the session's lease.
+    /// The evaluation proper, under the session's lease: the first pass over the cells
+    /// that need it, then replicate rounds as `mode` asks.
     async fn evaluate_leased(
         &self,
         id: &str,
         force: bool,
+        mode: Mode,
         cancel: CancellationToken,
         progress: Progress<'_>,
     ) -> ToolResult<Evaluated> {
@@ -90,64 +99,16 @@ impl Scoped<'_> {
         // previous evaluation saved are not computed again.
         let session = self.session(id).await?;
         prerequisites(&session)?;
+        let batch_size = self.evaluator.settings().batch_size;
         let plan = Plan::new(&session, force);
+        let one_pass = saturate(Plan::new(&session, true).calls(batch_size));
         drop(session);
+        let mut tally = Tally::default();
         let planned = plan.cells();
-        let mut done = 0;
-        if planned > 0 {
-            progress(Update::Cells { done: 0, planned });
-        }
-        // The engine reports cells from a synchronous callback; a writer task saves them,
-        // each batch being whatever finished since the last write.
-        let (cells, mut finished) = tokio::sync::mpsc::unbounded_channel();
-        let writer = tokio::spawn({
-            let (sessions, id) = (self.sessions.clone(), id.to_owned());
-            async move {
-                let mut failure = None;
-                while let Some(first) = finished.recv().await {
-                    let mut batch = vec![first];
-                    while let Ok(more) = finished.try_recv() {
-                        batch.push(more);
-                    }
-                    if failure.is_none()
-                        && let Err(error) = sessions.record_cells(&id, batch).await
-                    {
-                        failure = Some(error);
-                    }
-                }
-                failure
-            }
-        });
+        let first_calls = saturate(plan.calls(batch_size));
         let report = self
-            .evaluator
-            .run(plan, cancel, |result| {
-                let _ = cells.send((result.option, result.criterion, result.cell));
-                done += 1;
-                progress(Update::Cells { done, planned });
-            })
-            .await;
-        drop(cells);
-        // Every cell reported is saved before the call answers.
-        let unsaved = writer.await.map_err(|error| {
-            ToolError::new(
-                "Session store",
-                format!("saving the evaluated cells failed: {error}"),
-            )
-        })?;
-        if let Some(mut error) = unsaved {
-            error.error = format!("Evaluated cells could not be saved: {}", error.error);
-            return Err(error);
-        }
-        let session = if report.cancelled {
-            self.session(id).await?
-        } else {
-            self.sessions
-                .modify(id, |session| {
-                    session.evaluations_run += 1;
-                    Ok(session.clone())
-                })
-                .await?
-        };
+            .run_round(id, plan, false, &cancel, &mut tally, progress)
+            .await?;
         let errors = report.failures.clone();
         let computed = report.scored + report.abstained;
         // Cells this run settled; fewer than planned when it was cancelled.
@@ -164,8 +125,35 @@ impl Scoped<'_> {
             error.extra.insert("errors".into(), errors.clone().into());
             return Err(error);
         }
+        let mut totals = report;
+        let adaptive = if totals.cancelled {
+            mode.summary(one_pass, first_calls, "cancelled", CANCELLED.to_owned())
+        } else {
+            self.replicate_rounds(
+                id,
+                mode,
+                one_pass,
+                first_calls,
+                &cancel,
+                &mut tally,
+                progress,
+                &mut totals,
+            )
+            .await?
+        };
+        let cancelled = totals.cancelled;
+        let session = if cancelled {
+            self.session(id).await?
+        } else {
+            self.sessions
+                .modify(id, |session| {
+                    session.evaluations_run += 1;
+                    Ok(session.clone())
+                })
+                .await?
+        };
         let (options, criteria) = (session.options().len(), session.criteria().len());
-        let message = if report.cancelled {
+        let message = if cancelled {
             format!(
                 "Evaluation cancelled after {settled} of {planned} cells; finished cells are kept"
             )
@@ -187,22 +175,394 @@ impl Scoped<'_> {
             errors: errors.len(),
             cells_computed: settled,
             cells_reused: cells.saturating_sub(planned),
-            llm_calls: report.calls,
-            cache_hits: report.cache_hits,
-            input_tokens: u64::from(report.tokens.input),
-            output_tokens: u64::from(report.tokens.output),
+            llm_calls: totals.calls,
+            cache_hits: totals.cache_hits,
+            input_tokens: u64::from(totals.tokens.input),
+            output_tokens: u64::from(totals.tokens.output),
         };
         Ok(Evaluated {
             session_id: session.id.clone(),
-            evaluation_complete: !report.cancelled && errors.is_empty(),
-            cancelled: report.cancelled,
-            formatted_output: format::evaluation_complete(&session, &summary, &report),
+            evaluation_complete: !cancelled && errors.is_empty(),
+            cancelled,
+            formatted_output: format::evaluation_complete(&session, &summary, &totals),
             summary,
             errors: (!errors.is_empty()).then_some(errors),
             message,
             next_steps: steps(&["get_decision_matrix - See the complete results"]),
+            adaptive,
         })
     }
+
+    /// The rounds after the first pass: planned from the evidence until the target is
+    /// reached (or the budget spent, or the leaders are indistinguishable), or a fixed
+    /// number of replicates. Their calls and tokens are added to `totals`.
+    #[allow(clippy::too_many_arguments)]
+    async fn replicate_rounds(
+        &self,
+        id: &str,
+        mode: Mode,
+        one_pass: u32,
+        first_calls: u32,
+        cancel: &CancellationToken,
+        tally: &mut Tally,
+        progress: Progress<'_>,
+        totals: &mut EvaluationReport,
+    ) -> Result<Adaptive, ToolError> {
+        let batch_size = self.evaluator.settings().batch_size;
+        let budget = mode.budget(one_pass);
+        let mut spent = first_calls;
+        let mut rounds = 0u32;
+        let mut judgments = 0usize;
+        let mut replicate_errors = Vec::new();
+        // Each round makes at least one call, so the budget bounds the rounds; a fixed
+        // number of replicates is bounded by itself.
+        let most_rounds = budget.max(mode.fixed_rounds()).saturating_add(2);
+        let mut stop = None;
+        while rounds < most_rounds {
+            if cancel.is_cancelled() {
+                stop = Some(("cancelled", CANCELLED.to_owned()));
+                break;
+            }
+            let session = self.session(id).await?;
+            let next = match mode {
+                Mode::SinglePass => Next::Stop("single_pass", SINGLE_PASS.to_owned()),
+                Mode::Replicates(n) if rounds + 1 >= n => Next::Stop(
+                    "replicates_done",
+                    format!("Every cell was judged {n} times, as asked."),
+                ),
+                Mode::Replicates(_) => Next::Calls(every_cell(&session)),
+                Mode::Target { target, .. } => {
+                    planned_round(&session, target, budget.saturating_sub(spent))
+                }
+            };
+            let calls = match next {
+                Next::Stop(name, reason) => {
+                    stop = Some((name, reason));
+                    break;
+                }
+                Next::Calls(calls) => calls,
+            };
+            let mut plan = Plan::replicates(&session, &calls);
+            drop(session);
+            if let Mode::Target { .. } = mode {
+                // A planned call lists the contenders, which a batch may split in two.
+                while plan.calls(batch_size) > budget.saturating_sub(spent) as usize {
+                    plan.criteria.pop();
+                }
+            }
+            if plan.criteria.is_empty() {
+                stop = Some(("budget_spent", BUDGET_SPENT.to_owned()));
+                break;
+            }
+            spent = spent.saturating_add(saturate(plan.calls(batch_size)));
+            rounds += 1;
+            let report = self
+                .run_round(id, plan, true, cancel, tally, progress)
+                .await?;
+            let added = report.scored + report.abstained;
+            judgments += added;
+            replicate_errors.extend(report.failures.iter().cloned());
+            totals.calls += report.calls;
+            totals.cache_hits += report.cache_hits;
+            totals.tokens.input = totals.tokens.input.saturating_add(report.tokens.input);
+            totals.tokens.output = totals.tokens.output.saturating_add(report.tokens.output);
+            if report.cancelled {
+                totals.cancelled = true;
+                stop = Some(("cancelled", CANCELLED.to_owned()));
+                break;
+            }
+            if added == 0 {
+                stop = Some((
+                    "replicates_failed",
+                    "A round of replicates got no usable answer; the evaluation stopped rather \
+                     than spend more calls on a failing backend. The cells keep their earlier \
+                     judgments."
+                        .to_owned(),
+                ));
+                break;
+            }
+        }
+        let (stopped, reason) = stop.unwrap_or_else(|| ("budget_spent", BUDGET_SPENT.to_owned()));
+        let mut summary = mode.summary(budget, spent, stopped, reason);
+        summary.rounds = rounds;
+        summary.replicate_judgments = judgments;
+        summary.replicate_errors = replicate_errors;
+        Ok(summary)
+    }
+
+    /// Runs `plan` (replicates or not), saving each cell as it finishes.
+    async fn run_round(
+        &self,
+        id: &str,
+        plan: Plan,
+        replicates: bool,
+        cancel: &CancellationToken,
+        tally: &mut Tally,
+        progress: Progress<'_>,
+    ) -> Result<EvaluationReport, ToolError> {
+        let cells_planned = plan.cells();
+        if cells_planned > 0 {
+            tally.planned += cells_planned;
+            progress(Update::Cells {
+                done: tally.done,
+                planned: tally.planned,
+            });
+        }
+        // The engine reports cells from a synchronous callback; a writer task saves them,
+        // each batch being whatever finished since the last write.
+        let (cells, mut finished) = tokio::sync::mpsc::unbounded_channel();
+        let writer = tokio::spawn({
+            let (sessions, id) = (self.sessions.clone(), id.to_owned());
+            async move {
+                let mut failure = None;
+                while let Some(first) = finished.recv().await {
+                    let mut batch = vec![first];
+                    while let Ok(more) = finished.try_recv() {
+                        batch.push(more);
+                    }
+                    if failure.is_none()
+                        && let Err(error) = sessions.record_cells(&id, batch, replicates).await
+                    {
+                        failure = Some(error);
+                    }
+                }
+                failure
+            }
+        });
+        let report = self
+            .evaluator
+            .run(plan, cancel.clone(), |result| {
+                let _ = cells.send((result.option, result.criterion, result.cell));
+                tally.done += 1;
+                progress(Update::Cells {
+                    done: tally.done,
+                    planned: tally.planned,
+                });
+            })
+            .await;
+        drop(cells);
+        // Every cell reported is saved before the call answers.
+        let unsaved = writer.await.map_err(|error| {
+            ToolError::new(
+                "Session store",
+                format!("saving the evaluated cells failed: {error}"),
+            )
+        })?;
+        if let Some(mut error) = unsaved {
+            error.error = format!("Evaluated cells could not be saved: {}", error.error);
+            return Err(error);
+        }
+        Ok(report)
+    }
+}
+
+const CANCELLED: &str = "The evaluation was cancelled; the judgments made before are kept.";
+const SINGLE_PASS: &str = "Each cell was judged once, as asked (confidence_target 0).";
+const BUDGET_SPENT: &str = "The call budget (max_calls) is spent; read the winner's probability \
+     and the contenders in get_decision_matrix, or evaluate again to spend another budget.";
+
+/// Cells done and planned so far, over every round: the plan grows as rounds are planned.
+#[derive(Default)]
+struct Tally {
+    done: usize,
+    planned: usize,
+}
+
+/// How far an evaluation goes beyond the first pass.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mode {
+    /// One judgment per cell.
+    SinglePass,
+    /// Every cell judged this many times.
+    Replicates(u32),
+    /// Replicates where they can change the answer, until the winner's probability of being
+    /// best reaches `target` or `max_calls` calls are planned (`None`: twice one pass).
+    Target {
+        /// The probability to reach.
+        target: f64,
+        /// The budget, first pass included.
+        max_calls: Option<u32>,
+    },
+}
+
+impl Mode {
+    /// The mode `args` ask for, with `default_target` when they name none; an error says
+    /// which argument is wrong and what is allowed.
+    pub fn of(args: &EvaluateArgs, default_target: f64) -> Result<Mode, ToolError> {
+        let invalid = |message: String| ToolError::invalid("Invalid evaluation", message);
+        if let Some(target) = args.confidence_target {
+            confidence_target(target)
+                .map_err(|allowed| invalid(format!("confidence_target {target} is {allowed}")))?;
+        }
+        if let Some(max) = args.max_calls
+            && !(1..=MAX_CALLS).contains(&max)
+        {
+            return Err(invalid(format!(
+                "max_calls {max} is out of range; allowed: 1 to {MAX_CALLS}"
+            )));
+        }
+        match (args.replicates, args.confidence_target) {
+            (Some(n), _) if !(1..=MAX_REPLICATES).contains(&n) => Err(invalid(format!(
+                "replicates {n} is out of range; allowed: 1 to {MAX_REPLICATES}"
+            ))),
+            (Some(_), Some(target)) if target > 0.0 => Err(invalid(
+                "replicates and a confidence_target above 0 cannot be combined: give \
+                 replicates for a fixed number of judgments per cell, or confidence_target \
+                 to stop when the winner is clear"
+                    .to_owned(),
+            )),
+            (Some(n), _) => Ok(Mode::Replicates(n)),
+            (None, target) => {
+                let target = target.unwrap_or(default_target);
+                Ok(if target > 0.0 {
+                    Mode::Target {
+                        target,
+                        max_calls: args.max_calls,
+                    }
+                } else {
+                    Mode::SinglePass
+                })
+            }
+        }
+    }
+
+    /// Calls the evaluation may plan, the first pass included.
+    fn budget(self, one_pass: u32) -> u32 {
+        match self {
+            Mode::Target { max_calls, .. } => max_calls.unwrap_or(one_pass.saturating_mul(2)),
+            Mode::Replicates(n) => one_pass.saturating_mul(n),
+            Mode::SinglePass => one_pass,
+        }
+    }
+
+    fn fixed_rounds(self) -> u32 {
+        match self {
+            Mode::Replicates(n) => n,
+            Mode::SinglePass | Mode::Target { .. } => 1,
+        }
+    }
+
+    fn summary(self, budget: u32, spent: u32, stopped: &str, reason: String) -> Adaptive {
+        Adaptive {
+            confidence_target: match self {
+                Mode::Target { target, .. } => target,
+                Mode::SinglePass | Mode::Replicates(_) => 0.0,
+            },
+            max_calls: budget,
+            calls_planned: spent,
+            rounds: 0,
+            replicate_judgments: 0,
+            stopped: stopped.to_owned(),
+            reason,
+            replicate_errors: Vec::new(),
+        }
+    }
+}
+
+/// The most calls `max_calls` may allow.
+const MAX_CALLS: u32 = 1000;
+/// The most judgments per cell `replicates` may ask for.
+const MAX_REPLICATES: u32 = 10;
+
+/// What to do after a round.
+enum Next {
+    Calls(Vec<(CriterionId, Vec<OptionId>)>),
+    Stop(&'static str, String),
+}
+
+/// Every option of every criterion, for a fixed replicate round.
+fn every_cell(session: &Session) -> Vec<(CriterionId, Vec<OptionId>)> {
+    let options: Vec<OptionId> = session.options().iter().map(|o| o.id).collect();
+    session
+        .criteria()
+        .iter()
+        .map(|c| (c.id, options.clone()))
+        .collect()
+}
+
+/// The planner's next round for `session` with `budget` calls left, or why to stop.
+fn planned_round(session: &Session, target: f64, budget: u32) -> Next {
+    let Some(evidence) = SessionEvidence::of(session, 1) else {
+        return Next::Stop(
+            "nothing_to_learn",
+            "The session has nothing to judge.".to_owned(),
+        );
+    };
+    let settings = evidence.settings(assess::Settings {
+        winner: WinnerSettings {
+            target,
+            rank_intervals: false,
+            ..WinnerSettings::default()
+        },
+        ..assess::Settings::default()
+    });
+    let assessment = Assessment::of(&evidence.evidence, &settings);
+    let step = match plan::plan(
+        &evidence.evidence,
+        &assessment,
+        budget,
+        &PlanSettings::default(),
+    ) {
+        Ok(step) => step,
+        Err(mismatch) => {
+            return Next::Stop("nothing_to_learn", format!("Planning failed: {mismatch}"));
+        }
+    };
+    match step {
+        plan::Plan::Query(calls) => Next::Calls(
+            calls
+                .iter()
+                .map(|call| {
+                    (
+                        evidence.criteria[call.criterion],
+                        call.options.iter().map(|&o| evidence.options[o]).collect(),
+                    )
+                })
+                .collect(),
+        ),
+        plan::Plan::Stop(stop) => {
+            let name = |o: usize| {
+                session
+                    .options()
+                    .get(o)
+                    .map_or_else(String::new, |x| x.name.clone())
+            };
+            let probability = assessment.verdict.winner_probability;
+            match stop {
+                Stop::TargetReached => Next::Stop(
+                    "target_reached",
+                    format!(
+                        "{} is best with probability {:.2}, at least the target {target}.",
+                        assessment.verdict.winner.map(name).unwrap_or_default(),
+                        probability
+                    ),
+                ),
+                Stop::BudgetSpent => Next::Stop("budget_spent", BUDGET_SPENT.to_owned()),
+                Stop::Indistinguishable { leader, rivals } => {
+                    let rivals: Vec<String> = rivals.into_iter().map(name).collect();
+                    Next::Stop(
+                        "indistinguishable",
+                        format!(
+                            "{} and {} are within the judges' noise of each other: the calls \
+                             left could not tell them apart. Treat them as tied, or settle it \
+                             with a manual score or a sharper criterion.",
+                            name(leader),
+                            rivals.join(", ")
+                        ),
+                    )
+                }
+                Stop::NothingToLearn => Next::Stop(
+                    "nothing_to_learn",
+                    "No further call can change the answer (the contenders' cells are exact)."
+                        .to_owned(),
+                ),
+            }
+        }
+    }
+}
+
+fn saturate(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// An evaluation needs options and criteria.
