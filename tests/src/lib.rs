@@ -5,13 +5,15 @@
 //! never left the host. [`redis_server::RedisServer`] is a real `redis-server` on loopback,
 //! shared by the store's tests and the host's multi-instance tests. [`faults::FaultyJudge`]
 //! is the test judge failing a chosen share of calls, as providers do, and [`hostile`] holds
-//! the servers sandbox tests aim plugins at. [`raw_http`] speaks HTTP/1.1 over a bare
+//! the servers sandbox tests aim plugins at; [`noisy_judge`] errs as real judges do (noise,
+//! position bias, a leaning per model). [`raw_http`] speaks HTTP/1.1 over a bare
 //! socket, as connection-limit tests need. [`plugins_dir`] builds the test fixture plugins
 //! and lays them out with the built-ins as a plugins directory.
 
 pub mod faults;
 pub mod hostile;
 pub mod judge;
+pub mod noisy_judge;
 pub mod plugin_build;
 mod plugin_dir;
 pub mod raw_http;

@@ -1,5 +1,6 @@
-//! `export_matrix` as CSV: one row per option in ranking order, its rank and total, then each
-//! criterion's score (empty when the cell has none). RFC 4180 quoting.
+//! `export_matrix` as CSV: one row per option in ranking order, its rank, total and
+//! probability of being best, then each criterion's score (empty when the cell has none).
+//! RFC 4180 quoting.
 //!
 //! Names are text from clients, and a spreadsheet opening the file runs a cell that starts
 //! with `=`, `+`, `-` or `@` as a formula (`=HYPERLINK(...)`, `@SUM(...)`, or worse through
@@ -7,13 +8,14 @@
 //! leading `'`, as OWASP's guidance on CSV injection has it: the spreadsheet shows it as text.
 //! The numbers the server writes itself (rank, total, scores) are never touched.
 
+use super::confidence::Assessed;
 use crate::analysis::Analysis;
 use crate::domain::Session;
 
 /// `session`, ranked by `analysis`, as CSV.
-pub fn csv(session: &Session, analysis: &Analysis) -> String {
+pub fn csv(session: &Session, analysis: &Analysis, confidence: Option<&Assessed>) -> String {
     let mut out = String::new();
-    let header: Vec<String> = ["option", "rank", "total"]
+    let header: Vec<String> = ["option", "rank", "total", "probability_best"]
         .into_iter()
         .chain(session.criteria().iter().map(|c| c.name.as_str()))
         .map(field)
@@ -26,6 +28,9 @@ pub fn csv(session: &Session, analysis: &Analysis) -> String {
             field(&option.name),
             ranked.rank.to_string(),
             format!("{:.4}", ranked.total),
+            confidence
+                .and_then(|c| c.odds.get(ranked.option))
+                .map_or_else(String::new, |o| format!("{:.4}", o.probability_best)),
         ];
         for criterion in session.criteria() {
             let score = session

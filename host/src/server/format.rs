@@ -13,6 +13,7 @@ use crate::analysis::Analysis;
 use crate::domain::Session;
 use crate::evaluation::EvaluationReport;
 
+use super::confidence::{Assessed, OptionOdds};
 use super::results::{EvaluationSummary, SessionStatus, SessionSummary};
 use super::sessions::SessionStats;
 use crate::telemetry::{Snapshot, Status};
@@ -67,7 +68,11 @@ pub fn insufficient_data(error: &str, next_steps: &[Option<String>]) -> String {
 const MEDALS: [&str; 10] = ["🥇", "🥈", "🥉", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟"];
 
 /// `get_decision_matrix`.
-pub fn decision_matrix(session: &Session, analysis: &Analysis) -> String {
+pub fn decision_matrix(
+    session: &Session,
+    analysis: &Analysis,
+    confidence: Option<&Assessed>,
+) -> String {
     let mut out = format!(
         "# 🎯 Decision Matrix: {}\n\n## 🏆 Rankings & Recommendations\n\n",
         session.topic
@@ -80,11 +85,11 @@ pub fn decision_matrix(session: &Session, analysis: &Analysis) -> String {
             first.total
         );
     }
-    let _ = writeln!(
-        out,
-        "{}\n\n---\n\n## 📊 Complete Rankings",
-        analysis.recommendation
+    let recommendation = confidence.map_or_else(
+        || analysis.recommendation.clone(),
+        |c| c.recommendation(&analysis.recommendation),
     );
+    let _ = writeln!(out, "{recommendation}\n\n---\n\n## 📊 Complete Rankings");
     let best = analysis
         .ranking
         .iter()
@@ -126,6 +131,9 @@ pub fn decision_matrix(session: &Session, analysis: &Analysis) -> String {
             out.push_str("```\n");
         }
     }
+    if let Some(confidence) = confidence {
+        confidence_section(&mut out, session, confidence);
+    }
     out.push_str("\n## ⚖️ Criteria Weights\n");
     for criterion in session.criteria() {
         let _ = writeln!(
@@ -141,6 +149,54 @@ pub fn decision_matrix(session: &Session, analysis: &Analysis) -> String {
         analysis.strategy, session.id
     );
     out
+}
+
+/// The matrix's confidence: the verdict, each option's chance of being best and where it may
+/// rank, the judges' agreement and how much evidence there is.
+fn confidence_section(out: &mut String, session: &Session, assessed: &Assessed) {
+    let report = &assessed.report;
+    let _ = writeln!(out, "\n## 🎲 Confidence\n\n{}\n", report.verdict);
+    out.push_str("| option | probability of being best | rank could be |\n|---|---|---|\n");
+    let mut rows: Vec<(&str, &OptionOdds)> = session
+        .options()
+        .iter()
+        .map(|o| o.name.as_str())
+        .zip(&assessed.odds)
+        .collect();
+    rows.sort_by(|a, b| b.1.probability_best.total_cmp(&a.1.probability_best));
+    for (name, odds) in rows {
+        let ranks = match odds.rank_interval {
+            Some([low, high]) if low == high => low.to_string(),
+            Some([low, high]) => format!("{low}–{high}"),
+            None => "-".to_owned(),
+        };
+        let _ = writeln!(out, "| {name} | {:.2} | {ranks} |", odds.probability_best);
+    }
+    let agreement = &report.agreement;
+    let alpha = agreement
+        .alpha
+        .map_or_else(|| "not measured yet".to_owned(), |a| format!("{a:.2}"));
+    let samples = &report.samples;
+    let _ = writeln!(
+        out,
+        "\n- **Judges' agreement** (Krippendorff's alpha): {alpha} ({})\n- **Judgments**: {} over \
+         the cells ({} to {} per cell), {} backend calls\n- **Noise of one judgment**: {:.2} \
+         points ({})",
+        agreement.reading,
+        samples.judgments,
+        samples.min_per_cell,
+        samples.max_per_cell,
+        samples.calls,
+        report.noise.within_sd,
+        if report.noise.measured {
+            "measured from replicates"
+        } else {
+            "assumed until cells are judged again"
+        }
+    );
+    for advice in agreement.criteria.iter().filter_map(|c| c.advice.as_ref()) {
+        let _ = writeln!(out, "- ⚠️ {advice}");
+    }
 }
 
 /// `list_sessions`.

@@ -20,6 +20,7 @@
 //!   shutting down without losing finished cells.
 
 pub(crate) mod bad_params;
+pub(crate) mod confidence;
 pub(crate) mod connections;
 pub(crate) mod decoded;
 pub(crate) mod error;

@@ -359,6 +359,97 @@ pub struct DecisionMatrix {
     pub evaluation_timestamp: String,
     /// The session's counts.
     pub session_info: SessionInfo,
+    /// How sure the recommendation is, from every judgment the cells keep.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<Confidence>,
+}
+
+/// How sure the recommendation is: each option's probability of being best given the
+/// judgments, whether that makes a clear winner, and how far the judges agree.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Confidence {
+    /// The option most likely to be best, or null when nothing is scored.
+    pub winner: Option<String>,
+    /// Its probability of being best.
+    pub winner_probability: f64,
+    /// Whether `winner_probability` reaches `target`.
+    pub clear_winner: bool,
+    /// The probability a clear winner needs (the server's confidence target).
+    pub target: f64,
+    /// The verdict, in a sentence.
+    pub verdict: String,
+    /// Options with a material chance (5 % or more) of being best, most likely first.
+    pub contenders: Vec<Contender>,
+    /// How far the judgments agree.
+    pub agreement: Agreement,
+    /// How much evidence there is.
+    pub samples: Samples,
+    /// The noise of one judgment as measured, and the position effect removed.
+    pub noise: NoiseReport,
+    /// The model the probabilities are computed under: the weighted average of the cells'
+    /// values (whatever strategy ranks the options).
+    pub method: String,
+}
+
+/// An option that may be best.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Contender {
+    /// The option.
+    pub option: String,
+    /// Its probability of being best.
+    pub probability_best: f64,
+}
+
+/// Krippendorff's alpha (interval metric) of the judgments: 1 when judgments of the same
+/// cell always agree, 0 when they agree no better than chance. Null until some cell has two
+/// judgments.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Agreement {
+    /// Over every criterion.
+    pub alpha: Option<f64>,
+    /// `reliable` (0.8 or more), `tentative` (0.667 to 0.8), `unreliable` (below 0.667) or
+    /// `unmeasured` (no cell judged twice yet).
+    pub reading: String,
+    /// Per criterion, in the order added.
+    pub criteria: Vec<CriterionAgreement>,
+}
+
+/// One criterion's agreement.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CriterionAgreement {
+    /// The criterion.
+    pub criterion: String,
+    /// Its alpha, or null while unmeasured.
+    pub alpha: Option<f64>,
+    /// What to do when the judges agree too little (alpha below 0.667); null otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advice: Option<String>,
+}
+
+/// How much evidence the cells hold.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Samples {
+    /// Backend calls spent on the session by its evaluations.
+    pub calls: u64,
+    /// Judgments kept over every cell.
+    pub judgments: usize,
+    /// Fewest judgments of an evaluated cell.
+    pub min_per_cell: usize,
+    /// Most judgments of a cell.
+    pub max_per_cell: usize,
+    /// Mean judgments per evaluated cell.
+    pub mean_per_cell: f64,
+}
+
+/// The noise model in force.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct NoiseReport {
+    /// Standard deviation of one judgment, on the 1–10 scale.
+    pub within_sd: f64,
+    /// Whether it was measured from replicates (else a prior of 1.5 points stands in).
+    pub measured: bool,
+    /// Points the first listed option gains over the middle, removed from every score.
+    pub position_effect: f64,
 }
 
 /// One cell of the matrix.
@@ -374,6 +465,11 @@ pub struct MatrixCell {
     pub status: String,
     /// Whether the option or criterion changed since the cell was scored.
     pub stale: bool,
+    /// Judgments the score is the mean of (0 for manual, failed and missing cells).
+    pub samples: usize,
+    /// Standard deviation of those judgments' scores, when there are two or more.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spread: Option<f64>,
 }
 
 /// An option's place in a ranking.
@@ -385,6 +481,12 @@ pub struct RankedOption {
     pub weighted_total: f64,
     /// 1 for the best; equal totals share a rank.
     pub rank: u32,
+    /// The probability that the option is the best, given the judgments.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probability_best: Option<f64>,
+    /// The ranks the option may take: the central 90 % of its rank given the judgments.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rank_interval: Option<[u32; 2]>,
 }
 
 /// An option's place in the matrix's ranking, with its cells.

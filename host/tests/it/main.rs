@@ -7,6 +7,7 @@
 
 mod common;
 
+mod adaptive;
 mod analysis;
 mod backend_anthropic;
 mod backend_bedrock;

@@ -541,7 +541,7 @@ async fn editing_manual_scores_strategies_sensitivity_and_export() {
     .await;
     let content = csv["content"].as_str().expect("csv");
     assert!(
-        content.starts_with("option,rank,total,cost,latency\r\n"),
+        content.starts_with("option,rank,total,probability_best,cost,latency\r\n"),
         "{content}"
     );
     assert_eq!(content.lines().count(), 4);

@@ -70,6 +70,10 @@ pub struct Session {
     pub strategy: String,
     /// Completed evaluation runs.
     pub evaluations_run: u32,
+    /// Backend calls every evaluation of the session made, retries included (0 for
+    /// sessions saved before it was counted).
+    #[serde(default)]
+    pub llm_calls: u64,
     /// Whose session it is (see the server's `scope` module); `None` for sessions saved
     /// before scopes existed, which every caller sees until they expire.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -132,6 +136,7 @@ impl Session {
             defaults,
             strategy: DEFAULT_STRATEGY.to_owned(),
             evaluations_run: 0,
+            llm_calls: 0,
             scope: None,
             options: Vec::with_capacity(options.len()),
             criteria: Vec::with_capacity(criteria.len()),

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use crate::analysis::{self, Analysis};
-use crate::domain::{CellState, CellStatus, CriterionUpdate, Session};
+use crate::domain::{Cell, CellState, CellStatus, CriterionUpdate, Session};
 
+use super::super::confidence::{self, Assessed};
 use super::super::error::ToolError;
 use super::super::export;
 use super::super::format;
@@ -32,10 +33,16 @@ impl Scoped<'_> {
             return Ok(MatrixResult::Insufficient(lacking));
         }
         let analysis = self.analyse(&session, "Matrix generation").await?;
+        let confidence = self.confidence(&session);
         Ok(MatrixResult::Ranked(Box::new(RankedMatrix {
-            formatted_output: format::decision_matrix(&session, &analysis),
-            matrix: decision_matrix(&session, &analysis),
+            formatted_output: format::decision_matrix(&session, &analysis, confidence.as_ref()),
+            matrix: decision_matrix(&session, &analysis, confidence.as_ref()),
         })))
+    }
+
+    /// What the judgments of `session` say about its winner.
+    fn confidence(&self, session: &Session) -> Option<Assessed> {
+        confidence::assess(session, self.evaluator.settings().confidence_target)
     }
 
     /// Session `id` and its analysis, for the export, which needs options and criteria.
@@ -57,6 +64,7 @@ impl Scoped<'_> {
     pub async fn sensitivity(&self, args: SensitivityArgs) -> ToolResult<Sensitivity> {
         let session = self.session(&args.session_id).await?;
         let current = self.analyse(&session, "Sensitivity analysis").await?;
+        let confidence = self.confidence(&session);
         let what_if = match args.weights {
             Some(weights) => Some(self.what_if(&session, &current, weights).await?),
             None => None,
@@ -64,8 +72,11 @@ impl Scoped<'_> {
         Ok(Sensitivity {
             session_id: session.id.clone(),
             strategy: current.strategy.clone(),
-            rankings: ranked_options(&session, &current),
-            recommendation: current.recommendation.clone(),
+            rankings: ranked_options(&session, &current, confidence.as_ref()),
+            recommendation: confidence.as_ref().map_or_else(
+                || current.recommendation.clone(),
+                |c| c.recommendation(&current.recommendation),
+            ),
             sensitivity: sensitivity_list(&session, &current),
             criteria_weights: criteria_weights(&session),
             what_if,
@@ -97,7 +108,7 @@ impl Scoped<'_> {
             .map_err(|e| ToolError::new("Sensitivity analysis", e.to_string()))?;
         let winner = |analysis: &Analysis| analysis.ranking.first().map(|r| r.option);
         Ok(WhatIf {
-            rankings: ranked_options(&what_if, &analysis),
+            rankings: ranked_options(&what_if, &analysis, self.confidence(&what_if).as_ref()),
             winner_changes: winner(&analysis) != winner(current),
             recommendation: analysis.recommendation,
             weights,
@@ -118,12 +129,15 @@ impl Scoped<'_> {
             ));
         }
         let (session, analysis) = self.ranked_matrix(&args.session_id).await?;
+        let confidence = self.confidence(&session);
+        let confidence = confidence.as_ref();
         let content = match format_name.as_str() {
-            "csv" => export::csv(&session, &analysis),
-            "markdown" => format::decision_matrix(&session, &analysis),
-            _ => serde_json::to_string_pretty(&decision_matrix(&session, &analysis)).map_err(
-                |error| ToolError::new("Export", format!("the matrix as JSON failed: {error}")),
-            )?,
+            "csv" => export::csv(&session, &analysis, confidence),
+            "markdown" => format::decision_matrix(&session, &analysis, confidence),
+            _ => serde_json::to_string_pretty(&decision_matrix(&session, &analysis, confidence))
+                .map_err(|error| {
+                    ToolError::new("Export", format!("the matrix as JSON failed: {error}"))
+                })?,
         };
         let fence = if format_name == "markdown" {
             "md"
@@ -167,15 +181,22 @@ fn insufficient_data(session: &Session) -> Option<InsufficientData> {
 }
 
 /// The matrix of `session` ranked by `analysis`.
-fn decision_matrix(session: &Session, analysis: &Analysis) -> DecisionMatrix {
+fn decision_matrix(
+    session: &Session,
+    analysis: &Analysis,
+    confidence: Option<&Assessed>,
+) -> DecisionMatrix {
     let cells = session.options().len() * session.criteria().len();
     DecisionMatrix {
         session_id: session.id.clone(),
         topic: session.topic.clone(),
         strategy: analysis.strategy.clone(),
         matrix: cell_table(session),
-        rankings: rankings(session, analysis),
-        recommendation: analysis.recommendation.clone(),
+        rankings: rankings(session, analysis, confidence),
+        recommendation: confidence.map_or_else(
+            || analysis.recommendation.clone(),
+            |c| c.recommendation(&analysis.recommendation),
+        ),
         criteria_weights: criteria_weights(session),
         sensitivity: sensitivity_list(session, analysis),
         evaluation_timestamp: timestamp::now(),
@@ -187,6 +208,7 @@ fn decision_matrix(session: &Session, analysis: &Analysis) -> DecisionMatrix {
             cells,
             cells_scored: Settled::of(session).scored,
         },
+        confidence: confidence.map(|c| c.report.clone()),
     }
 }
 
@@ -214,12 +236,15 @@ fn cell_table(session: &Session) -> ByName<ByName<MatrixCell>> {
                         }
                         Some(_) => cell.map(|c| c.justification.clone()).unwrap_or_default(),
                     };
+                    let summary = cell.and_then(Cell::summary);
                     let entry = MatrixCell {
                         raw_score: score,
                         weighted_score: score.map(|s| s * criterion.weight),
                         justification,
                         status: cell.map_or("missing", |c| c.status.name()).to_owned(),
                         stale,
+                        samples: summary.map_or(0, |s| s.scores + s.abstentions),
+                        spread: summary.and_then(|s| s.spread),
                     };
                     (criterion.name.clone(), entry)
                 })
@@ -231,8 +256,8 @@ fn cell_table(session: &Session) -> ByName<ByName<MatrixCell>> {
 
 /// The matrix's `rankings`: best first, each with its per-criterion breakdown (failed and
 /// missing cells left out).
-fn rankings(session: &Session, analysis: &Analysis) -> Vec<Ranking> {
-    ranked_options(session, analysis)
+fn rankings(session: &Session, analysis: &Analysis, confidence: Option<&Assessed>) -> Vec<Ranking> {
+    ranked_options(session, analysis, confidence)
         .into_iter()
         .zip(&analysis.ranking)
         .map(|(ranked, r)| {
@@ -262,14 +287,23 @@ fn rankings(session: &Session, analysis: &Analysis) -> Vec<Ranking> {
 }
 
 /// Every option of `session`, best first, as `analysis` ranks them.
-fn ranked_options(session: &Session, analysis: &Analysis) -> Vec<RankedOption> {
+fn ranked_options(
+    session: &Session,
+    analysis: &Analysis,
+    confidence: Option<&Assessed>,
+) -> Vec<RankedOption> {
     analysis
         .ranking
         .iter()
-        .map(|r| RankedOption {
-            option: session.options()[r.option].name.clone(),
-            weighted_total: r.total,
-            rank: r.rank,
+        .map(|r| {
+            let odds = confidence.and_then(|c| c.odds.get(r.option));
+            RankedOption {
+                option: session.options()[r.option].name.clone(),
+                weighted_total: r.total,
+                rank: r.rank,
+                probability_best: odds.map(|o| o.probability_best),
+                rank_interval: odds.and_then(|o| o.rank_interval),
+            }
         })
         .collect()
 }
@@ -399,7 +433,10 @@ mod tests {
 
     #[test]
     fn the_matrix_lists_options_and_criteria_in_the_order_added() {
-        let matrix = decision_matrix(&session(), &analysis());
+        let session = session();
+        let confidence = confidence::assess(&session, 0.9);
+        let matrix = decision_matrix(&session, &analysis(), confidence.as_ref());
+        assert!(matrix.confidence.is_some());
         let options = ["Zeta", "Alpha", "Mid", "Beta"];
         let criteria = ["speed", "cost", "beauty"];
         assert!(keys_in_order(&matrix.matrix, &options));

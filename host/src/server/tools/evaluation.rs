@@ -142,16 +142,17 @@ impl Scoped<'_> {
             .await?
         };
         let cancelled = totals.cancelled;
-        let session = if cancelled {
-            self.session(id).await?
-        } else {
-            self.sessions
-                .modify(id, |session| {
+        let calls = totals.calls;
+        let session = self
+            .sessions
+            .modify(id, |session| {
+                session.llm_calls = session.llm_calls.saturating_add(calls);
+                if !cancelled {
                     session.evaluations_run += 1;
-                    Ok(session.clone())
-                })
-                .await?
-        };
+                }
+                Ok(session.clone())
+            })
+            .await?;
         let (options, criteria) = (session.options().len(), session.criteria().len());
         let message = if cancelled {
             format!(

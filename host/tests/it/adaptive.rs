@@ -1,0 +1,319 @@
+//! Evaluations that judge a cell more than once: options listed in a drawn order per round,
+//! replicates planned where they can change the winner, the confidence the result states,
+//! and what the arguments that steer it allow. Judged by [`NoisyJudge`], which errs as real
+//! judges do.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use decision_matrix_testkit::MockServer;
+use decision_matrix_testkit::judge;
+use decision_matrix_testkit::noisy_judge::{Noise, NoisyJudge};
+use rmcp::RoleClient;
+use rmcp::service::RunningService;
+use serde_json::{Value, json};
+
+use crate::common::client::{Client, err, ok, stdio_server};
+
+const OPTIONS: [&str; 6] = ["Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot"];
+const CRITERIA: [(&str, f64); 4] = [
+    ("cost", 3.0),
+    ("speed", 2.0),
+    ("safety", 1.0),
+    ("support", 0.5),
+];
+
+/// True scores: Charlie best (8.46 weighted), Delta close behind (8.08), the rest well apart.
+fn truth() -> Vec<((&'static str, &'static str), f64)> {
+    let rows: [(&str, [f64; 4]); 6] = [
+        ("Alpha", [5.0, 6.0, 4.0, 7.0]),
+        ("Bravo", [3.0, 4.0, 8.0, 5.0]),
+        ("Charlie", [9.0, 9.0, 7.0, 6.0]),
+        ("Delta", [8.0, 9.0, 7.0, 7.0]),
+        ("Echo", [4.0, 5.0, 6.0, 8.0]),
+        ("Foxtrot", [2.0, 7.0, 3.0, 3.0]),
+    ];
+    rows.iter()
+        .flat_map(|(option, scores)| {
+            CRITERIA
+                .iter()
+                .zip(scores)
+                .map(move |((criterion, _), s)| ((*criterion, *option), *s))
+        })
+        .collect()
+}
+
+async fn judged_by(noise: Noise, seed: u64) -> (Arc<NoisyJudge>, MockServer) {
+    let judge = NoisyJudge::new(noise, &truth(), seed);
+    let server = MockServer::start(judge.router()).await;
+    (judge, server)
+}
+
+async fn decision(client: &RunningService<RoleClient, Client>, topic: &str) -> String {
+    let criteria: Vec<Value> = CRITERIA
+        .iter()
+        .map(|(name, weight)| json!({"name": name, "description": format!("How good is the {name}"), "weight": weight}))
+        .collect();
+    let started = ok(
+        client,
+        "start_decision_analysis",
+        json!({"topic": topic, "options": OPTIONS, "model_backend": "litellm",
+               "initial_criteria": criteria}),
+    )
+    .await;
+    started["session_id"].as_str().expect("id").to_owned()
+}
+
+/// The options each request listed, in order.
+fn listed_orders(llm: &MockServer) -> Vec<(String, Vec<String>)> {
+    llm.requests()
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).expect("json");
+            let (system, user) = judge::openai_prompt(&body);
+            let names = judge::options_of(&user)
+                .into_iter()
+                .map(|(_, n)| n)
+                .collect();
+            (judge::criterion_of(&system), names)
+        })
+        .collect()
+}
+
+/// A judge without noise: the evaluation stops once the winner is clear, within twelve calls
+/// (one pass of eight and a round on the contenders), and says so.
+#[tokio::test]
+async fn an_exact_judge_gives_a_clear_winner_at_little_cost() {
+    let (_, llm) = judged_by(Noise::NONE, 1).await;
+    let (client, _, _) = stdio_server(&llm, &[]).await;
+    let id = decision(&client, "Pick a vendor").await;
+    let evaluated = ok(&client, "evaluate_options", json!({"session_id": id})).await;
+    let adaptive = &evaluated["adaptive"];
+    assert_eq!(adaptive["stopped"], "target_reached", "{adaptive}");
+    let calls = evaluated["summary"]["llm_calls"].as_u64().expect("calls");
+    assert!(calls <= 12, "{calls} calls: {adaptive}");
+    assert_eq!(llm.requests().len() as u64, calls);
+
+    let matrix = ok(&client, "get_decision_matrix", json!({"session_id": id})).await;
+    let confidence = &matrix["confidence"];
+    assert_eq!(confidence["winner"], "Charlie", "{confidence}");
+    assert_eq!(confidence["clear_winner"], true, "{confidence}");
+    assert!(confidence["winner_probability"].as_f64().expect("p") >= 0.9);
+    assert_eq!(matrix["rankings"][0]["option"], "Charlie");
+    assert_eq!(matrix["rankings"][0]["rank_interval"], json!([1, 1]));
+    assert!(
+        matrix["recommendation"]
+            .as_str()
+            .expect("text")
+            .contains("Charlie")
+    );
+    assert_eq!(confidence["samples"]["calls"], calls);
+    // The replicates agree exactly: their cells have no spread.
+    let charlie = &matrix["matrix"]["Charlie"]["cost"];
+    assert_eq!(charlie["raw_score"], 9.0);
+    assert!(
+        charlie["samples"].as_u64().expect("samples") >= 2,
+        "{charlie}"
+    );
+    assert_eq!(charlie["spread"], 0.0);
+    let markdown = matrix["formatted_output"].as_str().expect("markdown");
+    assert!(markdown.contains("## 🎲 Confidence"), "{markdown}");
+    client.cancel().await.expect("close");
+}
+
+/// A judge with the noise and position bias: replicates go to the contenders'
+/// cells, each round lists its options in another order, every probability is a
+/// probability, and the evaluation never spends more than its budget.
+#[tokio::test]
+async fn a_noisy_judge_is_asked_again_in_other_orders_within_the_budget() {
+    let (_, llm) = judged_by(Noise::TYPICAL, 7).await;
+    let (client, _, _) = stdio_server(&llm, &[]).await;
+    let id = decision(&client, "Pick a vendor, noisily").await;
+    let evaluated = ok(
+        &client,
+        "evaluate_options",
+        json!({"session_id": id, "max_calls": 18}),
+    )
+    .await;
+    let adaptive = &evaluated["adaptive"];
+    assert_eq!(adaptive["max_calls"], 18);
+    let planned = adaptive["calls_planned"].as_u64().expect("planned");
+    assert!(planned <= 18, "{adaptive}");
+    assert!(
+        adaptive["rounds"].as_u64().expect("rounds") >= 1,
+        "{adaptive}"
+    );
+    assert_eq!(
+        llm.requests().len() as u64,
+        planned,
+        "no retries were needed"
+    );
+
+    // Every criterion's first pass lists all six options (five, then one); the replicate
+    // rounds list fewer (the contenders), and no two rounds of a criterion list its options
+    // in the same order.
+    let orders = listed_orders(&llm);
+    for (criterion, _) in CRITERIA {
+        let lists: Vec<&Vec<String>> = orders
+            .iter()
+            .filter(|(c, _)| c == criterion)
+            .map(|(_, o)| o)
+            .collect();
+        let first: BTreeSet<&String> = lists.iter().take(2).flat_map(|l| l.iter()).collect();
+        assert_eq!(first.len(), 6, "{criterion}: {lists:?}");
+    }
+    let replicates: Vec<&Vec<String>> = orders.iter().skip(8).map(|(_, o)| o).collect();
+    assert!(!replicates.is_empty());
+    assert!(replicates.iter().all(|l| l.len() < 6), "{replicates:?}");
+    let first_pass: Vec<&Vec<String>> = orders.iter().take(8).map(|(_, o)| o).collect();
+    assert!(
+        first_pass.iter().any(|l| l.len() == 5 && l[0] != "Alpha"),
+        "the first pass lists options in drawn orders, not the session's: {first_pass:?}"
+    );
+
+    let matrix = ok(&client, "get_decision_matrix", json!({"session_id": id})).await;
+    let confidence = &matrix["confidence"];
+    let total: f64 = matrix["rankings"]
+        .as_array()
+        .expect("rankings")
+        .iter()
+        .map(|r| r["probability_best"].as_f64().expect("probability"))
+        .sum();
+    assert!((total - 1.0).abs() < 1e-6, "{total}");
+    let p = confidence["winner_probability"].as_f64().expect("p");
+    assert_eq!(confidence["clear_winner"], p >= 0.9, "{confidence}");
+    assert!(
+        confidence["contenders"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+    );
+    assert_eq!(confidence["noise"]["measured"], true, "{confidence}");
+    let judgments = confidence["samples"]["judgments"]
+        .as_u64()
+        .expect("judgments");
+    assert!(judgments > 24, "{confidence}");
+    assert_eq!(
+        confidence["samples"]["max_per_cell"]
+            .as_u64()
+            .map(|m| m >= 2),
+        Some(true)
+    );
+    if !confidence["clear_winner"].as_bool().expect("bool") {
+        let recommendation = matrix["recommendation"].as_str().expect("text");
+        assert!(
+            recommendation.starts_with("No clear winner"),
+            "{recommendation}"
+        );
+    }
+    client.cancel().await.expect("close");
+}
+
+/// `confidence_target: 0` is one pass, as before; `replicates` judges every cell exactly
+/// that many times.
+#[tokio::test]
+async fn one_pass_and_fixed_replicates_do_what_they_say() {
+    let (_, llm) = judged_by(Noise::TYPICAL, 3).await;
+    let (client, _, _) = stdio_server(&llm, &[]).await;
+    let once = decision(&client, "Once").await;
+    let evaluated = ok(
+        &client,
+        "evaluate_options",
+        json!({"session_id": once, "confidence_target": 0}),
+    )
+    .await;
+    assert_eq!(evaluated["adaptive"]["stopped"], "single_pass");
+    assert_eq!(evaluated["summary"]["llm_calls"], 8);
+
+    let thrice = decision(&client, "Thrice").await;
+    let evaluated = ok(
+        &client,
+        "evaluate_options",
+        json!({"session_id": thrice, "replicates": 3}),
+    )
+    .await;
+    assert_eq!(
+        evaluated["adaptive"]["stopped"], "replicates_done",
+        "{evaluated:?}"
+    );
+    assert_eq!(evaluated["summary"]["llm_calls"], 24);
+    let matrix = ok(
+        &client,
+        "get_decision_matrix",
+        json!({"session_id": thrice}),
+    )
+    .await;
+    for option in OPTIONS {
+        for (criterion, _) in CRITERIA {
+            assert_eq!(
+                matrix["matrix"][option][criterion]["samples"], 3,
+                "{option} {criterion}"
+            );
+        }
+    }
+    client.cancel().await.expect("close");
+}
+
+/// A replicate round the backend fails keeps the judgments already made, says so, and stops
+/// rather than spend the budget on a failing backend.
+#[tokio::test]
+async fn a_failed_replicate_round_keeps_every_earlier_judgment() {
+    let (judge, llm) = judged_by(Noise::TYPICAL, 5).await;
+    let (client, _, _) = stdio_server(&llm, &["--set", "evaluation.retry_attempts=1"]).await;
+    let id = decision(&client, "Flaky").await;
+    ok(
+        &client,
+        "evaluate_options",
+        json!({"session_id": id, "confidence_target": 0}),
+    )
+    .await;
+    let before = ok(&client, "get_decision_matrix", json!({"session_id": id})).await;
+    judge.failing.store(true, Ordering::SeqCst);
+    let evaluated = ok(&client, "evaluate_options", json!({"session_id": id})).await;
+    let adaptive = &evaluated["adaptive"];
+    assert_eq!(adaptive["stopped"], "replicates_failed", "{adaptive}");
+    assert!(
+        adaptive["replicate_errors"]
+            .as_array()
+            .is_some_and(|e| !e.is_empty()),
+        "{adaptive}"
+    );
+    assert_eq!(evaluated["summary"]["successful_scores"], 24);
+    let after = ok(&client, "get_decision_matrix", json!({"session_id": id})).await;
+    assert_eq!(after["matrix"], before["matrix"]);
+    client.cancel().await.expect("close");
+}
+
+/// Each steering argument says what it allows.
+#[tokio::test]
+async fn bad_steering_arguments_say_what_is_allowed() {
+    let (_, llm) = judged_by(Noise::NONE, 1).await;
+    let (client, _, _) = stdio_server(&llm, &[]).await;
+    let id = decision(&client, "Bad arguments").await;
+    for (args, expected) in [
+        (
+            json!({"confidence_target": 1.0}),
+            "allowed: 0 (evaluate each cell once) to 0.999",
+        ),
+        (json!({"confidence_target": -0.1}), "allowed: 0"),
+        (
+            json!({"max_calls": 0}),
+            "max_calls 0 is out of range; allowed: 1 to 1000",
+        ),
+        (
+            json!({"replicates": 11}),
+            "replicates 11 is out of range; allowed: 1 to 10",
+        ),
+        (
+            json!({"replicates": 2, "confidence_target": 0.8}),
+            "replicates and a confidence_target above 0 cannot be combined",
+        ),
+    ] {
+        let mut args = args;
+        args["session_id"] = json!(id);
+        let message = err(&client, "evaluate_options", args.clone()).await;
+        assert!(message.contains(expected), "{args}: {message}");
+    }
+    assert!(llm.requests().is_empty(), "nothing was evaluated");
+    client.cancel().await.expect("close");
+}
