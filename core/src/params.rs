@@ -5,6 +5,8 @@
 //! checked by the domain, whose messages say what is allowed. rmcp does not enforce `minimum`
 //! or `maximum` itself.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -33,6 +35,12 @@ pub struct InitialCriterion {
     #[serde(default)]
     #[schemars(range(min = 0.0, max = 2.0))]
     pub temperature: Option<f64>,
+    /// What points of the 1–10 scale mean for this criterion, put in every prompt so
+    /// judges score against a fixed rubric rather than against the other options listed:
+    /// keys `"1"` to `"10"`, values of 1–500 characters, for example `{"1": "no tests",
+    /// "5": "unit tests", "10": "unit, integration and property tests in CI"}`.
+    #[serde(default)]
+    pub scale: Option<BTreeMap<String, String>>,
 }
 
 impl From<InitialCriterion> for CriterionSpec {
@@ -42,6 +50,7 @@ impl From<InitialCriterion> for CriterionSpec {
             description: c.description,
             weight: c.weight,
             temperature: c.temperature,
+            scale: c.scale,
             ..CriterionSpec::default()
         }
     }
@@ -127,6 +136,12 @@ pub struct AddCriterionArgs {
     #[serde(default)]
     #[schemars(range(min = 0.0, max = 2.0))]
     pub temperature: Option<f64>,
+    /// What points of the 1–10 scale mean for this criterion, put in every prompt so
+    /// judges score against a fixed rubric rather than against the other options listed:
+    /// keys `"1"` to `"10"`, values of 1–500 characters, for example `{"1": "no tests",
+    /// "5": "unit tests", "10": "unit, integration and property tests in CI"}`.
+    #[serde(default)]
+    pub scale: Option<BTreeMap<String, String>>,
 }
 
 impl AddCriterionArgs {
@@ -140,6 +155,7 @@ impl AddCriterionArgs {
             backend: self.model_backend.clone(),
             model: self.model_name.clone(),
             temperature: self.temperature,
+            scale: self.scale.clone(),
         }
     }
 }
@@ -242,6 +258,9 @@ pub struct UpdateCriterionArgs {
     #[serde(default)]
     #[schemars(range(min = 0.0, max = 2.0))]
     pub temperature: Option<f64>,
+    /// New scale anchors (as in `add_criterion`); an empty object removes them.
+    #[serde(default)]
+    pub scale: Option<BTreeMap<String, String>>,
 }
 
 impl UpdateCriterionArgs {
@@ -255,6 +274,7 @@ impl UpdateCriterionArgs {
             backend: clearable(self.model_backend.clone()),
             model: clearable(self.model_name.clone()),
             temperature: self.temperature.map(Some),
+            scale: self.scale.clone(),
         }
     }
 }

@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
 use super::cell::EvaluatorSettings;
+use super::scale::Scale;
 use super::session::SessionDefaults;
 
 /// Stable identity of a criterion within its session; survives renames.
@@ -31,6 +34,9 @@ pub struct Criterion {
     pub model: Option<String>,
     /// Temperature; `None` inherits the session's. Zero is a real value.
     pub temperature: Option<f64>,
+    /// What points of the 1–10 scale mean for this criterion; in every prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<Scale>,
     /// Bumped whenever something the evaluator sees changes.
     pub revision: u64,
 }
@@ -74,6 +80,8 @@ pub struct CriterionSpec {
     pub model: Option<String>,
     /// Optional temperature.
     pub temperature: Option<f64>,
+    /// Optional scale anchors (point `"1"` to `"10"` → meaning), checked when added.
+    pub scale: Option<BTreeMap<String, String>>,
 }
 
 /// A partial update of a criterion; `None` fields stay as they are.
@@ -93,4 +101,6 @@ pub struct CriterionUpdate {
     pub model: Option<Option<String>>,
     /// New temperature; `Some(None)` inherits again.
     pub temperature: Option<Option<f64>>,
+    /// New scale anchors; an empty map removes them.
+    pub scale: Option<BTreeMap<String, String>>,
 }

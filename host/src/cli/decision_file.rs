@@ -110,6 +110,9 @@ pub struct CriterionEntry {
     /// Sampling temperature for this criterion.
     #[serde(default)]
     pub temperature: Option<f64>,
+    /// What points of the 1–10 scale mean (`"1"` to `"10"` → meaning).
+    #[serde(default)]
+    pub scale: Option<std::collections::BTreeMap<String, String>>,
 }
 
 fn one() -> f64 {

@@ -166,6 +166,7 @@ async fn set_up(decisions: &Scoped<'_>, decision: &DecisionFile) -> Result<Strin
                 model_backend: criterion.backend.clone(),
                 model_name: criterion.model.clone(),
                 temperature: criterion.temperature,
+                scale: criterion.scale.clone(),
             })
             .await?;
     }

@@ -4,7 +4,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::domain::{CellStatus, Criterion, CriterionId, EvaluatorSettings, OptionId, Session};
+use crate::domain::{
+    CellStatus, Criterion, CriterionId, EvaluatorSettings, OptionId, Scale, Session,
+};
 
 /// One option as planned. Shared by every criterion's work and every cell computed for it,
 /// so its text is reference-counted rather than copied per cell.
@@ -31,6 +33,8 @@ pub struct CriterionWork {
     pub description: String,
     /// Custom instructions.
     pub custom_prompt: Option<String>,
+    /// What points of the scale mean.
+    pub scale: Option<Scale>,
     /// Revision the cells will be based on.
     pub revision: u64,
     /// Backend, model and temperature to use.
@@ -163,6 +167,7 @@ fn work(
         name: Arc::from(criterion.name.as_str()),
         description: criterion.description.clone(),
         custom_prompt: criterion.custom_prompt.clone(),
+        scale: criterion.scale.clone(),
         revision: criterion.revision,
         settings: criterion.settings(&session.defaults),
         options,

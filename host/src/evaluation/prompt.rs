@@ -16,6 +16,8 @@ use std::sync::LazyLock;
 
 use serde_json::json;
 
+use crate::domain::Scale;
+
 /// What the evaluator is asked about one criterion.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CriterionBrief<'a> {
@@ -25,6 +27,8 @@ pub struct CriterionBrief<'a> {
     pub description: &'a str,
     /// Replaces the generated instructions when given.
     pub custom_prompt: Option<&'a str>,
+    /// What points of the scale mean, when the criterion says.
+    pub scale: Option<&'a Scale>,
 }
 
 /// One option as the evaluator sees it.
@@ -99,6 +103,18 @@ fn system_prompt(criterion: &CriterionBrief<'_>, format: &str) -> String {
             ] {
                 system.push_str(piece);
             }
+        }
+    }
+    if let Some(scale) = criterion.scale {
+        system.push_str(
+            "\n\nSCALE: score against these fixed anchors, not relative to other options \
+             (scores between anchors fall between their meanings):",
+        );
+        for (point, meaning) in scale.anchors() {
+            system.push_str("\n- ");
+            system.push_str(&point.to_string());
+            system.push_str(": ");
+            system.push_str(meaning);
         }
     }
     system.push_str(format);
@@ -206,6 +222,7 @@ mod tests {
         name: "Cost",
         description: "Total cost of ownership",
         custom_prompt: None,
+        scale: None,
     };
 
     #[test]
@@ -252,6 +269,41 @@ mod tests {
                 .system
                 .starts_with("Judge like a CFO.\n\nRespond with only a JSON")
         );
+    }
+
+    #[test]
+    fn scale_anchors_come_before_the_answer_format_even_with_a_custom_prompt() {
+        let anchors = [
+            ("1", "no encryption"),
+            ("10", "end-to-end, audited keys"),
+            ("5", "at rest"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        let scale = Scale::parse(&anchors).expect("valid").expect("some");
+        let option = OptionBrief {
+            key: "o1",
+            name: "A",
+            description: None,
+        };
+        for custom_prompt in [None, Some("Judge like a CISO.")] {
+            let criterion = CriterionBrief {
+                custom_prompt,
+                scale: Some(&scale),
+                ..CRITERION
+            };
+            let system = single("t", &criterion, &option).system;
+            let anchors = system
+                .find("SCALE: score against these fixed anchors")
+                .expect("scale");
+            assert!(
+                system[anchors..].contains(
+                    "\n- 1: no encryption\n- 5: at rest\n- 10: end-to-end, audited keys\n\nRespond"
+                ),
+                "{system}"
+            );
+        }
     }
 
     #[test]

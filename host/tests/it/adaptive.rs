@@ -317,3 +317,65 @@ async fn bad_steering_arguments_say_what_is_allowed() {
     assert!(llm.requests().is_empty(), "nothing was evaluated");
     client.cancel().await.expect("close");
 }
+
+/// A criterion's scale anchors reach every prompt about it; bad anchors are refused saying
+/// what is allowed; changing them makes the criterion's cells due again.
+#[tokio::test]
+async fn scale_anchors_reach_the_prompt() {
+    let (_, llm) = judged_by(Noise::NONE, 1).await;
+    let (client, _, _) = stdio_server(&llm, &[]).await;
+    let started = ok(
+        &client,
+        "start_decision_analysis",
+        json!({"topic": "Anchored", "options": ["Alpha", "Bravo"], "model_backend": "litellm"}),
+    )
+    .await;
+    let id = started["session_id"].as_str().expect("id").to_owned();
+    let message = err(
+        &client,
+        "add_criterion",
+        json!({"session_id": id, "name": "safety", "description": "How safe",
+               "scale": {"0": "deadly"}}),
+    )
+    .await;
+    assert!(
+        message.contains("'0' is not a point of the scale"),
+        "{message}"
+    );
+    ok(
+        &client,
+        "add_criterion",
+        json!({"session_id": id, "name": "safety", "description": "How safe",
+               "scale": {"1": "known exploits", "5": "audited once", "10": "formally verified"}}),
+    )
+    .await;
+    ok(
+        &client,
+        "evaluate_options",
+        json!({"session_id": id, "confidence_target": 0}),
+    )
+    .await;
+    let request: Value = serde_json::from_slice(&llm.requests()[0].body).expect("json");
+    let (system, _) = judge::openai_prompt(&request);
+    assert!(
+        system.contains("- 1: known exploits\n- 5: audited once\n- 10: formally verified"),
+        "{system}"
+    );
+    let updated = ok(
+        &client,
+        "update_criterion",
+        json!({"session_id": id, "name": "safety", "scale": {}}),
+    )
+    .await;
+    assert_eq!(updated["reevaluation_needed"], true);
+    let again = ok(
+        &client,
+        "evaluate_options",
+        json!({"session_id": id, "confidence_target": 0}),
+    )
+    .await;
+    assert_eq!(again["summary"]["cells_computed"], 2);
+    let last: Value = serde_json::from_slice(&llm.requests()[1].body).expect("json");
+    assert!(!judge::openai_prompt(&last).0.contains("SCALE"));
+    client.cancel().await.expect("close");
+}

@@ -16,6 +16,7 @@ use super::limits::{Limits, ValidationError};
 use super::matrix::ScoreMatrix;
 use super::names;
 use super::option::{DecisionOption, OptionId};
+use super::scale::Scale;
 use super::score::Score;
 
 /// Backend settings criteria inherit unless they name their own.
@@ -309,6 +310,10 @@ impl Session {
         limits: &Limits,
     ) -> Result<CriterionId, ValidationError> {
         self.check_spec(&spec, limits)?;
+        let scale = match &spec.scale {
+            Some(anchors) => Scale::parse(anchors)?,
+            None => None,
+        };
         let names = self.criteria.iter().map(|c| c.name.as_str());
         if let Some(existing) = clash(names, None, &spec.name) {
             return Err(duplicate(
@@ -331,6 +336,7 @@ impl Session {
             backend: spec.backend,
             model: spec.model,
             temperature: spec.temperature,
+            scale,
             revision: 0,
         });
         Ok(id)
@@ -346,7 +352,12 @@ impl Session {
     ) -> Result<(), ValidationError> {
         let index = self.criterion_index(name)?;
         let current = self.criteria[index].clone();
+        let scale = match &update.scale {
+            Some(anchors) => Scale::parse(anchors)?,
+            None => current.scale.clone(),
+        };
         let next = Criterion {
+            scale,
             name: update.name.unwrap_or_else(|| current.name.clone()),
             description: update
                 .description
@@ -369,6 +380,7 @@ impl Session {
                 backend: next.backend.clone(),
                 model: next.model.clone(),
                 temperature: next.temperature,
+                scale: None,
             },
             limits,
         )?;
@@ -383,7 +395,8 @@ impl Session {
         }
         let prompt_changed = next.name != current.name
             || next.description != current.description
-            || next.custom_prompt != current.custom_prompt;
+            || next.custom_prompt != current.custom_prompt
+            || next.scale != current.scale;
         self.criteria[index] = Criterion {
             revision: current.revision + u64::from(prompt_changed),
             ..next

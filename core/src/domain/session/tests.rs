@@ -243,6 +243,7 @@ fn criteria_inherit_the_session_backend() {
         backend: None,
         model: None,
         temperature: None,
+        scale: None,
         revision: 0,
     };
     assert_eq!(
@@ -424,4 +425,48 @@ fn a_cell_saved_before_judgments_were_kept_reads_as_one_judgment() {
     cell.add_replicate(judged(&s, a, cost, 9.0, 1));
     assert_eq!(cell.samples.len(), 2);
     assert_eq!(cell.status.score().map(Score::get), Some(8.0));
+}
+
+#[test]
+fn a_scale_is_checked_and_a_changed_scale_makes_cells_stale() {
+    let mut s = session(&["A", "B"], &["cost"]);
+    let anchors = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect::<BTreeMap<String, String>>()
+    };
+    let limits = Limits::default();
+    let bad = s
+        .add_criterion(
+            CriterionSpec {
+                scale: Some(anchors(&[("0", "nothing")])),
+                ..spec("speed", 1.0)
+            },
+            &limits,
+        )
+        .expect_err("refused");
+    assert!(
+        bad.message.contains("'0' is not a point of the scale"),
+        "{}",
+        bad.message
+    );
+    assert_eq!(s.criteria().len(), 1, "nothing added");
+    let (a, cost) = (s.options()[0].id, s.criteria()[0].id);
+    assert!(s.record(a, cost, scored(&s, a, cost, 5.0)));
+    let rubric = CriterionUpdate {
+        scale: Some(anchors(&[("1", "costly"), ("10", "free")])),
+        ..CriterionUpdate::default()
+    };
+    s.update_criterion("cost", rubric, &limits)
+        .expect("scale set");
+    assert!(s.criteria()[0].scale.is_some());
+    assert!(matches!(s.cell_state(a, cost), CellState::Stale(_)));
+    let cleared = CriterionUpdate {
+        scale: Some(BTreeMap::new()),
+        ..CriterionUpdate::default()
+    };
+    s.update_criterion("cost", cleared, &limits)
+        .expect("scale removed");
+    assert_eq!(s.criteria()[0].scale, None);
 }

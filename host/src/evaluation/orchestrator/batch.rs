@@ -222,6 +222,7 @@ impl Batch {
             name: &self.criterion.name,
             description: &self.criterion.description,
             custom_prompt: self.criterion.custom_prompt.as_deref(),
+            scale: self.criterion.scale.as_ref(),
         };
         let briefs: Vec<OptionBrief<'_>> = pending
             .iter()

@@ -126,7 +126,8 @@ impl Scoped<'_> {
             && args.custom_prompt.is_none()
             && args.model_backend.is_none()
             && args.model_name.is_none()
-            && args.temperature.is_none();
+            && args.temperature.is_none()
+            && args.scale.is_none();
         let backend = args.model_backend.clone();
         let name = args.new_name.unwrap_or(args.name.clone());
         let message = if weight_only {
