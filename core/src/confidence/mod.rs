@@ -40,6 +40,10 @@
 //! the judgments (Krippendorff's alpha, interval metric) for reporting. Behind the `sim`
 //! feature, `simulate` plays whole evaluations against simulated judges.
 //!
+//! [`acceptability`] widens the question when the weights themselves are uncertain: each
+//! option's share of every rank (SMAA-2) with the weights anywhere in given ranges and the
+//! cells as uncertain as their standard errors say.
+//!
 //! # How to read the numbers
 //!
 //! - **`probability_best`** is the probability that the option's true total is the highest,
@@ -75,7 +79,8 @@
 //!   concentrated on the first place only is corrected on average, and the balanced orders
 //!   cancel what the linear term misses.
 //! - Criterion weights are taken as given: the uncertainty is that of the scores. Weight
-//!   sensitivity is the domain's [`sensitivity`](crate::domain::sensitivity).
+//!   sensitivity is the domain's [`sensitivity`](crate::domain::sensitivity); weights known
+//!   only as ranges are [`acceptability`]'s.
 //! - The probabilities use a flat prior on each option's total: with very few samples and
 //!   options bunched together they lean towards overconfidence (the winner's curse); after
 //!   the first planned round this is small.
@@ -94,6 +99,7 @@
 //! noise or bias is always right and declares a clear winner (except on an exact tie) within
 //! 12 calls.
 
+pub mod acceptability;
 pub mod alpha;
 pub mod assess;
 pub mod estimate;
