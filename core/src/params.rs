@@ -316,6 +316,12 @@ pub struct SensitivityArgs {
     /// beside the current one. Nothing is changed.
     #[serde(default)]
     pub weights: Option<indexmap::IndexMap<String, f64>>,
+    /// Weight ranges by criterion name, `[low, high]` within 0.1–10.0 (criteria not named
+    /// keep their weight): each option's rank acceptability is returned, the share of weight
+    /// draws in those ranges, combined with the scores' uncertainty, in which it takes each
+    /// rank. Nothing is changed.
+    #[serde(default)]
+    pub weight_ranges: Option<indexmap::IndexMap<String, [f64; 2]>>,
 }
 
 /// `set_strategy`.

@@ -5,6 +5,9 @@
 //! they are computed and how to read them); this module reads the session, seeds the Monte
 //! Carlo from it (so a session reads the same on every call) and words the verdict.
 
+use decision_matrix_core::confidence::acceptability::{
+    AcceptabilityError, AcceptabilitySettings, WeightRange, rank_acceptability,
+};
 use decision_matrix_core::confidence::alpha::interval_alpha;
 use decision_matrix_core::confidence::assess::{Assessment, Settings};
 use decision_matrix_core::confidence::session::SessionEvidence;
@@ -12,7 +15,9 @@ use decision_matrix_core::confidence::winner::WinnerSettings;
 
 use crate::domain::{CellStatus, Session};
 
-use super::results::{Agreement, Confidence, Contender, CriterionAgreement, NoiseReport, Samples};
+use super::results::{
+    Agreement, Confidence, Contender, CriterionAgreement, NoiseReport, RankAcceptability, Samples,
+};
 
 /// Alpha below which judgments are too unreliable to rank on (Krippendorff).
 const UNRELIABLE: f64 = 0.667;
@@ -98,6 +103,54 @@ pub fn assess(session: &Session, target: f64) -> Option<Assessed> {
         method: "weighted-average".to_owned(),
     };
     Some(Assessed { report, odds })
+}
+
+/// Where each option of `session` may rank when criterion `c`'s weight lies anywhere in
+/// `ranges[c]` and the scores are as uncertain as the judgments say: options most often
+/// first come first.
+pub fn acceptability(
+    session: &Session,
+    ranges: &[WeightRange],
+) -> Result<Vec<RankAcceptability>, AcceptabilityError> {
+    let Some(evidence) = SessionEvidence::of(session, 1) else {
+        return Ok(Vec::new());
+    };
+    let settings = evidence.settings(Settings::default());
+    let assessment = Assessment::of(&evidence.evidence, &settings);
+    let found = rank_acceptability(
+        &assessment.cells,
+        session.criteria().len(),
+        ranges,
+        &AcceptabilitySettings {
+            seed: settings.winner.seed,
+            ..AcceptabilitySettings::default()
+        },
+    )?;
+    let mut options: Vec<RankAcceptability> = session
+        .options()
+        .iter()
+        .enumerate()
+        .map(|(o, option)| RankAcceptability {
+            option: option.name.clone(),
+            first: found.first(o),
+            rank_shares: found.shares.get(o).cloned().unwrap_or_default(),
+            central_weights: found
+                .central_weights
+                .get(o)
+                .cloned()
+                .flatten()
+                .map(|weights| {
+                    session
+                        .criteria()
+                        .iter()
+                        .zip(weights)
+                        .map(|(c, w)| (c.name.clone(), w))
+                        .collect()
+                }),
+        })
+        .collect();
+    options.sort_by(|a, b| b.first.total_cmp(&a.first));
+    Ok(options)
 }
 
 /// The verdict in a sentence: the clear winner, or the contenders and what would settle it.

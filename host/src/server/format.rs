@@ -14,7 +14,7 @@ use crate::domain::Session;
 use crate::evaluation::EvaluationReport;
 
 use super::confidence::{Assessed, OptionOdds};
-use super::results::{EvaluationSummary, SessionStatus, SessionSummary};
+use super::results::{EvaluationSummary, RankAcceptability, SessionStatus, SessionSummary};
 use super::sessions::SessionStats;
 use crate::telemetry::{Snapshot, Status};
 
@@ -240,7 +240,11 @@ pub fn sessions_list(
 }
 
 /// `analyze_sensitivity`.
-pub fn sensitivity(session: &Session, analysis: &Analysis) -> String {
+pub fn sensitivity(
+    session: &Session,
+    analysis: &Analysis,
+    acceptability: Option<&[RankAcceptability]>,
+) -> String {
     let mut out = format!("# 🔬 Sensitivity: {}\n\n", session.topic);
     if analysis.sensitivity.is_empty() {
         out.push_str("Nothing is scored yet: run `evaluate_options` first.\n");
@@ -273,7 +277,32 @@ pub fn sensitivity(session: &Session, analysis: &Analysis) -> String {
             }
         }
     }
+    if let Some(options) = acceptability {
+        rank_acceptability(&mut out, options);
+    }
     out
+}
+
+/// Where each option may rank over the weight ranges given: the share of draws per rank.
+fn rank_acceptability(out: &mut String, options: &[RankAcceptability]) {
+    out.push_str(
+        "\n## 🎲 Rank acceptability\n\nShare of weight draws in the ranges given (scores as \
+         uncertain as the judgments say) in which each option takes each rank.\n\n| option |",
+    );
+    let ranks = options.first().map_or(0, |o| o.rank_shares.len());
+    for rank in 1..=ranks {
+        let _ = write!(out, " rank {rank} |");
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(ranks));
+    out.push('\n');
+    for option in options {
+        let _ = write!(out, "| {} |", option.option);
+        for share in &option.rank_shares {
+            let _ = write!(out, " {:.0} % |", share * 100.0);
+        }
+        out.push('\n');
+    }
 }
 
 /// A latency in milliseconds, or a dash when nothing was measured.

@@ -577,6 +577,10 @@ pub struct Sensitivity {
     /// The ranking under the what-if weights, when some were given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub what_if: Option<WhatIf>,
+    /// With `weight_ranges`: where each option may rank when the weights lie anywhere in the
+    /// ranges and the scores are as uncertain as the judgments say, best first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acceptability: Option<Vec<RankAcceptability>>,
     /// The result as markdown.
     pub formatted_output: String,
 }
@@ -592,6 +596,20 @@ pub struct WhatIf {
     pub recommendation: String,
     /// Whether another option would win.
     pub winner_changes: bool,
+}
+
+/// One option's rank acceptability.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RankAcceptability {
+    /// The option.
+    pub option: String,
+    /// Share of the draws in which it ranks first.
+    pub first: f64,
+    /// Share of the draws in which it takes each rank, first rank first.
+    pub rank_shares: Vec<f64>,
+    /// The typical weights (summing to 1) under which it ranks first; null when it never
+    /// does.
+    pub central_weights: Option<ByName<f64>>,
 }
 
 /// `export_matrix`.

@@ -379,3 +379,66 @@ async fn scale_anchors_reach_the_prompt() {
     assert!(!judge::openai_prompt(&last).0.contains("SCALE"));
     client.cancel().await.expect("close");
 }
+
+/// Weight ranges give each option's share of the draws per rank, combined with the scores'
+/// uncertainty; a range that is backwards, out of bounds or names no criterion is refused.
+#[tokio::test]
+async fn weight_ranges_give_rank_acceptability() {
+    let (_, llm) = judged_by(Noise::NONE, 1).await;
+    let (client, _, _) = stdio_server(&llm, &[]).await;
+    let id = decision(&client, "Which weights").await;
+    ok(&client, "evaluate_options", json!({"session_id": id})).await;
+    let fixed = ok(
+        &client,
+        "analyze_sensitivity",
+        json!({"session_id": id, "weight_ranges": {}}),
+    )
+    .await;
+    let wide = ok(
+        &client,
+        "analyze_sensitivity",
+        json!({"session_id": id, "weight_ranges": {"cost": [0.1, 10.0], "safety": [0.1, 10.0]}}),
+    )
+    .await;
+    let first = |result: &serde_json::Map<String, Value>, option: &str| {
+        result["acceptability"]
+            .as_array()
+            .and_then(|a| a.iter().find(|o| o["option"] == option))
+            .and_then(|o| o["first"].as_f64())
+            .expect("listed")
+    };
+    for result in [&fixed, &wide] {
+        for option in result["acceptability"].as_array().expect("acceptability") {
+            let shares = option["rank_shares"].as_array().expect("shares");
+            assert_eq!(shares.len(), 6);
+            let total: f64 = shares.iter().map(|s| s.as_f64().expect("share")).sum();
+            assert!((total - 1.0).abs() < 1e-9, "{option}");
+        }
+    }
+    // With the judge exact and the weights fixed, Charlie wins every draw; with safety (where
+    // Delta is as good) and cost (where Charlie leads) free to move, Delta wins some.
+    assert!(first(&fixed, "Charlie") > 0.99, "{fixed:?}");
+    assert!(first(&wide, "Delta") > 0.0, "{wide:?}");
+    assert!(first(&wide, "Charlie") < 1.0, "{wide:?}");
+    assert_eq!(wide["acceptability"][0]["option"], "Charlie");
+    let markdown = wide["formatted_output"].as_str().expect("markdown");
+    assert!(markdown.contains("## 🎲 Rank acceptability"), "{markdown}");
+
+    for (ranges, expected) in [
+        (json!({"price": [1, 2]}), "price"),
+        (json!({"cost": [3, 1]}), "[3, 1] is backwards"),
+        (
+            json!({"cost": [0.01, 1]}),
+            "Invalid weight: must be between 0.1 and 10.0",
+        ),
+    ] {
+        let message = err(
+            &client,
+            "analyze_sensitivity",
+            json!({"session_id": id, "weight_ranges": ranges}),
+        )
+        .await;
+        assert!(message.contains(expected), "{ranges}: {message}");
+    }
+    client.cancel().await.expect("close");
+}

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use crate::analysis::{self, Analysis};
 use crate::domain::{Cell, CellState, CellStatus, CriterionUpdate, Session};
 
+use decision_matrix_core::confidence::acceptability::WeightRange;
+
 use super::super::confidence::{self, Assessed};
 use super::super::error::ToolError;
 use super::super::export;
@@ -69,6 +71,17 @@ impl Scoped<'_> {
             Some(weights) => Some(self.what_if(&session, &current, weights).await?),
             None => None,
         };
+        let acceptability = match &args.weight_ranges {
+            Some(ranges) => {
+                let ranges = self.weight_ranges(&session, ranges)?;
+                Some(
+                    confidence::acceptability(&session, &ranges).map_err(|error| {
+                        ToolError::new("Sensitivity analysis", error.to_string())
+                    })?,
+                )
+            }
+            None => None,
+        };
         Ok(Sensitivity {
             session_id: session.id.clone(),
             strategy: current.strategy.clone(),
@@ -79,9 +92,44 @@ impl Scoped<'_> {
             ),
             sensitivity: sensitivity_list(&session, &current),
             criteria_weights: criteria_weights(&session),
+            formatted_output: format::sensitivity(&session, &current, acceptability.as_deref()),
             what_if,
-            formatted_output: format::sensitivity(&session, &current),
+            acceptability,
         })
+    }
+
+    /// One weight range per criterion of `session`: `given` by name, each criterion's own
+    /// weight where not given. Each range must lie within the weights the session accepts.
+    fn weight_ranges(
+        &self,
+        session: &Session,
+        given: &indexmap::IndexMap<String, [f64; 2]>,
+    ) -> Result<Vec<WeightRange>, ToolError> {
+        for name in given.keys() {
+            session.criterion(name)?;
+        }
+        session
+            .criteria()
+            .iter()
+            .map(|criterion| match given.get(&criterion.name) {
+                None => Ok(WeightRange::fixed(criterion.weight)),
+                Some(&[low, high]) => {
+                    self.limits.weight(low)?;
+                    self.limits.weight(high)?;
+                    if low > high {
+                        return Err(ToolError::invalid(
+                            "Invalid weight range",
+                            format!(
+                                "Invalid weight range for '{}': [{low}, {high}] is backwards; \
+                                 give [low, high] with low at most high",
+                                criterion.name
+                            ),
+                        ));
+                    }
+                    Ok(WeightRange { low, high })
+                }
+            })
+            .collect()
     }
 
     /// The ranking `session` would have with `weights`, beside `current`'s.
