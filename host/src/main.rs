@@ -56,10 +56,18 @@ async fn run(command: Command, loaded: Loaded) -> anyhow::Result<i32> {
     match command {
         Command::Serve(_) => serve::serve(config, grants, &derived).await,
         Command::Evaluate {
-            file, json, store, ..
+            file,
+            json,
+            store,
+            steering,
         } => {
             let config = cli::evaluate::with_default_store(config, store.is_some());
-            cli::evaluate::evaluate(&config, grants, &derived, &file, json, &mut stdout).await
+            let run = cli::evaluate::Run {
+                file: &file,
+                json,
+                steering,
+            };
+            cli::evaluate::evaluate(&config, grants, &derived, run, &mut stdout).await
         }
         Command::Config(ConfigCommand::Show { json }) => {
             config::show::render(&loaded, &derived, json, &mut stdout)

@@ -19,7 +19,8 @@ pub struct SessionEvidence {
     pub options: Vec<OptionId>,
     /// Criterion `c` of the evidence is `criteria[c]`.
     pub criteria: Vec<CriterionId>,
-    /// Seeds the Monte Carlo, so a session's numbers are the same on every read.
+    /// Seeds the Monte Carlo from the decision's topic, so a session's numbers are the same
+    /// on every read, and the same decision set up again reads the same.
     seed: u64,
 }
 
@@ -74,7 +75,7 @@ impl SessionEvidence {
             evidence,
             options,
             criteria,
-            seed: derive_seed(&session.id, &[]),
+            seed: derive_seed(&session.topic, &[]),
         })
     }
 

@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use super::Steering;
 use super::decision_file::DecisionFile;
 use super::engine::Engine;
 use crate::config::Config;
@@ -40,15 +41,30 @@ pub fn with_default_store(config: &Config, store_given: bool) -> Config {
     config
 }
 
-/// Runs the decision in `file`; returns the exit code.
+/// What `decision-matrix evaluate` was asked to run.
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'a> {
+    /// The decision file.
+    pub file: &'a Path,
+    /// JSON instead of a table.
+    pub json: bool,
+    /// How far to go beyond one judgment per cell.
+    pub steering: Steering,
+}
+
+/// Runs the decision in `run.file`; returns the exit code.
 pub async fn evaluate(
     config: &Config,
     grants: GrantsConfig,
     backends: &[DerivedBackend],
-    file: &Path,
-    json: bool,
+    run: Run<'_>,
     out: &mut dyn Write,
 ) -> anyhow::Result<i32> {
+    let Run {
+        file,
+        json,
+        steering,
+    } = run;
     let decision = DecisionFile::read(file)?;
     let engine = Engine::start(config, grants, backends).await?;
     // The command line is a client of its own: its sessions are apart from MCP clients'.
@@ -85,9 +101,9 @@ pub async fn evaluate(
             EvaluateArgs {
                 session_id: session_id.clone(),
                 force: false,
-                confidence_target: None,
-                max_calls: None,
-                replicates: None,
+                confidence_target: steering.confidence_target,
+                max_calls: steering.max_calls,
+                replicates: steering.replicates,
             },
             interrupted,
             &mut progress,
@@ -209,8 +225,9 @@ fn write_table(
         .map(|c| format!("{} ×{}", c.name, c.weight))
         .collect();
     let mut rows = vec![
-        ["#".to_owned(), "option".to_owned(), "total".to_owned()]
+        ["#", "option", "total", "P(best)", "ranks"]
             .into_iter()
+            .map(str::to_owned)
             .chain(criteria.iter().cloned())
             .collect::<Vec<_>>(),
     ];
@@ -220,11 +237,21 @@ fn write_table(
             ranked.rank.to_string(),
             ranked.option.clone(),
             format!("{:.2}", ranked.weighted_total),
+            ranked
+                .probability_best
+                .map_or_else(|| "-".to_owned(), |p| format!("{p:.2}")),
+            match ranked.rank_interval {
+                Some([low, high]) if low == high => low.to_string(),
+                Some([low, high]) => format!("{low}-{high}"),
+                None => "-".to_owned(),
+            },
         ];
         let cells = matrix.matrix.get(&ranked.option);
         for criterion in &decision.criteria {
             row.push(match cells.and_then(|row| row.get(&criterion.name)) {
+                // A mean of several judgments has decimals; one judgment prints as given.
                 Some(cell) => match cell.raw_score {
+                    Some(score) if cell.samples > 1 => format!("{score:.1}"),
                     Some(score) => format!("{score}"),
                     None => cell.status.clone(),
                 },
@@ -251,6 +278,25 @@ fn write_table(
         writeln!(out, "{}", line.join("  ").trim_end())?;
     }
     writeln!(out, "\n{}", matrix.recommendation)?;
+    if let Some(confidence) = &matrix.confidence {
+        if confidence.verdict != matrix.recommendation {
+            writeln!(out, "{}", confidence.verdict)?;
+        }
+        let samples = &confidence.samples;
+        let agreement = confidence
+            .agreement
+            .alpha
+            .map_or_else(|| "not measured".to_owned(), |a| format!("alpha {a:.2}"));
+        writeln!(
+            out,
+            "{} judgments from {} calls ({} to {} per cell); judges' agreement: {agreement} ({})",
+            samples.judgments,
+            samples.calls,
+            samples.min_per_cell,
+            samples.max_per_cell,
+            confidence.agreement.reading
+        )?;
+    }
     if !evaluation.evaluation_complete {
         writeln!(out, "\n{}", evaluation.message)?;
     }

@@ -94,7 +94,25 @@ pub enum Command {
         /// behind.
         #[arg(long, value_name = "URL")]
         store: Option<String>,
+        /// How the evaluation spends calls beyond one judgment per cell.
+        #[command(flatten)]
+        steering: Steering,
     },
+}
+
+/// `evaluate_options`' steering arguments, as flags.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct Steering {
+    /// Keep judging until the leading option is best with this probability (0 to 0.999; 0
+    /// judges each cell once). Default: `evaluation.confidence_target` (0.9).
+    #[arg(long, value_name = "P")]
+    pub confidence_target: Option<f64>,
+    /// Most backend calls the evaluation may plan. Default: twice one pass.
+    #[arg(long, value_name = "N")]
+    pub max_calls: Option<u32>,
+    /// Judge every cell exactly N times instead.
+    #[arg(long, value_name = "N")]
+    pub replicates: Option<u32>,
 }
 
 /// `decision-matrix config ...`

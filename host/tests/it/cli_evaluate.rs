@@ -95,13 +95,24 @@ async fn a_decision_file_is_scored_ranked_and_printed() {
         .collect();
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines[0], "Pick a database");
-    assert!(lines[2].starts_with("#  option"), "{table}");
+    assert!(
+        lines[2].starts_with("#  option    total  P(best)  ranks"),
+        "{table}"
+    );
     for (row, option) in lines[3..6].iter().zip(&ranked) {
         let columns: Vec<&str> = row.split_whitespace().collect();
         assert_eq!(columns[1], *option, "{table}");
+        let probability = columns[3].parse::<f64>().expect("a probability");
+        assert!((0.0..=1.0).contains(&probability), "{table}");
         let cost = judge::expected_score("cost", option);
-        assert_eq!(columns[3].parse::<f64>().ok(), Some(cost), "{table}");
+        assert_eq!(columns[5].parse::<f64>().ok(), Some(cost), "{table}");
     }
+    // The verdict and the evidence behind it follow the recommendation.
+    assert!(
+        table.contains("is the clear winner: best with probability"),
+        "{table}"
+    );
+    assert!(table.contains("judges' agreement"), "{table}");
 }
 
 /// The judge, except that every prompt about `latency` fails with a server error.
@@ -158,5 +169,52 @@ async fn failed_cells_exit_1_and_bad_files_exit_2_saying_why() {
         llm.requests().len(),
         calls_before_bad_files,
         "bad files are refused before any call"
+    );
+}
+
+/// The steering flags reach the evaluation: a fixed number of judgments per cell, or one
+/// pass; a bad value exits 1 saying what is allowed.
+#[tokio::test]
+async fn steering_flags_set_how_often_each_cell_is_judged() {
+    let llm = llm().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run(
+        &llm,
+        dir.path(),
+        "db.toml",
+        DECISION,
+        &["--json", "--replicates", "2"],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let document: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        document["evaluation"]["adaptive"]["stopped"],
+        "replicates_done"
+    );
+    assert_eq!(document["matrix"]["matrix"]["SQLite"]["cost"]["samples"], 2);
+
+    let out = run(
+        &llm,
+        dir.path(),
+        "db.toml",
+        DECISION,
+        &["--json", "--confidence-target", "0"],
+    )
+    .await;
+    let document: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(document["evaluation"]["adaptive"]["stopped"], "single_pass");
+
+    let out = run(&llm, dir.path(), "db.toml", DECISION, &["--max-calls", "0"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("max_calls 0 is out of range; allowed: 1 to 1000"),
+        "{stderr}"
     );
 }
