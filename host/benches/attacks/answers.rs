@@ -66,7 +66,7 @@ async fn evaluate(server: &Server, n: usize) -> Value {
     let result = call(
         server.client(0),
         "evaluate_options",
-        json!({"session_id": id}),
+        json!({"session_id": id, "confidence_target": 0}),
     )
     .await;
     let summary = result.get("summary").cloned().unwrap_or_default();

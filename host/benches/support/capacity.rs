@@ -12,7 +12,9 @@ use serde_json::json;
 
 use super::figures::{megabytes, time};
 use super::process::{Server, Transport, call};
-use super::workload::{CRITERIA, Judge, OPTIONS, assert_fully_evaluated, session_id, start_args};
+use super::workload::{
+    CRITERIA, Judge, OPTIONS, assert_fully_evaluated, one_pass, session_id, start_args,
+};
 
 /// Sessions held at once.
 pub const SESSIONS: usize = 10_000;
@@ -49,7 +51,7 @@ async fn evaluated_session(client: &super::process::Client, topic: &str) {
     )
     .await;
     let id = session_id(&started);
-    let evaluated = call(client, "evaluate_options", json!({"session_id": id})).await;
+    let evaluated = call(client, "evaluate_options", one_pass(&id)).await;
     assert_fully_evaluated(
         &evaluated,
         OPTIONS * CRITERIA,

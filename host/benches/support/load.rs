@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 use super::figures::{Samples, megabytes, time};
 use super::process::{Client, Server, Transport, try_call};
-use super::workload::{CELLS, CRITERIA, Judge, LLM_CALLS, criterion, start_args};
+use super::workload::{CELLS, CRITERIA, Judge, LLM_CALLS, criterion, one_pass, start_args};
 
 /// Concurrent clients.
 pub const CLIENTS: usize = 64;
@@ -84,7 +84,7 @@ impl Recorder<'_> {
             json!({"session_id": id, "option_name": "option 5", "description": "added late"}),
         )
         .await;
-        if let Some(evaluated) = self.call("evaluate_options", session.clone()).await {
+        if let Some(evaluated) = self.call("evaluate_options", one_pass(&id)).await {
             let summary = &evaluated["summary"];
             if summary["successful_scores"] != json!(CELLS)
                 || summary["llm_calls"] != json!(LLM_CALLS)
