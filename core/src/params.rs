@@ -186,12 +186,13 @@ pub struct EvaluateArgs {
     /// judges' noise. 0 scores each cell once. Default: the server's configuration (0.9).
     #[serde(default)]
     pub confidence_target: Option<f64>,
-    /// Most backend calls this evaluation may make for its planned rounds (1 to 1000).
-    /// Default: twice the calls of one pass over the matrix.
+    /// Most backend calls this evaluation may plan, its first pass included (1 to 1000; the
+    /// first pass always runs whole). Default: twice the calls of one pass over the matrix,
+    /// or with `replicates` as many as they take. Refused with a `confidence_target` of 0.
     #[serde(default)]
     pub max_calls: Option<u32>,
-    /// Judge every cell exactly this many times (1 to 10) instead of adaptively; cannot be
-    /// combined with a `confidence_target` above 0.
+    /// Judge every cell until it holds this many judgments in all (1 to 10), instead of
+    /// adaptively; cannot be combined with a `confidence_target` above 0.
     #[serde(default)]
     pub replicates: Option<u32>,
 }

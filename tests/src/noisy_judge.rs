@@ -5,12 +5,13 @@
 //!
 //! It reads the prompts the evaluation engine writes (see [`judge`](crate::judge)), so it
 //! answers for exactly the options listed, under their keys, in the format asked. The true
-//! scores are [`judge::expected_score`] unless a test sets them. The noise is seeded: the
-//! same sequence of requests gets the same answers.
+//! scores are [`judge::expected_score`] unless a test sets them. The noise is seeded by the
+//! prompt and how many times the same prompt came before, not by arrival order: concurrent
+//! calls get the same answers however they interleave, and a test's run is reproducible.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -53,7 +54,8 @@ pub struct NoisyJudge {
     noise: Noise,
     truth: BTreeMap<(String, String), f64>,
     seed: u64,
-    answered: AtomicU64,
+    /// How many times each prompt (by hash) was answered.
+    asked: parking_lot::Mutex<std::collections::HashMap<[u8; 32], u64>>,
     /// While set, every request fails with a 500.
     pub failing: AtomicBool,
 }
@@ -69,7 +71,7 @@ impl NoisyJudge {
                 .map(|((c, o), s)| (((*c).to_owned(), (*o).to_owned()), *s))
                 .collect(),
             seed,
-            answered: AtomicU64::new(0),
+            asked: parking_lot::Mutex::default(),
             failing: AtomicBool::new(false),
         })
     }
@@ -144,9 +146,23 @@ async fn handle(
     if judge.failing.load(Ordering::SeqCst) {
         return (StatusCode::INTERNAL_SERVER_ERROR, "the judge is down").into_response();
     }
-    let n = judge.answered.fetch_add(1, Ordering::SeqCst);
     let model = body["model"].as_str().unwrap_or_default().to_owned();
     let (system, user) = judge::openai_prompt(&body);
+    let prompt: [u8; 32] = Sha256::new()
+        .chain_update(model.as_bytes())
+        .chain_update([0])
+        .chain_update(system.as_bytes())
+        .chain_update([0])
+        .chain_update(user.as_bytes())
+        .finalize()
+        .into();
+    let n = {
+        let mut asked = judge.asked.lock();
+        let count = asked.entry(prompt).or_insert(0);
+        *count += 1;
+        // The prompt itself and its repeat count: distinct for every distinct answer wanted.
+        u64::from_le_bytes(prompt[..8].try_into().unwrap_or_default()) ^ *count
+    };
     let criterion = judge::criterion_of(&system);
     let options = judge::options_of(&user);
     let verdict = |name: &str, place: usize| {

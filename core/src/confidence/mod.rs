@@ -14,7 +14,7 @@
 //!
 //! # The pipeline
 //!
-//! 1. [`order`]: each batched call lists its options in an order drawn from (session,
+//! 1. [`order`]: each batched call lists its options in an order drawn from (decision,
 //!    criterion, round); successive rounds of a criterion mirror and rotate it so that each
 //!    option visits every place evenly and a linear position bias cancels every second round.
 //! 2. [`evidence`]: every judgment is kept with its judge and its place in the list.
@@ -45,6 +45,9 @@
 //! cells as uncertain as their standard errors say.
 //!
 //! # How to read the numbers
+//!
+//! (Names as in [`assess::Assessment`]; the server's results show them as `probability_best`,
+//! `rank_interval`, `confidence.noise` and `confidence.agreement.alpha`.)
 //!
 //! - **`probability_best`** is the probability that the option's true total is the highest,
 //!   *given the model*: cells independent, judgment noise Gaussian around the judge's own

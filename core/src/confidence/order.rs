@@ -7,7 +7,7 @@
 //!
 //! The design, for a call listing `k` options in round `r` of its criterion:
 //!
-//! - A **base order** is drawn from (session id, criterion id): every option gets a key mixed
+//! - A **base order** is drawn from (decision, criterion id): every option gets a key mixed
 //!   from those and its own id, and options are listed by key. A subset of options is listed
 //!   in the base order's relative order, so replanning with fewer options keeps the structure.
 //! - Rounds come in **mirrored pairs**: round `2j` lists the base order rotated by `s·j`
@@ -20,7 +20,9 @@
 //!   place exactly once** (a Latin square). For odd `k` the middle place is its own mirror,
 //!   and each option takes each place exactly twice every `2k` rounds.
 //!
-//! Everything is a function of (session id, criterion id, round, the listed option ids):
+//! The decision is named by a label: the server passes the decision's topic, so the same
+//! decision set up again asks the same questions (and can be answered from the cache).
+//! Everything is a function of (label, criterion id, round, the listed option ids):
 //! the same inputs always give the same order, so a session's prompts can be reproduced.
 
 use crate::domain::{CriterionId, OptionId};
@@ -28,7 +30,7 @@ use crate::domain::{CriterionId, OptionId};
 use super::rng::derive_seed;
 
 /// The order in which a call for `criterion` in `round` (0 for the criterion's first call)
-/// lists `options`. The result is a permutation of `options`; duplicates are kept as given.
+/// of the decision labelled `session` lists `options`. The result is a permutation of `options`; duplicates are kept as given.
 pub fn call_order(
     session: &str,
     criterion: CriterionId,

@@ -41,6 +41,12 @@ impl Score {
     pub fn get(self) -> f64 {
         self.0
     }
+
+    /// The number to two decimals, as tables print it: a mean of several judgments has
+    /// more digits than anyone reads (7.333… prints as 7.33; 7 stays 7).
+    pub fn shown(self) -> f64 {
+        (self.0 * 100.0).round() / 100.0
+    }
 }
 
 impl fmt::Display for Score {

@@ -26,6 +26,7 @@ use crate::server::params::{
 };
 use crate::server::results::{DecisionMatrix, Evaluated, MatrixResult};
 use crate::server::scope::{Scope, Scoped};
+use crate::server::tools::evaluation::Mode;
 
 /// The client name of `decision-matrix evaluate` in session scopes.
 const CLI_CLIENT: &str = "decision-matrix-cli";
@@ -65,6 +66,18 @@ pub async fn evaluate(
         json,
         steering,
     } = run;
+    let steer = |session_id: String| EvaluateArgs {
+        session_id,
+        force: false,
+        confidence_target: steering.confidence_target,
+        max_calls: steering.max_calls,
+        replicates: steering.replicates,
+    };
+    // Bad flags are a usage error, found before anything starts.
+    if let Err(error) = Mode::of(&steer(String::new()), 0.9) {
+        eprintln!("error: {}", error.error);
+        return Ok(2);
+    }
     let decision = DecisionFile::read(file)?;
     let engine = Engine::start(config, grants, backends).await?;
     // The command line is a client of its own: its sessions are apart from MCP clients'.
@@ -97,17 +110,7 @@ pub async fn evaluate(
         }
     };
     let evaluation = decisions
-        .evaluate(
-            EvaluateArgs {
-                session_id: session_id.clone(),
-                force: false,
-                confidence_target: steering.confidence_target,
-                max_calls: steering.max_calls,
-                replicates: steering.replicates,
-            },
-            interrupted,
-            &mut progress,
-        )
+        .evaluate(steer(session_id.clone()), interrupted, &mut progress)
         .await;
     on_interrupt.abort();
     bar.finish_and_clear();

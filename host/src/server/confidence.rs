@@ -45,11 +45,11 @@ pub struct Assessed {
 }
 
 impl Assessed {
-    /// The recommendation to show: `ranked`'s sentence, unless the judgments leave no
-    /// clear winner among several contenders, which is then what it says.
+    /// The recommendation to show: `ranked`'s sentence when the judgments make a clear
+    /// winner (or nothing is scored), else the verdict saying how far from clear it is.
     pub fn recommendation(&self, ranked: &str) -> String {
         let report = &self.report;
-        if report.clear_winner || report.contenders.len() < 2 {
+        if report.clear_winner || report.winner.is_none() {
             return ranked.to_owned();
         }
         report.verdict.clone()
@@ -97,7 +97,8 @@ pub fn assess(session: &Session, target: f64) -> Option<Assessed> {
         samples: samples(session),
         noise: NoiseReport {
             within_sd: assessment.noise.within_sd,
-            measured: assessment.noise.replicate_df > 0.0,
+            degrees_of_freedom: assessment.noise.replicate_df,
+            measured: assessment.noise.replicate_df >= settings.noise_prior.weight,
             position_effect: assessment.position.per_lean,
         },
         method: "weighted-average".to_owned(),
@@ -244,17 +245,24 @@ fn agreement(session: &Session, overall: Option<f64>) -> Agreement {
                 .map(|cell| cell.judgments().iter().filter_map(|j| j.score()).collect())
                 .collect();
             let alpha = interval_alpha(&units);
+            let measured = units.iter().filter(|values| values.len() >= 2).count();
+            // Replicates go to the contenders' cells, whose scores are close by design; on
+            // those alone alpha reads low whatever the judges' reliability. Advice waits until
+            // at least half the criterion's cells were judged twice.
+            let representative = 2 * measured >= units.len().max(1);
             CriterionAgreement {
                 criterion: criterion.name.clone(),
                 alpha,
-                advice: alpha.filter(|&a| a < UNRELIABLE).map(|_| {
-                    format!(
-                        "The judges agree too little on '{}' to rank on it: reword its \
-                         description, add scale anchors saying what 1, 5 and 10 mean, or add \
-                         a judge.",
-                        criterion.name
-                    )
-                }),
+                cells_measured: measured,
+                advice: alpha
+                    .filter(|&a| a < UNRELIABLE && representative)
+                    .map(|_| {
+                        format!(
+                            "The judges agree too little on '{}' to rank on it: reword its \
+                             description, or add scale anchors saying what 1, 5 and 10 mean.",
+                            criterion.name
+                        )
+                    }),
             }
         })
         .collect();

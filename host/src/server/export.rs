@@ -36,7 +36,7 @@ pub fn csv(session: &Session, analysis: &Analysis, confidence: Option<&Assessed>
             let score = session
                 .cell(option.id, criterion.id)
                 .and_then(|cell| cell.status.score());
-            row.push(score.map_or_else(String::new, |s| s.get().to_string()));
+            row.push(score.map_or_else(String::new, |s| s.shown().to_string()));
         }
         out.push_str(&row.join(","));
         out.push_str("\r\n");

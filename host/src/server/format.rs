@@ -122,7 +122,7 @@ pub fn decision_matrix(
                         out,
                         "{}: {} x {} = {:.1}",
                         criterion.name,
-                        py_float(score.get()),
+                        py_float(score.shown()),
                         py_float(criterion.weight),
                         score.get() * criterion.weight
                     );

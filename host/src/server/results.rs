@@ -421,6 +421,10 @@ pub struct CriterionAgreement {
     pub criterion: String,
     /// Its alpha, or null while unmeasured.
     pub alpha: Option<f64>,
+    /// Cells of the criterion judged at least twice, which alpha is measured on. Advice
+    /// waits until they are at least half the criterion's cells: replicates go to the
+    /// contenders, whose close scores alone make alpha read low.
+    pub cells_measured: usize,
     /// What to do when the judges agree too little (alpha below 0.667); null otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub advice: Option<String>,
@@ -444,9 +448,12 @@ pub struct Samples {
 /// The noise model in force.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct NoiseReport {
-    /// Standard deviation of one judgment, on the 1–10 scale.
+    /// Standard deviation of one judgment, on the 1–10 scale: pooled from the replicates,
+    /// with a prior of 1.5 points filling in for the degrees of freedom they lack below 6.
     pub within_sd: f64,
-    /// Whether it was measured from replicates (else a prior of 1.5 points stands in).
+    /// Degrees of freedom the replicates gave the estimate.
+    pub degrees_of_freedom: f64,
+    /// Whether the replicates outweigh the prior (6 degrees of freedom or more).
     pub measured: bool,
     /// Points the first listed option gains over the middle, removed from every score.
     pub position_effect: f64,

@@ -188,7 +188,11 @@ async fn a_noisy_judge_is_asked_again_in_other_orders_within_the_budget() {
             .as_array()
             .is_some_and(|c| !c.is_empty())
     );
-    assert_eq!(confidence["noise"]["measured"], true, "{confidence}");
+    let df = confidence["noise"]["degrees_of_freedom"]
+        .as_f64()
+        .expect("degrees of freedom");
+    assert!(df > 0.0, "replicates measured the noise: {confidence}");
+    assert_eq!(confidence["noise"]["measured"], df >= 6.0, "{confidence}");
     let judgments = confidence["samples"]["judgments"]
         .as_u64()
         .expect("judgments");
@@ -251,6 +255,24 @@ async fn one_pass_and_fixed_replicates_do_what_they_say() {
             );
         }
     }
+    // Three judgments in all: asking again for three adds none, asking for four adds one.
+    let again = ok(
+        &client,
+        "evaluate_options",
+        json!({"session_id": thrice, "replicates": 3}),
+    )
+    .await;
+    assert_eq!(again["summary"]["llm_calls"], 0, "{again:?}");
+    let more = ok(
+        &client,
+        "evaluate_options",
+        json!({"session_id": thrice, "replicates": 4, "max_calls": 5}),
+    )
+    .await;
+    assert_eq!(
+        more["summary"]["llm_calls"], 4,
+        "four calls fit the budget of five: {more:?}"
+    );
     client.cancel().await.expect("close");
 }
 
@@ -258,7 +280,7 @@ async fn one_pass_and_fixed_replicates_do_what_they_say() {
 /// rather than spend the budget on a failing backend.
 #[tokio::test]
 async fn a_failed_replicate_round_keeps_every_earlier_judgment() {
-    let (judge, llm) = judged_by(Noise::TYPICAL, 5).await;
+    let (judge, llm) = judged_by(Noise::TYPICAL, 9).await;
     let (client, _, _) = stdio_server(&llm, &["--set", "evaluation.retry_attempts=1"]).await;
     let id = decision(&client, "Flaky").await;
     ok(
@@ -269,7 +291,12 @@ async fn a_failed_replicate_round_keeps_every_earlier_judgment() {
     .await;
     let before = ok(&client, "get_decision_matrix", json!({"session_id": id})).await;
     judge.failing.store(true, Ordering::SeqCst);
-    let evaluated = ok(&client, "evaluate_options", json!({"session_id": id})).await;
+    let evaluated = ok(
+        &client,
+        "evaluate_options",
+        json!({"session_id": id, "replicates": 2}),
+    )
+    .await;
     let adaptive = &evaluated["adaptive"];
     assert_eq!(adaptive["stopped"], "replicates_failed", "{adaptive}");
     assert!(
@@ -307,6 +334,10 @@ async fn bad_steering_arguments_say_what_is_allowed() {
         (
             json!({"replicates": 2, "confidence_target": 0.8}),
             "replicates and a confidence_target above 0 cannot be combined",
+        ),
+        (
+            json!({"max_calls": 5, "confidence_target": 0}),
+            "max_calls has no effect with a confidence_target of 0",
         ),
     ] {
         let mut args = args;

@@ -173,7 +173,7 @@ async fn failed_cells_exit_1_and_bad_files_exit_2_saying_why() {
 }
 
 /// The steering flags reach the evaluation: a fixed number of judgments per cell, or one
-/// pass; a bad value exits 1 saying what is allowed.
+/// pass; a bad value exits 2 saying what is allowed, before anything is evaluated.
 #[tokio::test]
 async fn steering_flags_set_how_often_each_cell_is_judged() {
     let llm = llm().await;
@@ -211,7 +211,7 @@ async fn steering_flags_set_how_often_each_cell_is_judged() {
     assert_eq!(document["evaluation"]["adaptive"]["stopped"], "single_pass");
 
     let out = run(&llm, dir.path(), "db.toml", DECISION, &["--max-calls", "0"]).await;
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("max_calls 0 is out of range; allowed: 1 to 1000"),

@@ -78,6 +78,8 @@ pub struct EvaluationReport {
     pub abstained: usize,
     /// Cells that failed, one line each: `criterion→option: reason`.
     pub failures: Vec<String>,
+    /// The cells of `failures`, in the same order.
+    pub failed: Vec<(OptionId, CriterionId)>,
     /// Whether the evaluation was cancelled before every cell was computed.
     pub cancelled: bool,
     /// Backend calls made (billed), retries included.
@@ -269,10 +271,13 @@ impl Evaluator {
                 match &result.cell.status {
                     CellStatus::Scored { .. } => report.scored += 1,
                     CellStatus::Abstained => report.abstained += 1,
-                    CellStatus::Failed { reason } => report.failures.push(format!(
-                        "{}→{}: {reason}",
-                        result.criterion_name, result.option_name
-                    )),
+                    CellStatus::Failed { reason } => {
+                        report.failures.push(format!(
+                            "{}→{}: {reason}",
+                            result.criterion_name, result.option_name
+                        ));
+                        report.failed.push((result.option, result.criterion));
+                    }
                     CellStatus::Manual { .. } => {}
                 }
                 on_cell(result);

@@ -134,9 +134,11 @@ impl Batch {
     }
 
     /// Stage 1: the answer to the same request bought before, unless the evaluation is
-    /// forced to ask again.
+    /// forced to ask again or the call is a replicate: a replicate must be a new judgment,
+    /// and an earlier evaluation of the same round (before `force` reset the cells) may have
+    /// listed the options the same way.
     async fn cached(&self, key: Option<&CacheKey>) -> Option<Completion> {
-        if self.force {
+        if self.force || self.criterion.replicate {
             return None;
         }
         let hit = self.inner.cache.lookup(key?).await?;

@@ -9,7 +9,7 @@ use decision_matrix_core::confidence::session::SessionEvidence;
 use decision_matrix_core::confidence::winner::WinnerSettings;
 use decision_matrix_core::config::confidence_target;
 
-use crate::domain::{CriterionId, OptionId, Session};
+use crate::domain::{CellStatus, CriterionId, OptionId, Session};
 use crate::evaluation::{EvaluationReport, Plan};
 
 use super::super::error::ToolError;
@@ -110,6 +110,7 @@ impl Scoped<'_> {
             .run_round(id, plan, false, &cancel, &mut tally, progress)
             .await?;
         let errors = report.failures.clone();
+        let first_failed = report.failed.clone();
         let computed = report.scored + report.abstained;
         // Cells this run settled; fewer than planned when it was cancelled.
         let settled = computed + errors.len();
@@ -127,7 +128,12 @@ impl Scoped<'_> {
         }
         let mut totals = report;
         let adaptive = if totals.cancelled {
-            mode.summary(one_pass, first_calls, "cancelled", CANCELLED.to_owned())
+            mode.summary(
+                mode.budget(one_pass),
+                first_calls,
+                "cancelled",
+                CANCELLED.to_owned(),
+            )
         } else {
             self.replicate_rounds(
                 id,
@@ -153,6 +159,18 @@ impl Scoped<'_> {
                 Ok(session.clone())
             })
             .await?;
+        // A cell the first pass failed that a later round scored is no longer an error.
+        let errors: Vec<String> = errors
+            .into_iter()
+            .zip(&first_failed)
+            .filter(|(_, (o, c))| {
+                matches!(
+                    session.cell(*o, *c).map(|cell| &cell.status),
+                    Some(CellStatus::Failed { .. }) | None
+                )
+            })
+            .map(|(error, _)| error)
+            .collect();
         let (options, criteria) = (session.options().len(), session.criteria().len());
         let message = if cancelled {
             format!(
@@ -227,11 +245,13 @@ impl Scoped<'_> {
             let session = self.session(id).await?;
             let next = match mode {
                 Mode::SinglePass => Next::Stop("single_pass", SINGLE_PASS.to_owned()),
-                Mode::Replicates(n) if rounds + 1 >= n => Next::Stop(
-                    "replicates_done",
-                    format!("Every cell was judged {n} times, as asked."),
-                ),
-                Mode::Replicates(_) => Next::Calls(every_cell(&session)),
+                Mode::Replicates { n, .. } => match short_of(&session, n) {
+                    calls if calls.is_empty() => Next::Stop(
+                        "replicates_done",
+                        format!("Every cell has {n} judgments, as asked."),
+                    ),
+                    calls => Next::Calls(calls),
+                },
                 Mode::Target { target, .. } => {
                     planned_round(&session, target, budget.saturating_sub(spent))
                 }
@@ -245,11 +265,10 @@ impl Scoped<'_> {
             };
             let mut plan = Plan::replicates(&session, &calls);
             drop(session);
-            if let Mode::Target { .. } = mode {
-                // A planned call lists the contenders, which a batch may split in two.
-                while plan.calls(batch_size) > budget.saturating_sub(spent) as usize {
-                    plan.criteria.pop();
-                }
+            // A planned call lists the contenders, which a batch may split in two; a
+            // replicate round may be larger than the budget left.
+            while plan.calls(batch_size) > budget.saturating_sub(spent) as usize {
+                plan.criteria.pop();
             }
             if plan.criteria.is_empty() {
                 stop = Some(("budget_spent", BUDGET_SPENT.to_owned()));
@@ -374,8 +393,14 @@ struct Tally {
 pub enum Mode {
     /// One judgment per cell.
     SinglePass,
-    /// Every cell judged this many times.
-    Replicates(u32),
+    /// Every cell judged `n` times in all, within `max_calls` calls (`None`: as many as that
+    /// takes).
+    Replicates {
+        /// Judgments per cell.
+        n: u32,
+        /// The budget, first pass included.
+        max_calls: Option<u32>,
+    },
     /// Replicates where they can change the answer, until the winner's probability of being
     /// best reaches `target` or `max_calls` calls are planned (`None`: twice one pass).
     Target {
@@ -412,17 +437,26 @@ impl Mode {
                  to stop when the winner is clear"
                     .to_owned(),
             )),
-            (Some(n), _) => Ok(Mode::Replicates(n)),
+            (Some(n), _) => Ok(Mode::Replicates {
+                n,
+                max_calls: args.max_calls,
+            }),
             (None, target) => {
                 let target = target.unwrap_or(default_target);
-                Ok(if target > 0.0 {
-                    Mode::Target {
+                if target > 0.0 {
+                    Ok(Mode::Target {
                         target,
                         max_calls: args.max_calls,
-                    }
+                    })
+                } else if args.max_calls.is_some() {
+                    Err(invalid(
+                        "max_calls has no effect with a confidence_target of 0, which judges \
+                         each cell once: give a confidence_target above 0 or replicates"
+                            .to_owned(),
+                    ))
                 } else {
-                    Mode::SinglePass
-                })
+                    Ok(Mode::SinglePass)
+                }
             }
         }
     }
@@ -431,14 +465,14 @@ impl Mode {
     fn budget(self, one_pass: u32) -> u32 {
         match self {
             Mode::Target { max_calls, .. } => max_calls.unwrap_or(one_pass.saturating_mul(2)),
-            Mode::Replicates(n) => one_pass.saturating_mul(n),
+            Mode::Replicates { n, max_calls } => max_calls.unwrap_or(one_pass.saturating_mul(n)),
             Mode::SinglePass => one_pass,
         }
     }
 
     fn fixed_rounds(self) -> u32 {
         match self {
-            Mode::Replicates(n) => n,
+            Mode::Replicates { n, .. } => n,
             Mode::SinglePass | Mode::Target { .. } => 1,
         }
     }
@@ -447,7 +481,7 @@ impl Mode {
         Adaptive {
             confidence_target: match self {
                 Mode::Target { target, .. } => target,
-                Mode::SinglePass | Mode::Replicates(_) => 0.0,
+                Mode::SinglePass | Mode::Replicates { .. } => 0.0,
             },
             max_calls: budget,
             calls_planned: spent,
@@ -471,13 +505,28 @@ enum Next {
     Stop(&'static str, String),
 }
 
-/// Every option of every criterion, for a fixed replicate round.
-fn every_cell(session: &Session) -> Vec<(CriterionId, Vec<OptionId>)> {
-    let options: Vec<OptionId> = session.options().iter().map(|o| o.id).collect();
+/// Per criterion, the options whose cell has fewer than `n` judgments (cells a person
+/// scored excepted).
+fn short_of(session: &Session, n: u32) -> Vec<(CriterionId, Vec<OptionId>)> {
+    let n = n as usize;
     session
         .criteria()
         .iter()
-        .map(|c| (c.id, options.clone()))
+        .filter_map(|c| {
+            let options: Vec<OptionId> = session
+                .options()
+                .iter()
+                .filter(|o| match session.cell(o.id, c.id) {
+                    Some(cell) => {
+                        !matches!(cell.status, CellStatus::Manual { .. })
+                            && cell.judgments().len() < n
+                    }
+                    None => true,
+                })
+                .map(|o| o.id)
+                .collect();
+            (!options.is_empty()).then_some((c.id, options))
+        })
         .collect()
 }
 
