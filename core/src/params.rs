@@ -89,6 +89,26 @@ pub struct StartArgs {
     /// `topsis`, `rank-sum`, or an installed strategy plugin).
     #[serde(default)]
     pub strategy: Option<String>,
+    /// A panel of 2 to 5 judges that scores every criterion, each with its own backend, model
+    /// and temperature, in place of the single `model_backend` and `model_name`: every judge
+    /// scores every cell, and a cell's value combines them. Criteria then cannot name their
+    /// own backend, model or temperature.
+    #[serde(default)]
+    pub judges: Option<Vec<JudgeArgs>>,
+}
+
+/// One judge of a panel.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+pub struct JudgeArgs {
+    /// Its backend.
+    pub model_backend: String,
+    /// Its model; the backend's default when omitted.
+    #[serde(default)]
+    pub model_name: Option<String>,
+    /// Its sampling temperature, 0–2; the session's `temperature` when omitted.
+    #[serde(default)]
+    #[schemars(range(min = 0.0, max = 2.0))]
+    pub temperature: Option<f64>,
 }
 
 /// `list_sessions`.

@@ -80,6 +80,7 @@ fn session(options: usize, criteria: usize, backend: &str) -> Session {
             backend: backend.to_owned(),
             model: None,
             temperature: 0.0,
+            judges: Vec::new(),
         },
         &Limits {
             max_criteria_allowed: 20,

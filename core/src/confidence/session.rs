@@ -25,15 +25,15 @@ pub struct SessionEvidence {
 }
 
 impl SessionEvidence {
-    /// The evidence of `session` judged by a panel of `judges` (at least one). `None` when
+    /// The evidence of `session`, judged by its panel (or its single judge). `None` when
     /// the session has no option or no criterion. Stale cells count (they still describe
     /// their option better than nothing, as in the ranking); failed and missing cells have
     /// no judgment, which makes the planner ask for them.
-    pub fn of(session: &Session, judges: usize) -> Option<SessionEvidence> {
+    pub fn of(session: &Session) -> Option<SessionEvidence> {
         let options: Vec<OptionId> = session.options().iter().map(|o| o.id).collect();
         let criteria: Vec<CriterionId> = session.criteria().iter().map(|c| c.id).collect();
         let weights: Vec<f64> = session.criteria().iter().map(|c| c.weight).collect();
-        let judges = judges.max(1);
+        let judges = session.panel_size();
         let mut evidence = Evidence::new(options.len(), &weights, judges).ok()?;
         for (c, &criterion) in criteria.iter().enumerate() {
             // Rounds each judge took part in: one call per round, as the planner counts.
@@ -161,7 +161,7 @@ mod tests {
             datetime!(2026-01-01 00:00 UTC),
         )
         .expect("manual");
-        let e = SessionEvidence::of(&s, 1).expect("evidence");
+        let e = SessionEvidence::of(&s).expect("evidence");
         let evidence = &e.evidence;
         let cell = evidence.cell(0, 0).expect("A on cost");
         let scores: Vec<f64> = cell.samples.iter().map(|x| x.score).collect();
@@ -183,8 +183,8 @@ mod tests {
     #[test]
     fn the_same_session_gives_the_same_seed() {
         let s = session();
-        let one = SessionEvidence::of(&s, 1).expect("evidence");
-        let two = SessionEvidence::of(&s, 1).expect("evidence");
+        let one = SessionEvidence::of(&s).expect("evidence");
+        let two = SessionEvidence::of(&s).expect("evidence");
         assert_eq!(
             one.settings(Settings::default()).winner.seed,
             two.settings(Settings::default()).winner.seed

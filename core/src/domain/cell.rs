@@ -102,6 +102,10 @@ pub struct Basis {
     pub criterion_revision: u64,
     /// The backend settings used.
     pub settings: EvaluatorSettings,
+    /// The session's panel of judges when it has one (every judge's settings); empty for a
+    /// single judge.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub panel: Vec<EvaluatorSettings>,
 }
 
 /// One cell.

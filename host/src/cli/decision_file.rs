@@ -46,6 +46,10 @@ pub struct DecisionFile {
     /// Scoring strategy (default `weighted-average`).
     #[serde(default)]
     pub strategy: Option<String>,
+    /// A panel of judges (`model_backend`, `model_name`, `temperature` each) in place of
+    /// `backend` and `model`.
+    #[serde(default)]
+    pub judges: Option<Vec<decision_matrix_core::params::JudgeArgs>>,
 }
 
 /// An option: its name alone, or a name and a description.

@@ -159,6 +159,7 @@ async fn set_up(decisions: &Scoped<'_>, decision: &DecisionFile) -> Result<Strin
             model_name: decision.model.clone(),
             temperature: decision.temperature.unwrap_or(0.1),
             strategy: decision.strategy.clone(),
+            judges: decision.judges.clone(),
         })
         .await?;
     let session_id = started.session_id;

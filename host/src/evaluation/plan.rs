@@ -37,8 +37,15 @@ pub struct CriterionWork {
     pub scale: Option<Scale>,
     /// Revision the cells will be based on.
     pub revision: u64,
-    /// Backend, model and temperature to use.
+    /// Backend, model and temperature to use: the judge's.
     pub settings: EvaluatorSettings,
+    /// Which judge of the session's panel makes these calls (0 for a single judge).
+    pub judge: u32,
+    /// The criterion's own settings and the session's panel, which the cells are based on
+    /// whichever judge answers.
+    pub basis_settings: EvaluatorSettings,
+    /// See `basis_settings`.
+    pub panel: Vec<EvaluatorSettings>,
     /// The options to score, in session order (each call lists its own in the order
     /// [`call_order`](decision_matrix_core::confidence::order::call_order) draws).
     pub options: Vec<PlannedOption>,
@@ -73,7 +80,7 @@ impl Plan {
         let criteria = session
             .criteria()
             .iter()
-            .filter_map(|criterion| {
+            .flat_map(|criterion| {
                 let options: Vec<PlannedOption> = planned
                     .iter()
                     .filter(|o| pending.contains(&(o.id, criterion.id)))
@@ -84,7 +91,15 @@ impl Plan {
                 } else {
                     session.next_round(criterion.id)
                 };
-                (!options.is_empty()).then(|| work(session, criterion, options, round, false))
+                // Every judge of the panel scores the criterion's pending cells.
+                let judges = if options.is_empty() {
+                    0
+                } else {
+                    session.panel_size()
+                };
+                (0..judges).map(move |judge| {
+                    work(session, criterion, options.clone(), round, judge, false)
+                })
             })
             .collect();
         Plan {
@@ -95,14 +110,15 @@ impl Plan {
         }
     }
 
-    /// One planned round of replicates: for each `(criterion, options)`, a call listing
-    /// those options, in the criterion's next round. Options a person scored, and ids no
-    /// longer in the session, are left out.
-    pub fn replicates(session: &Session, calls: &[(CriterionId, Vec<OptionId>)]) -> Plan {
+    /// One planned round of replicates: for each `(criterion, judge, options)`, a call by
+    /// that judge listing those options, in the criterion's next round. Options a person
+    /// scored, ids no longer in the session and judges not on its panel are left out.
+    pub fn replicates(session: &Session, calls: &[(CriterionId, usize, Vec<OptionId>)]) -> Plan {
         let planned = planned_options(session);
         let criteria = calls
             .iter()
-            .filter_map(|(c, ids)| {
+            .filter(|(_, judge, _)| *judge < session.panel_size())
+            .filter_map(|(c, judge, ids)| {
                 let criterion = session.criteria().iter().find(|x| x.id == *c)?;
                 let options: Vec<PlannedOption> = planned
                     .iter()
@@ -115,8 +131,9 @@ impl Plan {
                     })
                     .cloned()
                     .collect();
+                let round = session.next_round(*c);
                 (!options.is_empty())
-                    .then(|| work(session, criterion, options, session.next_round(*c), true))
+                    .then(|| work(session, criterion, options, round, *judge, true))
             })
             .collect();
         Plan {
@@ -160,8 +177,15 @@ fn work(
     criterion: &Criterion,
     options: Vec<PlannedOption>,
     round: u32,
+    judge: usize,
     replicate: bool,
 ) -> CriterionWork {
+    let basis_settings = criterion.settings(&session.defaults);
+    let settings = session
+        .judges(criterion.id)
+        .get(judge)
+        .cloned()
+        .unwrap_or_else(|| basis_settings.clone());
     CriterionWork {
         id: criterion.id,
         name: Arc::from(criterion.name.as_str()),
@@ -169,7 +193,10 @@ fn work(
         custom_prompt: criterion.custom_prompt.clone(),
         scale: criterion.scale.clone(),
         revision: criterion.revision,
-        settings: criterion.settings(&session.defaults),
+        settings,
+        judge: u32::try_from(judge).unwrap_or(u32::MAX),
+        basis_settings,
+        panel: session.defaults.judges.clone(),
         options,
         round,
         replicate,

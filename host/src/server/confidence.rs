@@ -60,7 +60,7 @@ impl Assessed {
 /// default); `None` when the session has no option or no criterion.
 pub fn assess(session: &Session, target: f64) -> Option<Assessed> {
     let target = if target > 0.0 { target } else { DEFAULT_TARGET };
-    let evidence = SessionEvidence::of(session, 1)?;
+    let evidence = SessionEvidence::of(session)?;
     let settings = evidence.settings(Settings {
         winner: WinnerSettings {
             target,
@@ -113,7 +113,7 @@ pub fn acceptability(
     session: &Session,
     ranges: &[WeightRange],
 ) -> Result<Vec<RankAcceptability>, AcceptabilityError> {
-    let Some(evidence) = SessionEvidence::of(session, 1) else {
+    let Some(evidence) = SessionEvidence::of(session) else {
         return Ok(Vec::new());
     };
     let settings = evidence.settings(Settings::default());

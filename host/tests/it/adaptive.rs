@@ -473,3 +473,105 @@ async fn weight_ranges_give_rank_acceptability() {
     }
     client.cancel().await.expect("close");
 }
+
+/// A panel of judges: every judge scores every cell in the first pass (a cell holds one
+/// judgment per judge), the replicate rounds stay within the budget, and the request models
+/// are the judges'. Bad panels are refused saying what is allowed.
+#[tokio::test]
+async fn a_panel_of_judges_scores_every_cell() {
+    let panelist = Noise {
+        leaning: 1.0,
+        ..Noise::TYPICAL
+    };
+    let (_, llm) = judged_by(panelist, 11).await;
+    let (client, _, _) = stdio_server(&llm, &[]).await;
+    let criteria: Vec<Value> = CRITERIA
+        .iter()
+        .map(|(name, weight)| json!({"name": name, "description": format!("How good is the {name}"), "weight": weight}))
+        .collect();
+    let judges = json!([
+        {"model_backend": "litellm", "model_name": "judge-a"},
+        {"model_backend": "litellm", "model_name": "judge-b", "temperature": 0.7},
+        {"model_backend": "litellm", "model_name": "judge-c"},
+    ]);
+    let started = ok(
+        &client,
+        "start_decision_analysis",
+        json!({"topic": "Panel", "options": OPTIONS, "initial_criteria": criteria,
+               "judges": judges}),
+    )
+    .await;
+    let id = started["session_id"].as_str().expect("id").to_owned();
+    let evaluated = ok(
+        &client,
+        "evaluate_options",
+        json!({"session_id": id, "max_calls": 36}),
+    )
+    .await;
+    let planned = evaluated["adaptive"]["calls_planned"]
+        .as_u64()
+        .expect("planned");
+    assert!((24..=36).contains(&planned), "{evaluated:?}");
+    assert_eq!(llm.requests().len() as u64, planned);
+    let models: BTreeSet<String> = llm
+        .requests()
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).expect("json");
+            body["model"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect();
+    assert_eq!(
+        models.into_iter().collect::<Vec<_>>(),
+        ["judge-a", "judge-b", "judge-c"]
+    );
+    let matrix = ok(&client, "get_decision_matrix", json!({"session_id": id})).await;
+    for option in OPTIONS {
+        for (criterion, _) in CRITERIA {
+            let samples = matrix["matrix"][option][criterion]["samples"]
+                .as_u64()
+                .expect("samples");
+            assert!(samples >= 3, "{option} {criterion}: {samples}");
+        }
+    }
+    // Judges that lean their own ways disagree: the agreement is measured on every cell.
+    assert!(
+        matrix["confidence"]["agreement"]["alpha"].is_number(),
+        "{matrix:?}"
+    );
+
+    for (panel, expected) in [
+        (
+            json!([{"model_backend": "litellm", "model_name": "judge-a"}]),
+            "a panel has 2 to 5 judges (got 1)",
+        ),
+        (
+            json!([{"model_backend": "litellm", "model_name": "judge-a"},
+                   {"model_backend": "litellm", "model_name": "judge-a"}]),
+            "judge 2 repeats judge 1",
+        ),
+        (
+            json!([{"model_backend": "litellm"}, {"model_backend": "no-such-backend"}]),
+            "no-such-backend",
+        ),
+    ] {
+        let message = err(
+            &client,
+            "start_decision_analysis",
+            json!({"topic": "Bad panel", "options": ["A", "B"], "judges": panel}),
+        )
+        .await;
+        assert!(message.contains(expected), "{message}");
+    }
+    let message = err(
+        &client,
+        "add_criterion",
+        json!({"session_id": id, "name": "extra", "description": "d", "model_name": "other"}),
+    )
+    .await;
+    assert!(
+        message.contains("cannot name its own backend, model or temperature"),
+        "{message}"
+    );
+    client.cancel().await.expect("close");
+}

@@ -109,6 +109,7 @@ fn session(backend: &str, options: usize, criteria: &[&str]) -> Session {
             backend: backend.to_owned(),
             model: None,
             temperature: 0.0,
+            judges: Vec::new(),
         },
         &Limits::default(),
         OffsetDateTime::now_utc(),

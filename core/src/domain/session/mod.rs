@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::cell::{Basis, Cell, CellStatus};
+use super::cell::{Basis, Cell, CellStatus, EvaluatorSettings};
 use super::criterion::{Criterion, CriterionId, CriterionSpec, CriterionUpdate};
 use super::limits::{Limits, ValidationError};
 use super::matrix::ScoreMatrix;
@@ -28,9 +28,54 @@ pub struct SessionDefaults {
     pub model: Option<String>,
     /// Temperature.
     pub temperature: f64,
+    /// A panel of judges that scores every criterion, each with its own backend, model and
+    /// temperature; empty for the single judge above. See [`SessionDefaults::check_panel`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub judges: Vec<EvaluatorSettings>,
 }
 
+/// The most judges a panel may have: each judges every cell, so a panel multiplies the
+/// calls of a pass.
+pub const MAX_JUDGES: usize = 5;
+
 impl SessionDefaults {
+    /// Checks the panel: 2 to [`MAX_JUDGES`] judges, no two alike, model names and
+    /// temperatures as [`Limits`] allow.
+    pub fn check_panel(&self, limits: &Limits) -> Result<(), ValidationError> {
+        let judges = &self.judges;
+        if judges.is_empty() {
+            return Ok(());
+        }
+        if !(2..=MAX_JUDGES).contains(&judges.len()) {
+            return Err(ValidationError::new(
+                "Invalid judges",
+                format!(
+                    "Invalid judges: a panel has 2 to {MAX_JUDGES} judges (got {}); for one \
+                     judge, give model_backend and model_name instead",
+                    judges.len()
+                ),
+            ));
+        }
+        for (i, judge) in judges.iter().enumerate() {
+            limits.model_name(judge.model.as_deref())?;
+            limits.temperature(Some(judge.temperature))?;
+            if judges[..i].contains(judge) {
+                return Err(ValidationError::new(
+                    "Invalid judges",
+                    format!(
+                        "Invalid judges: judge {} repeats judge {} ({} {}); each judge of a panel \
+                         must differ in backend, model or temperature",
+                        i + 1,
+                        judges[..i].iter().position(|j| j == judge).unwrap_or(0) + 1,
+                        judge.backend,
+                        judge.model.as_deref().unwrap_or("default model"),
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The reference server's defaults on `backend`: that backend's default model,
     /// temperature 0.1. Which backend a session gets when its client names none is the host's
     /// to say (`plugins::builtin::session_defaults`): the built-in plugin whose manifest says
@@ -40,6 +85,7 @@ impl SessionDefaults {
             backend: backend.to_owned(),
             model: None,
             temperature: 0.1,
+            judges: Vec::new(),
         }
     }
 }
@@ -130,6 +176,7 @@ impl Session {
         limits.option_count(options.len())?;
         limits.model_name(defaults.model.as_deref())?;
         limits.temperature(Some(defaults.temperature))?;
+        defaults.check_panel(limits)?;
         let mut session = Session {
             id,
             topic,
@@ -295,6 +342,19 @@ impl Session {
     }
 
     fn check_spec(&self, spec: &CriterionSpec, limits: &Limits) -> Result<(), ValidationError> {
+        if !self.defaults.judges.is_empty()
+            && (spec.backend.is_some() || spec.model.is_some() || spec.temperature.is_some())
+        {
+            return Err(ValidationError::new(
+                "Invalid criterion",
+                format!(
+                    "Invalid criterion '{}': this session's panel of {} judges scores every \
+                     criterion, so a criterion cannot name its own backend, model or temperature",
+                    spec.name,
+                    self.defaults.judges.len()
+                ),
+            ));
+        }
         limits.criterion_name(&spec.name)?;
         limits.criterion_description(&spec.description)?;
         limits.weight(spec.weight)?;
@@ -437,6 +497,7 @@ impl Session {
             option_revision: option.revision,
             criterion_revision: criterion.revision,
             settings: criterion.settings(&self.defaults),
+            panel: self.defaults.judges.clone(),
         })
     }
 
@@ -478,6 +539,24 @@ impl Session {
         }
         self.cells.insert((o, c), cell);
         true
+    }
+
+    /// The judges of every criterion: the panel, or the criterion's single judge (of
+    /// `c`'s settings). Judge `j` of a cell's judgments is `judges(c)[j]`.
+    pub fn judges(&self, c: CriterionId) -> Vec<EvaluatorSettings> {
+        if !self.defaults.judges.is_empty() {
+            return self.defaults.judges.clone();
+        }
+        self.criteria
+            .iter()
+            .find(|x| x.id == c)
+            .map(|criterion| vec![criterion.settings(&self.defaults)])
+            .unwrap_or_default()
+    }
+
+    /// How many judges score each criterion: the panel's size, or 1.
+    pub fn panel_size(&self) -> usize {
+        self.defaults.judges.len().max(1)
     }
 
     /// The round the next call for criterion `c` belongs to: one past the latest round of

@@ -233,6 +233,7 @@ fn criteria_inherit_the_session_backend() {
         backend: "ollama".to_owned(),
         model: Some("qwen3:8b".to_owned()),
         temperature: 0.0,
+        judges: Vec::new(),
     };
     let mut c = Criterion {
         id: CriterionId(1),

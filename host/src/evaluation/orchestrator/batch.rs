@@ -366,7 +366,7 @@ impl Batch {
             justification,
             backend: backend.to_owned(),
             model: Some(completion.model.clone()),
-            judge: 0,
+            judge: self.criterion.judge,
             place: Some(place),
             round: self.criterion.round,
             at: when.at,
@@ -385,7 +385,8 @@ impl Batch {
         Basis {
             option_revision: pending.option.revision,
             criterion_revision: self.criterion.revision,
-            settings: self.criterion.settings.clone(),
+            settings: self.criterion.basis_settings.clone(),
+            panel: self.criterion.panel.clone(),
         }
     }
 

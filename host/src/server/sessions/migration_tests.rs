@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::records::evaluated_key;
 use super::testing::{open, session, settings};
-use super::{SessionManager, WhenFull};
+use super::{Recording, SessionManager, WhenFull};
 use crate::domain::cell::Cell;
 use crate::domain::judgment::{Judgment, Verdict};
 use crate::domain::{CriterionSpec, Limits, Score};
@@ -83,7 +83,7 @@ async fn old_cell_loads_and_takes_replicates(sessions: SessionManager, store: &s
         loaded.basis(o, c).expect("basis"),
     );
     let saved = sessions
-        .record_cells(&fresh.id, vec![(o, c, replicate)], true)
+        .record_cells(&fresh.id, vec![(o, c, replicate, Recording::Add)])
         .await
         .expect("recorded");
     assert_eq!(saved, 1, "{store}");

@@ -283,18 +283,16 @@ impl SessionManager {
     pub async fn record_cells(
         &self,
         id: &str,
-        cells: Vec<(OptionId, CriterionId, Cell)>,
-        replicates: bool,
+        cells: Vec<(OptionId, CriterionId, Cell, Recording)>,
     ) -> Result<usize, ToolError> {
         let Some((_, stored, mut session)) = self.fetch(id).await? else {
             return Err(ToolError::session_not_found());
         };
         let mut accepted: Vec<((OptionId, CriterionId), Cell)> = Vec::with_capacity(cells.len());
-        for (o, c, cell) in cells {
-            let recorded = if replicates {
-                session.record_replicate(o, c, cell)
-            } else {
-                session.record(o, c, cell)
+        for (o, c, cell, recording) in cells {
+            let recorded = match recording {
+                Recording::Replace => session.record(o, c, cell),
+                Recording::Add => session.record_replicate(o, c, cell),
             };
             // What is saved is the cell as the session now holds it (a replicate's
             // judgments joined to the earlier ones).
@@ -314,6 +312,17 @@ impl SessionManager {
             .put(id, stored.after_change(&encoded, &[]), &session);
         Ok(accepted.len())
     }
+}
+
+/// How an evaluated cell joins the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recording {
+    /// In place of what the cell held ([`Session::record`]): the first judgment of an
+    /// evaluation that computes the cell afresh.
+    Replace,
+    /// Beside the judgments it holds ([`Session::record_replicate`]): a replicate, or
+    /// another judge of the panel in the same evaluation.
+    Add,
 }
 
 /// A short, jittered pause before retrying a change that met a concurrent one: growing a
@@ -532,7 +541,7 @@ mod tests {
         let (o, c) = (current.options()[1].id, current.criteria()[0].id);
         let evaluated = evaluated_cell(&current, o, c, 4.0);
         let saved = sessions
-            .record_cells("s", vec![(o, c, evaluated)], false)
+            .record_cells("s", vec![(o, c, evaluated, Recording::Replace)])
             .await
             .expect("recorded");
         assert_eq!(saved, 1);

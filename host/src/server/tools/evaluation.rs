@@ -9,7 +9,9 @@ use decision_matrix_core::confidence::session::SessionEvidence;
 use decision_matrix_core::confidence::winner::WinnerSettings;
 use decision_matrix_core::config::confidence_target;
 
-use crate::domain::{CellStatus, CriterionId, OptionId, Session};
+use std::collections::HashSet;
+
+use crate::domain::{Cell, CellStatus, CriterionId, OptionId, Session};
 use crate::evaluation::{EvaluationReport, Plan};
 
 use super::super::error::ToolError;
@@ -18,6 +20,7 @@ use super::super::params::EvaluateArgs;
 use super::super::results::{Adaptive, Evaluated, EvaluationSummary};
 use super::super::scope::Scoped;
 use super::super::service::ToolResult;
+use super::super::sessions::Recording;
 use super::{Settled, steps};
 
 /// What an evaluation reports while it runs.
@@ -335,13 +338,24 @@ impl Scoped<'_> {
             let (sessions, id) = (self.sessions.clone(), id.to_owned());
             async move {
                 let mut failure = None;
+                // A fresh evaluation replaces a cell with its first judgment; the panel's
+                // other judges of the same cell, in whatever order they finish, add to it.
+                let mut replaced = HashSet::new();
+                let mut recording = |(o, c, cell): (OptionId, CriterionId, Cell)| {
+                    let how = if replicates || !replaced.insert((o, c)) {
+                        Recording::Add
+                    } else {
+                        Recording::Replace
+                    };
+                    (o, c, cell, how)
+                };
                 while let Some(first) = finished.recv().await {
-                    let mut batch = vec![first];
+                    let mut batch = vec![recording(first)];
                     while let Ok(more) = finished.try_recv() {
-                        batch.push(more);
+                        batch.push(recording(more));
                     }
                     if failure.is_none()
-                        && let Err(error) = sessions.record_cells(&id, batch, replicates).await
+                        && let Err(error) = sessions.record_cells(&id, batch).await
                     {
                         failure = Some(error);
                     }
@@ -501,38 +515,46 @@ const MAX_REPLICATES: u32 = 10;
 
 /// What to do after a round.
 enum Next {
-    Calls(Vec<(CriterionId, Vec<OptionId>)>),
+    /// Calls by (criterion, judge), each listing the options.
+    Calls(Vec<(CriterionId, usize, Vec<OptionId>)>),
     Stop(&'static str, String),
 }
 
-/// Per criterion, the options whose cell has fewer than `n` judgments (cells a person
-/// scored excepted).
-fn short_of(session: &Session, n: u32) -> Vec<(CriterionId, Vec<OptionId>)> {
+/// Per criterion and judge, the options whose cell has fewer than `n` judgments by that
+/// judge (cells a person scored excepted).
+fn short_of(session: &Session, n: u32) -> Vec<(CriterionId, usize, Vec<OptionId>)> {
     let n = n as usize;
-    session
-        .criteria()
-        .iter()
-        .filter_map(|c| {
+    let mut calls = Vec::new();
+    for c in session.criteria() {
+        for judge in 0..session.panel_size() {
             let options: Vec<OptionId> = session
                 .options()
                 .iter()
                 .filter(|o| match session.cell(o.id, c.id) {
                     Some(cell) => {
                         !matches!(cell.status, CellStatus::Manual { .. })
-                            && cell.judgments().len() < n
+                            && cell
+                                .judgments()
+                                .iter()
+                                .filter(|j| j.judge as usize == judge)
+                                .count()
+                                < n
                     }
                     None => true,
                 })
                 .map(|o| o.id)
                 .collect();
-            (!options.is_empty()).then_some((c.id, options))
-        })
-        .collect()
+            if !options.is_empty() {
+                calls.push((c.id, judge, options));
+            }
+        }
+    }
+    calls
 }
 
 /// The planner's next round for `session` with `budget` calls left, or why to stop.
 fn planned_round(session: &Session, target: f64, budget: u32) -> Next {
-    let Some(evidence) = SessionEvidence::of(session, 1) else {
+    let Some(evidence) = SessionEvidence::of(session) else {
         return Next::Stop(
             "nothing_to_learn",
             "The session has nothing to judge.".to_owned(),
@@ -565,6 +587,7 @@ fn planned_round(session: &Session, target: f64, budget: u32) -> Next {
                 .map(|call| {
                     (
                         evidence.criteria[call.criterion],
+                        call.judge,
                         call.options.iter().map(|&o| evidence.options[o]).collect(),
                     )
                 })

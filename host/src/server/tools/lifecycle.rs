@@ -3,7 +3,7 @@
 
 use time::OffsetDateTime;
 
-use crate::domain::{CriterionSpec, Session, SessionDefaults};
+use crate::domain::{CriterionSpec, EvaluatorSettings, Session, SessionDefaults};
 
 use super::super::error::ToolError;
 use super::super::format;
@@ -34,6 +34,19 @@ impl Scoped<'_> {
         if let Some(strategy) = &args.strategy {
             self.check_strategy(strategy)?;
         }
+        let judges: Vec<EvaluatorSettings> = args
+            .judges
+            .iter()
+            .flatten()
+            .map(|judge| EvaluatorSettings {
+                backend: judge.model_backend.clone(),
+                model: judge.model_name.clone(),
+                temperature: judge.temperature.unwrap_or(args.temperature),
+            })
+            .collect();
+        for judge in &judges {
+            self.check_backend(&judge.backend)?;
+        }
         let criteria: Vec<CriterionSpec> = args
             .initial_criteria
             .unwrap_or_default()
@@ -50,6 +63,7 @@ impl Scoped<'_> {
                 backend: backend.clone(),
                 model: args.model_name.clone(),
                 temperature: args.temperature,
+                judges,
             },
             &self.limits,
             OffsetDateTime::now_utc(),
