@@ -18,8 +18,9 @@
 //!
 //! Configurations: one pass (`confidence_target: 0`, today's behaviour and the Python
 //! server's), the default adaptive evaluation, the adaptive evaluation with a budget of 18
-//! calls, and a judge without noise or bias. Run with
-//! `cargo bench -p decision-matrix --bench quality [-- DECISIONS]` (default 200);
+//! calls, a judge without noise or bias, and a panel of three judges, each also leaning its
+//! own way (uniform in ±1 per cell), with 36 calls. Run with
+//! `cargo bench -p decision-matrix --bench quality [-- DECISIONS]` (default 500);
 //! BENCHMARKS.md ("Recommendation quality") records the figures.
 
 #[allow(dead_code)]
@@ -140,9 +141,19 @@ impl Tally {
     }
 }
 
-/// Evaluates every decision on `server` with `steering` (extra `evaluate_options`
-/// arguments), judged as the mock judges.
-async fn run(server: &Server, decisions: &[Decision], steering: &Value, label: &str) -> Tally {
+/// How one configuration starts and evaluates its sessions.
+struct Configuration {
+    name: &'static str,
+    noise: Noise,
+    /// Extra `start_decision_analysis` arguments (a panel of judges).
+    start: Value,
+    /// Extra `evaluate_options` arguments.
+    steering: Value,
+}
+
+/// Evaluates every decision on `server` as `configuration` says, judged as the mock judges.
+async fn run(server: &Server, decisions: &[Decision], configuration: &Configuration) -> Tally {
+    let label = configuration.name;
     let client = server.client(0);
     let mut tally = Tally::default();
     for decision in decisions {
@@ -153,15 +164,15 @@ async fn run(server: &Server, decisions: &[Decision], steering: &Value, label: &
             })
             .collect();
         let options: Vec<String> = (0..OPTIONS).map(|o| decision.option(o)).collect();
-        let started = call(
-            client,
-            "start_decision_analysis",
-            json!({"topic": format!("{label}: decision {}", decision.index), "options": options,
-                   "model_backend": "litellm", "initial_criteria": criteria}),
-        )
-        .await;
+        let mut start = json!({"topic": format!("{label}: decision {}", decision.index),
+                               "options": options, "model_backend": "litellm",
+                               "initial_criteria": criteria});
+        for (key, value) in configuration.start.as_object().into_iter().flatten() {
+            start[key] = value.clone();
+        }
+        let started = call(client, "start_decision_analysis", start).await;
         let id = started["session_id"].as_str().expect("id").to_owned();
-        let mut args = steering.clone();
+        let mut args = configuration.steering.clone();
         args["session_id"] = json!(id);
         let evaluated = call(client, "evaluate_options", args).await;
         let matrix = call(client, "get_decision_matrix", json!({"session_id": id})).await;
@@ -194,7 +205,7 @@ async fn main() {
         .skip(1)
         .find(|arg| !arg.starts_with("--"))
         .and_then(|arg| arg.parse().ok())
-        .unwrap_or(200);
+        .unwrap_or(500);
     let decisions: Vec<Decision> = (0..count).map(|d| Decision::new(d, 2026)).collect();
     let table: Vec<((String, String), f64)> =
         decisions.iter().flat_map(Decision::truth_table).collect();
@@ -202,27 +213,48 @@ async fn main() {
         .iter()
         .map(|((c, o), s)| ((c.as_str(), o.as_str()), *s))
         .collect();
+    let single = |name, noise, steering| Configuration {
+        name,
+        noise,
+        start: json!({}),
+        steering,
+    };
+    let panel = json!({"judges": [
+        {"model_backend": "litellm", "model_name": "judge-a"},
+        {"model_backend": "litellm", "model_name": "judge-b"},
+        {"model_backend": "litellm", "model_name": "judge-c"},
+    ]});
     let configurations = [
-        (
+        single(
             "one pass (confidence_target 0)",
             Noise::TYPICAL,
             json!({"confidence_target": 0}),
         ),
-        ("adaptive, default budget", Noise::TYPICAL, json!({})),
-        (
+        single("adaptive, default budget", Noise::TYPICAL, json!({})),
+        single(
             "adaptive, max_calls 18",
             Noise::TYPICAL,
             json!({"max_calls": 18}),
         ),
-        ("exact judge, adaptive", Noise::NONE, json!({})),
+        single("exact judge, adaptive", Noise::NONE, json!({})),
+        Configuration {
+            name: "panel of 3 (leaning ±1 each), max_calls 36",
+            noise: Noise {
+                leaning: 1.0,
+                ..Noise::TYPICAL
+            },
+            start: panel,
+            steering: json!({"max_calls": 36}),
+        },
     ];
     let mut rows = Vec::new();
-    for (name, noise, steering) in configurations {
-        let judge = NoisyJudge::new(noise, &truth, 7);
+    for configuration in &configurations {
+        let judge = NoisyJudge::new(configuration.noise, &truth, 7);
         let mock = MockServer::start_unrecorded(judge.router()).await;
         let server = Server::start(Transport::Stdio, 1, &mock, &[]).await;
         let started = Instant::now();
-        let tally = run(&server, &decisions, &steering, name).await;
+        let tally = run(&server, &decisions, configuration).await;
+        let name = configuration.name;
         eprintln!("{name}: {count} decisions in {:.1?}", started.elapsed());
         rows.push(tally.row(name));
         server.stop().await;
