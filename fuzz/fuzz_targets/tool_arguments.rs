@@ -16,7 +16,8 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use decision_matrix_core::domain::{
-    CriterionSpec, CriterionUpdate, Limits, Score, Session, SessionDefaults, ValidationError,
+    CriterionSpec, CriterionUpdate, EvaluatorSettings, Limits, Score, Session, SessionDefaults,
+    ValidationError,
 };
 use decision_matrix_core::format;
 use decision_matrix_core::lenient;
@@ -174,6 +175,13 @@ fn start(a: StartArgs, limits: &Limits) -> Result<Session, ValidationError> {
             .unwrap_or_else(|| session_defaults().backend),
         model: a.model_name,
         temperature: a.temperature,
+        judges: (a.judges.into_iter().flatten())
+            .map(|judge| EvaluatorSettings {
+                backend: judge.model_backend,
+                model: judge.model_name,
+                temperature: judge.temperature.unwrap_or(a.temperature),
+            })
+            .collect(),
     };
     let options = a.options.into_iter().map(|o| (o, None)).collect();
     let session = Session::new(
