@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::domain::{CriterionSpec, CriterionUpdate};
+use crate::domain::{CriterionSpec, CriterionUpdate, EvaluatorSettings};
 
 /// An optional text where an empty string means "remove it": `None` leaves the value alone,
 /// `Some(None)` clears it, `Some(Some(text))` sets it.
@@ -97,6 +97,22 @@ pub struct StartArgs {
     pub judges: Option<Vec<JudgeArgs>>,
 }
 
+impl JudgeArgs {
+    /// The settings of `judges`, a temperature of `temperature` where a judge names none;
+    /// empty without judges.
+    pub fn panel(judges: Option<&[JudgeArgs]>, temperature: f64) -> Vec<EvaluatorSettings> {
+        judges
+            .unwrap_or_default()
+            .iter()
+            .map(|judge| EvaluatorSettings {
+                backend: judge.model_backend.clone(),
+                model: judge.model_name.clone(),
+                temperature: judge.temperature.unwrap_or(temperature),
+            })
+            .collect()
+    }
+}
+
 /// One judge of a panel.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 pub struct JudgeArgs {
@@ -162,6 +178,11 @@ pub struct AddCriterionArgs {
     /// "5": "unit tests", "10": "unit, integration and property tests in CI"}`.
     #[serde(default)]
     pub scale: Option<BTreeMap<String, String>>,
+    /// A panel of 2 to 5 judges of its own, `[{model_backend, model_name, temperature}]`,
+    /// in place of the session's judge or panel; not with `model_backend`, `model_name` or
+    /// `temperature`.
+    #[serde(default)]
+    pub judges: Option<Vec<JudgeArgs>>,
 }
 
 impl AddCriterionArgs {
@@ -176,6 +197,16 @@ impl AddCriterionArgs {
             model: self.model_name.clone(),
             temperature: self.temperature,
             scale: self.scale.clone(),
+            judges: Vec::new(),
+        }
+    }
+
+    /// The criterion these arguments describe in a session whose temperature is
+    /// `temperature` (what a judge that names none uses).
+    pub fn spec_in(&self, temperature: f64) -> CriterionSpec {
+        CriterionSpec {
+            judges: JudgeArgs::panel(self.judges.as_deref(), temperature),
+            ..self.spec()
         }
     }
 }

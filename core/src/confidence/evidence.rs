@@ -159,6 +159,9 @@ pub struct Evidence {
     calls: Vec<u32>,
     /// Calls made so far per criterion and judge (`c * judges + j`).
     calls_by: Vec<u32>,
+    /// How many of the judges score each criterion (judges `0..panel[c]`); `judges` unless a
+    /// criterion has a smaller panel of its own.
+    panels: Vec<usize>,
 }
 
 impl Evidence {
@@ -188,6 +191,7 @@ impl Evidence {
             cells: vec![CellEvidence::default(); options * weights.len()],
             calls: vec![0; weights.len()],
             calls_by: vec![0; weights.len() * judges],
+            panels: vec![judges; weights.len()],
         })
     }
 
@@ -218,6 +222,22 @@ impl Evidence {
         } else {
             None
         }
+    }
+
+    /// How many judges score criterion `c` (judges `0` to `panel(c) − 1`).
+    pub fn panel(&self, c: usize) -> usize {
+        self.panels.get(c).copied().unwrap_or(self.judges)
+    }
+
+    /// Has criterion `c` scored by the first `judges` judges only (1 to [`Evidence::judges`]).
+    pub fn set_panel(&mut self, c: usize, judges: usize) -> Result<(), EvidenceError> {
+        self.check_criterion(c)?;
+        if judges == 0 {
+            return Err(EvidenceError::NoJudge);
+        }
+        self.check_judge(judges - 1)?;
+        self.panels[c] = judges;
+        Ok(())
     }
 
     /// Calls recorded so far for criterion `c`: the round of its next call.

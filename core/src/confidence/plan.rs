@@ -213,7 +213,7 @@ fn first_pass(evidence: &Evidence) -> Vec<PlannedCall> {
             continue;
         }
         let mut covered = false;
-        for judge in 0..evidence.judges() {
+        for judge in 0..evidence.panel(c) {
             if evidence.calls_by(c, judge) == 0 {
                 calls.push(PlannedCall {
                     criterion: c,
@@ -235,7 +235,7 @@ fn first_pass(evidence: &Evidence) -> Vec<PlannedCall> {
             })
             .collect();
         if !unjudged.is_empty() {
-            let judge = (0..evidence.judges())
+            let judge = (0..evidence.panel(c))
                 .min_by_key(|&j| evidence.calls_by(c, j))
                 .unwrap_or(0);
             calls.push(PlannedCall {
@@ -286,6 +286,8 @@ fn contenders(assessment: &Assessment, leader: usize, inclusion: f64) -> Vec<usi
 struct CellCounts {
     criteria: usize,
     judges: usize,
+    /// Judges scoring each criterion (`0..panels[c]`).
+    panels: Vec<usize>,
     /// `counts[(o * criteria + c) * judges + j]`.
     counts: Vec<f64>,
     /// What one more sample of the same (cell, judge) adds: the judge's average worth per
@@ -316,6 +318,9 @@ impl CellCounts {
         }
         CellCounts {
             criteria: evidence.criteria(),
+            panels: (0..evidence.criteria())
+                .map(|c| evidence.panel(c))
+                .collect(),
             judges,
             counts,
             worth,
@@ -381,7 +386,7 @@ fn round(
     while (picked.len() as u64) < u64::from(budget) {
         let mut best: Option<(f64, usize, usize)> = None;
         for c in 0..criteria {
-            for j in 0..judges {
+            for j in 0..cells.panels[c] {
                 if picked.iter().any(|p| p.criterion == c && p.judge == j) {
                     continue;
                 }
@@ -436,7 +441,7 @@ fn projected_sd(
     for _ in 0..budget {
         let mut best: Option<(f64, usize, usize)> = None;
         for c in 0..cells.criteria {
-            for j in 0..cells.judges {
+            for j in 0..cells.panels[c] {
                 let gain = reduction(assessment, cells, &extra, leader, c, j)
                     + reduction(assessment, cells, &extra, rival, c, j);
                 if gain > 0.0 && best.is_none_or(|(g, _, _)| gain > g) {
@@ -667,5 +672,36 @@ mod tests {
         // asked first.
         let judges: Vec<usize> = calls.iter().map(|c| c.judge).collect();
         assert_eq!(judges[..2], [1, 2], "{calls:?}");
+    }
+
+    #[test]
+    fn a_criterion_with_a_smaller_panel_is_asked_of_its_own_judges_only() {
+        let mut e = Evidence::new(2, &[1.0, 1.0], 3).unwrap();
+        e.set_panel(1, 1).unwrap();
+        assert!(e.set_panel(1, 4).is_err());
+        assert!(e.set_panel(1, 0).is_err());
+        let a = Assessment::of(&e, &settings());
+        let Plan::Query(first) = step(&e, &a, 10) else {
+            panic!("expected the first pass");
+        };
+        let asked: Vec<(usize, usize)> = first.iter().map(|c| (c.criterion, c.judge)).collect();
+        assert_eq!(asked, [(0, 0), (0, 1), (0, 2), (1, 0)]);
+        for (c, j) in asked {
+            let answers = if c == 0 {
+                [7.0, 5.0 + j as f64]
+            } else {
+                [6.0, 6.5]
+            };
+            e.record_call(c, j, &[0, 1], &scores(&answers)).unwrap();
+        }
+        let a = Assessment::of(&e, &settings());
+        if let Plan::Query(calls) = step(&e, &a, 10) {
+            assert!(
+                calls
+                    .iter()
+                    .all(|call| call.criterion == 0 || call.judge == 0),
+                "{calls:?}"
+            );
+        }
     }
 }

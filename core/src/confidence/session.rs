@@ -70,6 +70,8 @@ impl SessionEvidence {
                 let calls = u32::try_from(rounds.len()).unwrap_or(u32::MAX);
                 let _ = evidence.restore_calls(c, judge, calls);
             }
+            // A criterion with fewer judges than the largest panel is asked of its own.
+            let _ = evidence.set_panel(c, session.judges(criterion).len().clamp(1, judges));
         }
         Some(SessionEvidence {
             evidence,

@@ -37,6 +37,10 @@ pub struct Criterion {
     /// What points of the 1–10 scale mean for this criterion; in every prompt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<Scale>,
+    /// This criterion's own panel of judges, in place of the session's judge or panel;
+    /// empty when it has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub judges: Vec<EvaluatorSettings>,
     /// Bumped whenever something the evaluator sees changes.
     pub revision: u64,
 }
@@ -82,6 +86,8 @@ pub struct CriterionSpec {
     pub temperature: Option<f64>,
     /// Optional scale anchors (point `"1"` to `"10"` → meaning), checked when added.
     pub scale: Option<BTreeMap<String, String>>,
+    /// Optional panel of judges of its own (2 to 5).
+    pub judges: Vec<EvaluatorSettings>,
 }
 
 /// A partial update of a criterion; `None` fields stay as they are.

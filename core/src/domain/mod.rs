@@ -14,6 +14,7 @@ pub(crate) mod limits;
 pub(crate) mod matrix;
 pub(crate) mod names;
 pub(crate) mod option;
+pub mod panel;
 pub mod ranking;
 pub mod scale;
 pub(crate) mod score;

@@ -117,6 +117,9 @@ pub struct CriterionEntry {
     /// What points of the 1–10 scale mean (`"1"` to `"10"` → meaning).
     #[serde(default)]
     pub scale: Option<std::collections::BTreeMap<String, String>>,
+    /// A panel of judges of its own.
+    #[serde(default)]
+    pub judges: Option<Vec<decision_matrix_core::params::JudgeArgs>>,
 }
 
 fn one() -> f64 {

@@ -187,6 +187,7 @@ async fn set_up(decisions: &Scoped<'_>, decision: &DecisionFile) -> Result<Strin
                 model_name: criterion.model.clone(),
                 temperature: criterion.temperature,
                 scale: criterion.scale.clone(),
+                judges: criterion.judges.clone(),
             })
             .await?;
     }

@@ -95,7 +95,7 @@ impl Plan {
                 let judges = if options.is_empty() {
                     0
                 } else {
-                    session.panel_size()
+                    session.judges(criterion.id).len()
                 };
                 (0..judges).map(move |judge| {
                     work(session, criterion, options.clone(), round, judge, false)
@@ -117,7 +117,7 @@ impl Plan {
         let planned = planned_options(session);
         let criteria = calls
             .iter()
-            .filter(|(_, judge, _)| *judge < session.panel_size())
+            .filter(|(c, judge, _)| *judge < session.judges(*c).len())
             .filter_map(|(c, judge, ids)| {
                 let criterion = session.criteria().iter().find(|x| x.id == *c)?;
                 let options: Vec<PlannedOption> = planned
@@ -196,7 +196,7 @@ fn work(
         settings,
         judge: u32::try_from(judge).unwrap_or(u32::MAX),
         basis_settings,
-        panel: session.defaults.judges.clone(),
+        panel: session.basis_panel(criterion.id).unwrap_or_default(),
         options,
         round,
         replicate,

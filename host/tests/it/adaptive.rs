@@ -575,3 +575,74 @@ async fn a_panel_of_judges_scores_every_cell() {
     );
     client.cancel().await.expect("close");
 }
+
+/// A criterion may have a panel of its own in a single-judge session: its cells are judged
+/// by each of its judges, the others by the session's model alone.
+#[tokio::test]
+async fn a_criterion_may_have_judges_of_its_own() {
+    let (_, llm) = judged_by(Noise::NONE, 1).await;
+    let (client, _, _) = stdio_server(&llm, &[]).await;
+    let started = ok(
+        &client,
+        "start_decision_analysis",
+        json!({"topic": "Own panel", "options": ["Alpha", "Bravo", "Charlie"],
+               "model_backend": "litellm", "model_name": "session-model",
+               "initial_criteria": [{"name": "cost", "description": "Total cost"}]}),
+    )
+    .await;
+    let id = started["session_id"].as_str().expect("id").to_owned();
+    let message = err(
+        &client,
+        "add_criterion",
+        json!({"session_id": id, "name": "safety", "description": "How safe",
+               "model_name": "x",
+               "judges": [{"model_backend": "litellm", "model_name": "judge-a"},
+                          {"model_backend": "litellm", "model_name": "judge-b"}]}),
+    )
+    .await;
+    assert!(
+        message.contains("give either judges or a backend"),
+        "{message}"
+    );
+    ok(
+        &client,
+        "add_criterion",
+        json!({"session_id": id, "name": "safety", "description": "How safe",
+               "judges": [{"model_backend": "litellm", "model_name": "judge-a"},
+                          {"model_backend": "litellm", "model_name": "judge-b"}]}),
+    )
+    .await;
+    ok(
+        &client,
+        "evaluate_options",
+        json!({"session_id": id, "confidence_target": 0}),
+    )
+    .await;
+    let asked: BTreeSet<(String, String)> = llm
+        .requests()
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).expect("json");
+            let (system, _) = judge::openai_prompt(&body);
+            (
+                judge::criterion_of(&system),
+                body["model"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<(String, String)> = [
+        ("cost", "session-model"),
+        ("safety", "judge-a"),
+        ("safety", "judge-b"),
+    ]
+    .iter()
+    .map(|(c, m)| ((*c).to_owned(), (*m).to_owned()))
+    .collect();
+    assert_eq!(asked, expected);
+    let matrix = ok(&client, "get_decision_matrix", json!({"session_id": id})).await;
+    for option in ["Alpha", "Bravo", "Charlie"] {
+        assert_eq!(matrix["matrix"][option]["cost"]["samples"], 1);
+        assert_eq!(matrix["matrix"][option]["safety"]["samples"], 2);
+    }
+    client.cancel().await.expect("close");
+}

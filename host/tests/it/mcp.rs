@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 /// Progress went out per cell of the first evaluation, in order, up to every cell done, then
 /// per judgment of its replicate rounds, the total growing as each round was planned; each
 /// later evaluation that had something to do reported from 0 to its own total.
-fn assert_progress_to(handler: &Client, cells: u32) {
+fn assert_progress_to(handler: &Client, cells: usize) {
     let progress: Vec<(f64, Option<f64>)> = handler
         .progress
         .lock()
@@ -27,29 +27,7 @@ fn assert_progress_to(handler: &Client, cells: u32) {
         .iter()
         .map(|p| (p.progress, p.total))
         .collect();
-    let first_pass: Vec<(f64, Option<f64>)> = (0..=cells)
-        .map(|done| (f64::from(done), Some(f64::from(cells))))
-        .collect();
-    assert_eq!(progress[..first_pass.len()], first_pass[..], "{progress:?}");
-    let mut runs: Vec<&[(f64, Option<f64>)]> = Vec::new();
-    let mut start = 0;
-    for i in 1..=progress.len() {
-        if i == progress.len() || progress[i].0 == 0.0 {
-            runs.push(&progress[start..i]);
-            start = i;
-        }
-    }
-    for run in runs {
-        for pair in run.windows(2) {
-            let ((done, total), (next, next_total)) = (pair[0], pair[1]);
-            assert!(
-                next == done + 1.0 || (next == done && next_total > total),
-                "{progress:?}"
-            );
-        }
-        let (done, total) = run[run.len() - 1];
-        assert_eq!(Some(done), total, "{progress:?}");
-    }
+    crate::common::assert_honest_progress(&progress, cells, "workflow");
 }
 
 const OPTIONS: [&str; 3] = ["Postgres", "SQLite", "DynamoDB"];

@@ -238,20 +238,7 @@ fn check_run(label: &str, saw: &Value) -> Value {
         .iter()
         .map(|p| (p[0].as_f64().expect("progress"), p[1].as_f64()))
         .collect();
-    let cells = OPTIONS.len() * CRITERIA.len();
-    let first_pass: Vec<(f64, Option<f64>)> = (0..=cells)
-        .map(|done| (done as f64, Some(cells as f64)))
-        .collect();
-    assert_eq!(progress[..=cells], first_pass[..], "{label}");
-    for pair in progress[cells..].windows(2) {
-        let ((done, total), (next, next_total)) = (pair[0], pair[1]);
-        assert!(
-            next == done + 1.0 || (next == done && next_total > total),
-            "{label}: {progress:?}"
-        );
-    }
-    let (done, total) = progress[progress.len() - 1];
-    assert_eq!(Some(done), total, "{label}: {progress:?}");
+    crate::common::assert_honest_progress(&progress, OPTIONS.len() * CRITERIA.len(), label);
 
     assert_eq!(saw["sessions"]["total_active"], 1, "{label}");
     // The reference server's shapes, which the script checked in detail (types and

@@ -16,6 +16,7 @@ use super::limits::{Limits, ValidationError};
 use super::matrix::ScoreMatrix;
 use super::names;
 use super::option::{DecisionOption, OptionId};
+use super::panel;
 use super::scale::Scale;
 use super::score::Score;
 
@@ -34,46 +35,10 @@ pub struct SessionDefaults {
     pub judges: Vec<EvaluatorSettings>,
 }
 
-/// The most judges a panel may have: each judges every cell, so a panel multiplies the
-/// calls of a pass.
-pub const MAX_JUDGES: usize = 5;
-
 impl SessionDefaults {
-    /// Checks the panel: 2 to [`MAX_JUDGES`] judges, no two alike, model names and
-    /// temperatures as [`Limits`] allow.
+    /// Checks the session's panel (see [`panel::check`]).
     pub fn check_panel(&self, limits: &Limits) -> Result<(), ValidationError> {
-        let judges = &self.judges;
-        if judges.is_empty() {
-            return Ok(());
-        }
-        if !(2..=MAX_JUDGES).contains(&judges.len()) {
-            return Err(ValidationError::new(
-                "Invalid judges",
-                format!(
-                    "Invalid judges: a panel has 2 to {MAX_JUDGES} judges (got {}); for one \
-                     judge, give model_backend and model_name instead",
-                    judges.len()
-                ),
-            ));
-        }
-        for (i, judge) in judges.iter().enumerate() {
-            limits.model_name(judge.model.as_deref())?;
-            limits.temperature(Some(judge.temperature))?;
-            if judges[..i].contains(judge) {
-                return Err(ValidationError::new(
-                    "Invalid judges",
-                    format!(
-                        "Invalid judges: judge {} repeats judge {} ({} {}); each judge of a panel \
-                         must differ in backend, model or temperature",
-                        i + 1,
-                        judges[..i].iter().position(|j| j == judge).unwrap_or(0) + 1,
-                        judge.backend,
-                        judge.model.as_deref().unwrap_or("default model"),
-                    ),
-                ));
-            }
-        }
-        Ok(())
+        panel::check(&self.judges, limits)
     }
 
     /// The reference server's defaults on `backend`: that backend's default model,
@@ -342,14 +307,26 @@ impl Session {
     }
 
     fn check_spec(&self, spec: &CriterionSpec, limits: &Limits) -> Result<(), ValidationError> {
-        if !self.defaults.judges.is_empty()
-            && (spec.backend.is_some() || spec.model.is_some() || spec.temperature.is_some())
-        {
+        panel::check(&spec.judges, limits)?;
+        let own_judge =
+            spec.backend.is_some() || spec.model.is_some() || spec.temperature.is_some();
+        if !spec.judges.is_empty() && own_judge {
+            return Err(ValidationError::new(
+                "Invalid criterion",
+                format!(
+                    "Invalid criterion '{}': give either judges or a backend, model and \
+                     temperature of its own, not both",
+                    spec.name
+                ),
+            ));
+        }
+        if !self.defaults.judges.is_empty() && own_judge {
             return Err(ValidationError::new(
                 "Invalid criterion",
                 format!(
                     "Invalid criterion '{}': this session's panel of {} judges scores every \
-                     criterion, so a criterion cannot name its own backend, model or temperature",
+                     criterion, so a criterion cannot name its own backend, model or \
+                     temperature (it may have judges of its own)",
                     spec.name,
                     self.defaults.judges.len()
                 ),
@@ -397,6 +374,7 @@ impl Session {
             model: spec.model,
             temperature: spec.temperature,
             scale,
+            judges: spec.judges,
             revision: 0,
         });
         Ok(id)
@@ -441,6 +419,7 @@ impl Session {
                 model: next.model.clone(),
                 temperature: next.temperature,
                 scale: None,
+                judges: next.judges.clone(),
             },
             limits,
         )?;
@@ -497,7 +476,7 @@ impl Session {
             option_revision: option.revision,
             criterion_revision: criterion.revision,
             settings: criterion.settings(&self.defaults),
-            panel: self.defaults.judges.clone(),
+            panel: self.panel_of(criterion),
         })
     }
 
@@ -544,19 +523,40 @@ impl Session {
     /// The judges of every criterion: the panel, or the criterion's single judge (of
     /// `c`'s settings). Judge `j` of a cell's judgments is `judges(c)[j]`.
     pub fn judges(&self, c: CriterionId) -> Vec<EvaluatorSettings> {
-        if !self.defaults.judges.is_empty() {
-            return self.defaults.judges.clone();
-        }
         self.criteria
             .iter()
             .find(|x| x.id == c)
-            .map(|criterion| vec![criterion.settings(&self.defaults)])
+            .map(|criterion| match self.panel_of(criterion) {
+                panel if panel.is_empty() => vec![criterion.settings(&self.defaults)],
+                panel => panel,
+            })
             .unwrap_or_default()
     }
 
-    /// How many judges score each criterion: the panel's size, or 1.
+    /// The panel `c`'s cells are based on ([`Basis::panel`]); `None` if `c` is gone.
+    pub fn basis_panel(&self, c: CriterionId) -> Option<Vec<EvaluatorSettings>> {
+        let criterion = self.criteria.iter().find(|x| x.id == c)?;
+        Some(self.panel_of(criterion))
+    }
+
+    /// The panel that scores `criterion`: its own, else the session's; empty for a single
+    /// judge.
+    fn panel_of(&self, criterion: &Criterion) -> Vec<EvaluatorSettings> {
+        if criterion.judges.is_empty() {
+            self.defaults.judges.clone()
+        } else {
+            criterion.judges.clone()
+        }
+    }
+
+    /// The most judges any criterion has (1 without panels).
     pub fn panel_size(&self) -> usize {
-        self.defaults.judges.len().max(1)
+        self.criteria
+            .iter()
+            .map(|c| self.panel_of(c).len())
+            .max()
+            .unwrap_or(0)
+            .max(1)
     }
 
     /// The round the next call for criterion `c` belongs to: one past the latest round of

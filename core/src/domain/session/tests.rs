@@ -245,6 +245,7 @@ fn criteria_inherit_the_session_backend() {
         model: None,
         temperature: None,
         scale: None,
+        judges: Vec::new(),
         revision: 0,
     };
     assert_eq!(

@@ -22,12 +22,16 @@ use super::{criterion_names, option_names, steps};
 impl Scoped<'_> {
     /// `add_criterion`.
     pub async fn add_criterion(&self, args: AddCriterionArgs) -> ToolResult<CriterionAdded> {
-        let spec = args.spec();
         self.change(&args.session_id, |session| {
-            if let Some(backend) = &spec.backend {
+            let spec = args.spec_in(session.defaults.temperature);
+            let backends = spec
+                .backend
+                .iter()
+                .chain(spec.judges.iter().map(|j| &j.backend));
+            for backend in backends {
                 self.check_backend(backend)?;
             }
-            session.add_criterion(spec.clone(), &self.limits)?;
+            session.add_criterion(spec, &self.limits)?;
             let all_criteria = criterion_names(session);
             Ok(CriterionAdded {
                 session_id: session.id.clone(),

@@ -526,7 +526,7 @@ fn short_of(session: &Session, n: u32) -> Vec<(CriterionId, usize, Vec<OptionId>
     let n = n as usize;
     let mut calls = Vec::new();
     for c in session.criteria() {
-        for judge in 0..session.panel_size() {
+        for judge in 0..session.judges(c.id).len() {
             let options: Vec<OptionId> = session
                 .options()
                 .iter()

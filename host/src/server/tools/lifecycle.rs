@@ -3,11 +3,11 @@
 
 use time::OffsetDateTime;
 
-use crate::domain::{CriterionSpec, EvaluatorSettings, Session, SessionDefaults};
+use crate::domain::{CriterionSpec, Session, SessionDefaults};
 
 use super::super::error::ToolError;
 use super::super::format;
-use super::super::params::{ListSessionsArgs, StartArgs};
+use super::super::params::{JudgeArgs, ListSessionsArgs, StartArgs};
 use super::super::results::{
     CurrentDetails, CurrentSession, NoSession, SessionList, SessionStatus, SessionSummary,
     SessionsCleared, Started,
@@ -34,16 +34,7 @@ impl Scoped<'_> {
         if let Some(strategy) = &args.strategy {
             self.check_strategy(strategy)?;
         }
-        let judges: Vec<EvaluatorSettings> = args
-            .judges
-            .iter()
-            .flatten()
-            .map(|judge| EvaluatorSettings {
-                backend: judge.model_backend.clone(),
-                model: judge.model_name.clone(),
-                temperature: judge.temperature.unwrap_or(args.temperature),
-            })
-            .collect();
+        let judges = JudgeArgs::panel(args.judges.as_deref(), args.temperature);
         for judge in &judges {
             self.check_backend(&judge.backend)?;
         }

@@ -188,3 +188,32 @@ impl Write for BufferWriter {
         Ok(())
     }
 }
+
+/// Checks the progress notifications `(done, total)` of one or more evaluations in a row.
+/// The first reports its first pass of `first_pass` cells one by one; then, in every
+/// evaluation, either one more is done or the total grows as a round is planned, and each
+/// ends with everything done. `label` names the run in failures.
+pub fn assert_honest_progress(progress: &[(f64, Option<f64>)], first_pass: usize, label: &str) {
+    let expected: Vec<(f64, Option<f64>)> = (0..=first_pass)
+        .map(|done| (done as f64, Some(first_pass as f64)))
+        .collect();
+    assert!(progress.len() >= expected.len(), "{label}: {progress:?}");
+    assert_eq!(progress[..expected.len()], expected[..], "{label}");
+    // A new evaluation starts again from 0.
+    let starts: Vec<usize> = (0..progress.len())
+        .filter(|&i| progress[i].0 == 0.0)
+        .collect();
+    for (k, &start) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).copied().unwrap_or(progress.len());
+        let run = &progress[start..end];
+        for pair in run.windows(2) {
+            let ((done, total), (next, next_total)) = (pair[0], pair[1]);
+            assert!(
+                next == done + 1.0 || (next == done && next_total > total),
+                "{label}: {progress:?}"
+            );
+        }
+        let (done, total) = run[run.len() - 1];
+        assert_eq!(Some(done), total, "{label}: {progress:?}");
+    }
+}
