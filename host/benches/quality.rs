@@ -149,6 +149,8 @@ struct Configuration {
     start: Value,
     /// Extra `evaluate_options` arguments.
     steering: Value,
+    /// Extra `serve` arguments.
+    serve: &'static [&'static str],
 }
 
 /// Evaluates every decision on `server` as `configuration` says, judged as the mock judges.
@@ -218,6 +220,7 @@ async fn main() {
         noise,
         start: json!({}),
         steering,
+        serve: &[],
     };
     let panel = json!({"judges": [
         {"model_backend": "litellm", "model_name": "judge-a"},
@@ -238,6 +241,11 @@ async fn main() {
         ),
         single("exact judge, adaptive", Noise::NONE, json!({})),
         Configuration {
+            name: "adaptive, max_calls 18, batches of 6",
+            serve: &["--set", "evaluation.batch_size=6"],
+            ..single("", Noise::TYPICAL, json!({"max_calls": 18}))
+        },
+        Configuration {
             name: "panel of 3 (leaning ±1 each), max_calls 36",
             noise: Noise {
                 leaning: 1.0,
@@ -245,13 +253,14 @@ async fn main() {
             },
             start: panel,
             steering: json!({"max_calls": 36}),
+            serve: &[],
         },
     ];
     let mut rows = Vec::new();
     for configuration in &configurations {
         let judge = NoisyJudge::new(configuration.noise, &truth, 7);
         let mock = MockServer::start_unrecorded(judge.router()).await;
-        let server = Server::start(Transport::Stdio, 1, &mock, &[]).await;
+        let server = Server::start(Transport::Stdio, 1, &mock, configuration.serve).await;
         let started = Instant::now();
         let tally = run(&server, &decisions, configuration).await;
         let name = configuration.name;

@@ -22,6 +22,7 @@ pub mod watch;
 use std::convert::Infallible;
 use std::io::ErrorKind;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -77,6 +78,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let closing = Arc::new(AtomicUsize::new(0));
     let tasks = TaskTracker::new();
     let mut failing = false;
     loop {
@@ -104,9 +106,21 @@ pub async fn serve(
         if std::mem::take(&mut failing) {
             tracing::info!("accepting HTTP connections again");
         }
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            refuse(&stream, limits.max_connections, &stats);
-            continue;
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            // A connection is closing: its socket is closed (its client may have seen that
+            // and connected again) and its slot comes back in the same breath, without an
+            // await in between. Waiting for it is not refusing a client the cap has room for.
+            Err(_) if closing.load(Ordering::SeqCst) > 0 => {
+                match slots.clone().acquire_owned().await {
+                    Ok(slot) => slot,
+                    Err(_) => break,
+                }
+            }
+            Err(_) => {
+                refuse(&stream, limits.max_connections, &stats);
+                continue;
+            }
         };
         // Without TCP_NODELAY, a response written in more than one segment (an event
         // stream's events, a large body) waits on the client's delayed ACK: a stall of up
@@ -121,7 +135,10 @@ pub async fn serve(
             limits.timeouts,
             stats.clone(),
             shutdown.clone(),
-            slot,
+            Slot {
+                permit: slot,
+                closing: closing.clone(),
+            },
         ));
     }
     drop(listener);
@@ -165,6 +182,13 @@ fn refuse(stream: &TcpStream, limit: usize, stats: &ConnectionStats) {
     let _ = stream.try_write(response.as_bytes());
 }
 
+/// A connection's place under the cap, and the count of connections between closing their
+/// socket and giving their place back.
+struct Slot {
+    permit: OwnedSemaphorePermit,
+    closing: Arc<AtomicUsize>,
+}
+
 /// Serves one connection until it closes, a time limit closes it, or shutdown has let its
 /// last request finish. Holds `slot` (its place under the cap) until then.
 async fn serve_connection(
@@ -173,7 +197,7 @@ async fn serve_connection(
     timeouts: Timeouts,
     stats: Arc<ConnectionStats>,
     shutdown: CancellationToken,
-    slot: OwnedSemaphorePermit,
+    slot: Slot,
 ) {
     stats.opened();
     let activity = Activity::new(timeouts);
@@ -217,10 +241,14 @@ async fn serve_connection(
         if let Some(closed) = closed {
             tracing::debug!(reason = ?closed, "closing an HTTP connection that ran out of time");
         }
+        // Announced before the socket closes: whoever sees it closed and connects again is
+        // waited for, not refused (see `serve`).
+        slot.closing.fetch_add(1, Ordering::SeqCst);
         // Counted before the socket closes: whoever sees it closed sees it counted.
         stats.ended(closed)
     };
-    drop(slot);
+    drop(slot.permit);
+    slot.closing.fetch_sub(1, Ordering::SeqCst);
     if episode_over {
         tracing::info!("below the HTTP connection limit again; accepting new connections");
     }
