@@ -106,12 +106,15 @@ impl Scoped<'_> {
         let plan = Plan::new(&session, force);
         let one_pass = saturate(Plan::new(&session, true).calls(batch_size));
         drop(session);
-        let mut tally = Tally::default();
+        let mut run = Run {
+            cancel,
+            progress,
+            done: 0,
+            planned: 0,
+        };
         let planned = plan.cells();
         let first_calls = saturate(plan.calls(batch_size));
-        let report = self
-            .run_round(id, plan, false, &cancel, &mut tally, progress)
-            .await?;
+        let report = self.run_round(id, plan, false, &mut run).await?;
         let errors = report.failures.clone();
         let first_failed = report.failed.clone();
         let computed = report.scored + report.abstained;
@@ -138,17 +141,8 @@ impl Scoped<'_> {
                 CANCELLED.to_owned(),
             )
         } else {
-            self.replicate_rounds(
-                id,
-                mode,
-                one_pass,
-                first_calls,
-                &cancel,
-                &mut tally,
-                progress,
-                &mut totals,
-            )
-            .await?
+            self.replicate_rounds(id, mode, one_pass, first_calls, &mut run, &mut totals)
+                .await?
         };
         let cancelled = totals.cancelled;
         let calls = totals.calls;
@@ -218,16 +212,13 @@ impl Scoped<'_> {
     /// The rounds after the first pass: planned from the evidence until the target is
     /// reached (or the budget spent, or the leaders are indistinguishable), or a fixed
     /// number of replicates. Their calls and tokens are added to `totals`.
-    #[allow(clippy::too_many_arguments)]
     async fn replicate_rounds(
         &self,
         id: &str,
         mode: Mode,
         one_pass: u32,
         first_calls: u32,
-        cancel: &CancellationToken,
-        tally: &mut Tally,
-        progress: Progress<'_>,
+        run: &mut Run<'_>,
         totals: &mut EvaluationReport,
     ) -> Result<Adaptive, ToolError> {
         let batch_size = self.evaluator.settings().batch_size;
@@ -241,7 +232,7 @@ impl Scoped<'_> {
         let most_rounds = budget.max(mode.fixed_rounds()).saturating_add(2);
         let mut stop = None;
         while rounds < most_rounds {
-            if cancel.is_cancelled() {
+            if run.cancel.is_cancelled() {
                 stop = Some(("cancelled", CANCELLED.to_owned()));
                 break;
             }
@@ -279,9 +270,7 @@ impl Scoped<'_> {
             }
             spent = spent.saturating_add(saturate(plan.calls(batch_size)));
             rounds += 1;
-            let report = self
-                .run_round(id, plan, true, cancel, tally, progress)
-                .await?;
+            let report = self.run_round(id, plan, true, run).await?;
             let added = report.scored + report.abstained;
             judgments += added;
             replicate_errors.extend(report.failures.iter().cloned());
@@ -319,17 +308,12 @@ impl Scoped<'_> {
         id: &str,
         plan: Plan,
         replicates: bool,
-        cancel: &CancellationToken,
-        tally: &mut Tally,
-        progress: Progress<'_>,
+        run: &mut Run<'_>,
     ) -> Result<EvaluationReport, ToolError> {
         let cells_planned = plan.cells();
         if cells_planned > 0 {
-            tally.planned += cells_planned;
-            progress(Update::Cells {
-                done: tally.done,
-                planned: tally.planned,
-            });
+            run.planned += cells_planned;
+            run.report();
         }
         // The engine reports cells from a synchronous callback; a writer task saves them,
         // each batch being whatever finished since the last write.
@@ -365,13 +349,10 @@ impl Scoped<'_> {
         });
         let report = self
             .evaluator
-            .run(plan, cancel.clone(), |result| {
+            .run(plan, run.cancel.clone(), |result| {
                 let _ = cells.send((result.option, result.criterion, result.cell));
-                tally.done += 1;
-                progress(Update::Cells {
-                    done: tally.done,
-                    planned: tally.planned,
-                });
+                run.done += 1;
+                run.report();
             })
             .await;
         drop(cells);
@@ -395,11 +376,23 @@ const SINGLE_PASS: &str = "Each cell was judged once, as asked (confidence_targe
 const BUDGET_SPENT: &str = "The call budget (max_calls) is spent; read the winner's probability \
      and the contenders in get_decision_matrix, or evaluate again to spend another budget.";
 
-/// Cells done and planned so far, over every round: the plan grows as rounds are planned.
-#[derive(Default)]
-struct Tally {
+/// What the rounds of one evaluation share: its cancellation, where it reports progress,
+/// and the cells done and planned so far over every round (the plan grows as rounds are
+/// planned).
+struct Run<'p> {
+    cancel: CancellationToken,
+    progress: Progress<'p>,
     done: usize,
     planned: usize,
+}
+
+impl Run<'_> {
+    fn report(&mut self) {
+        (self.progress)(Update::Cells {
+            done: self.done,
+            planned: self.planned,
+        });
+    }
 }
 
 /// How far an evaluation goes beyond the first pass.
