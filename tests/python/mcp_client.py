@@ -5,9 +5,11 @@ streamable HTTP, so the server is checked against a client that shares no code w
 
     python mcp_client.py --stdio PATH/TO/decision-matrix [--mode legacy] [--expect-tool NAME ...]
     python mcp_client.py --http http://127.0.0.1:PORT/mcp [--mode legacy] [--expect-tool NAME ...]
+    python mcp_client.py [--mode legacy] [--expect-tool NAME ...] --launch COMMAND [ARG ...]
 
-With --stdio the script launches `decision-matrix serve` itself. It runs the reference
-workflow, checks what a client of the Python `decision-matrix-mcp` server relies on, and
+With --stdio the script launches `decision-matrix serve` itself; with --launch it runs the
+command line given, as an install channel starts the server (`scripts/check-dist`). It runs
+the reference workflow, checks what a client of the Python `decision-matrix-mcp` server relies on, and
 prints ONE JSON object on stdout with what it saw; the Rust test checks the scores against
 its judge. Anything unexpected ends the script with a message on stderr and a non-zero exit
 status, so a partial run can never pass.
@@ -27,6 +29,7 @@ whatever Python runs this script.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -390,11 +393,28 @@ def leaves(error: BaseException) -> list[BaseException]:
 
 def connect(args: argparse.Namespace) -> Client:
     server: str | StdioServerParameters = args.http
-    if args.stdio:
+    command = [args.stdio, "serve"] if args.stdio else args.launch
+    if command:
         # The SDK passes only a few safe variables to the server by default; the server needs
         # the caller's backend settings (LITELLM_BASE_URL and the like), so all are passed.
-        server = StdioServerParameters(command=args.stdio, args=["serve"], env=dict(os.environ))
+        server = StdioServerParameters(command=command[0], args=command[1:], env=dict(os.environ))
+    elif args.token:
+        return Client(with_token(args.http, args.token), mode=args.mode, read_timeout_seconds=CALL_TIMEOUT_SECONDS)
     return Client(server, mode=args.mode, read_timeout_seconds=CALL_TIMEOUT_SECONDS)
+
+
+@contextlib.asynccontextmanager
+async def with_token(url: str, token: str) -> Any:
+    """The streamable HTTP transport, sending `Authorization: Bearer TOKEN` with every request,
+    as a server listening beyond loopback requires (`scripts/container`)."""
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    # The SDK's own timeouts for the client it makes when given a bare URL.
+    timeout = httpx2.Timeout(30.0, read=300.0)
+    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=timeout) as http:
+        async with streamable_http_client(url, http_client=http) as streams:
+            yield streams
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -414,6 +434,14 @@ def main() -> int:
     transport = parser.add_argument_group("transport").add_mutually_exclusive_group(required=True)
     transport.add_argument("--stdio", metavar="BINARY", help="launch BINARY serve and talk over its stdio")
     transport.add_argument("--http", metavar="URL", help="connect to a streamable HTTP endpoint")
+    # How an installed server is started (`uvx decision-matrix serve`, `podman run -i ...`):
+    # the whole command line, so it comes last.
+    transport.add_argument(
+        "--launch",
+        nargs=argparse.REMAINDER,
+        metavar="COMMAND",
+        help="launch this command line (everything after --launch) and talk over its stdio",
+    )
     parser.add_argument(
         "--mode",
         choices=["auto", "legacy"],
@@ -427,6 +455,11 @@ def main() -> int:
         default=[],
         metavar="NAME",
         help="fail unless the server lists this tool (repeatable; add_criterion is always needed)",
+    )
+    parser.add_argument(
+        "--token",
+        metavar="TOKEN",
+        help="with --http: send Authorization: Bearer TOKEN (a server beyond loopback needs it)",
     )
     args = parser.parse_args()
     try:

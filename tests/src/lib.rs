@@ -14,6 +14,7 @@ pub mod faults;
 pub mod hostile;
 pub mod judge;
 pub mod noisy_judge;
+#[path = "../../host/build/plugin_build.rs"]
 pub mod plugin_build;
 mod plugin_dir;
 pub mod raw_http;

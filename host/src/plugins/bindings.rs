@@ -10,7 +10,7 @@
 /// Bindings for the `llm-backend-plugin` world.
 pub mod backend {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "wit",
         world: "llm-backend-plugin",
         imports: {
             "decision-matrix:plugin/http.send": async,
@@ -22,7 +22,7 @@ pub mod backend {
 /// Bindings for the `scoring-plugin` world.
 pub mod scoring {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "wit",
         world: "scoring-plugin",
         exports: { default: async },
         // The analysis cache compares a session's matrix with the one last ranked.
