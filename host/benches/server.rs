@@ -18,7 +18,10 @@
 //! stores: the store-dependent tools' latency over stdio and the four-client workflow over
 //! HTTP, on the memory store, an SQLite file and a real Redis on loopback. (The other figures
 //! use the memory store.) `-- sessions` times `list_sessions` (its default page) over an
-//! SQLite store of [`MANY_SESSIONS`] sessions and gives the size of its result.
+//! SQLite store of [`MANY_SESSIONS`] sessions and gives the size of its result. `-- startup`
+//! times start-up alone, with a cold and a warm compile cache, of the binary
+//! `DMM_SERVER_BINARY` names (to compare builds: the static release binary against the glibc
+//! one, docs/install.md).
 //!
 //! The bench process (clients and mock) and the server share the machine's cores, as a local
 //! assistant and its MCP server do. Run with `cargo bench -p decision-matrix --bench server`;
@@ -37,6 +40,8 @@ use support::workload::Judge;
 
 /// Timed server starts.
 const STARTS: usize = 20;
+/// Timed starts with an empty compile cache (`-- startup`).
+const COLD_STARTS: usize = 5;
 
 /// Sessions in the store `-- sessions` lists.
 const MANY_SESSIONS: usize = 10_000;
@@ -179,6 +184,10 @@ async fn main() {
     match args.split_first() {
         Some((mode, _)) if mode == "stores" => stores(&llm).await,
         Some((mode, _)) if mode == "sessions" => many_sessions(&llm).await,
+        Some((mode, _)) if mode == "startup" => {
+            startups(&llm.mock, Cache::Cold, COLD_STARTS).await;
+            startups(&llm.mock, Cache::Warm, STARTS).await;
+        }
         Some((mode, _)) if mode == "memory" => {
             throughput(Transport::Http, 4, &llm, &[]).await;
         }
