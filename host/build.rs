@@ -139,10 +139,7 @@ fn prebuilt(dir: &Path) -> Result<Vec<Builtin>, String> {
     let mut builtins = Vec::new();
     for plugin in dirs {
         let manifest = plugin.join("plugin.toml");
-        let text =
-            fs::read_to_string(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
-        let table: toml::Table =
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", manifest.display()))?;
+        let table = plugin_build::read_toml(&manifest)?;
         let component = table
             .get("component")
             .and_then(toml::Value::as_str)

@@ -81,7 +81,8 @@ fn read(dir: PathBuf) -> Result<PluginCrate, String> {
     })
 }
 
-fn read_toml(path: &Path) -> Result<toml::Table, String> {
+/// A TOML file as a table; errors name the file.
+pub fn read_toml(path: &Path) -> Result<toml::Table, String> {
     let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
