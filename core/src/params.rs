@@ -145,6 +145,16 @@ pub struct SessionArgs {
     pub session_id: String,
 }
 
+/// `get_decision_matrix`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct MatrixArgs {
+    /// The session, as returned by `start_decision_analysis` (at most 100 characters).
+    pub session_id: String,
+    /// Also return the heatmap and ranking as a PNG image (default false).
+    #[serde(default)]
+    pub include_chart: Option<bool>,
+}
+
 /// `add_criterion`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 pub struct AddCriterionArgs {
@@ -391,7 +401,8 @@ pub struct StrategyArgs {
 pub struct ExportArgs {
     /// The session.
     pub session_id: String,
-    /// `json` (default), `csv` or `markdown`.
+    /// `json` (default), `csv`, `markdown`, `html` (a standalone report that opens offline
+    /// in a browser) or `svg` (the heatmap and ranking as a picture).
     #[serde(default)]
     pub format: Option<String>,
 }

@@ -22,8 +22,8 @@ use decision_matrix_core::domain::{
 use decision_matrix_core::format;
 use decision_matrix_core::lenient;
 use decision_matrix_core::params::{
-    AddCriterionArgs, AddOptionArgs, RemoveCriterionArgs, RemoveOptionArgs, SensitivityArgs,
-    SessionArgs, SetScoreArgs, StartArgs, UpdateCriterionArgs, UpdateOptionArgs,
+    AddCriterionArgs, AddOptionArgs, MatrixArgs, RemoveCriterionArgs, RemoveOptionArgs,
+    SensitivityArgs, SetScoreArgs, StartArgs, UpdateCriterionArgs, UpdateOptionArgs,
 };
 use libfuzzer_sys::fuzz_target;
 use schemars::JsonSchema;
@@ -84,7 +84,7 @@ fuzz_target!(|input: &str| {
             }
             Ok(session)
         }),
-        "get_decision_matrix" => args(arguments).map(|a: SessionArgs| {
+        "get_decision_matrix" => args(arguments).map(|a: MatrixArgs| {
             limits.session_id(&a.session_id)?;
             Ok(session)
         }),

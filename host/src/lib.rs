@@ -16,6 +16,8 @@
 //!   flags (what they mean and how they are checked is in `decision-matrix-core`; the host
 //!   reads the file and the process environment); [`logging`]: where logs go; [`cli`]: the
 //!   command line.
+//! - [`report`]: the decision drawn: the MCP App view, the standalone HTML report, the SVG
+//!   and PNG chart.
 //! - [`telemetry`]: metrics, alert thresholds and health.
 
 pub use decision_matrix_core::domain;
@@ -27,5 +29,6 @@ pub mod evaluation;
 pub mod logging;
 pub mod plugins;
 pub mod providers;
+pub mod report;
 pub mod server;
 pub mod telemetry;

@@ -58,6 +58,7 @@ async fn run(command: Command, loaded: Loaded) -> anyhow::Result<i32> {
         Command::Evaluate {
             file,
             json,
+            report,
             store,
             steering,
         } => {
@@ -65,6 +66,7 @@ async fn run(command: Command, loaded: Loaded) -> anyhow::Result<i32> {
             let run = cli::evaluate::Run {
                 file: &file,
                 json,
+                report: report.as_deref(),
                 steering,
             };
             cli::evaluate::evaluate(&config, grants, &derived, run, &mut stdout).await

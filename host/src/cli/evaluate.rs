@@ -9,6 +9,7 @@
 use std::io::{IsTerminal as _, Write};
 use std::path::Path;
 
+use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -19,6 +20,7 @@ use super::engine::Engine;
 use crate::config::Config;
 use crate::plugins::grants::GrantsConfig;
 use crate::providers::DerivedBackend;
+use crate::report;
 use crate::server::Update;
 use crate::server::error::ToolError;
 use crate::server::params::{
@@ -49,6 +51,8 @@ pub struct Run<'a> {
     pub file: &'a Path,
     /// JSON instead of a table.
     pub json: bool,
+    /// Where to write the report, if anywhere.
+    pub report: Option<&'a Path>,
     /// How far to go beyond one judgment per cell.
     pub steering: Steering,
 }
@@ -64,6 +68,7 @@ pub async fn evaluate(
     let Run {
         file,
         json,
+        report,
         steering,
     } = run;
     let steer = |session_id: String| EvaluateArgs {
@@ -131,6 +136,9 @@ pub async fn evaluate(
         MatrixResult::Ranked(ranked) => ranked.matrix,
         MatrixResult::Insufficient(lacking) => anyhow::bail!("{}", lacking.error),
     };
+    if let Some(path) = report {
+        write_report(path, &matrix)?;
+    }
 
     if json {
         let document = json!({
@@ -142,6 +150,20 @@ pub async fn evaluate(
         write_table(&decision, &evaluation, &matrix, out)?;
     }
     Ok(if evaluation.evaluation_complete { 0 } else { 1 })
+}
+
+/// `matrix` written to `path`: the standalone HTML report, or the SVG chart for a `.svg`.
+fn write_report(path: &Path, matrix: &DecisionMatrix) -> anyhow::Result<()> {
+    let svg = path
+        .extension()
+        .is_some_and(|extension| extension.eq_ignore_ascii_case("svg"));
+    let content = if svg {
+        report::svg::chart(matrix)
+    } else {
+        report::view::standalone(matrix)
+    };
+    std::fs::write(path, content)
+        .with_context(|| format!("writing the report to {}", path.display()))
 }
 
 /// Creates the session, describes its options and adds its criteria; returns its id.

@@ -89,6 +89,10 @@ pub enum Command {
         /// Print the evaluation summary and the matrix as JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Also write the decision to this file as a standalone HTML report that opens
+        /// offline in a browser (an SVG chart when the name ends in `.svg`).
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
         /// Session store to keep the decision in (as `serve --store`). Default: `memory`,
         /// whatever `sessions.store` or `DMM_STORE` say, so a one-shot run leaves nothing
         /// behind.

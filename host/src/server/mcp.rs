@@ -24,26 +24,30 @@ use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, CustomRequest,
     CustomResult, GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
+    ListResourceTemplatesResult, ListResourcesResult, MetaObject, PaginatedRequestParams,
     ProgressNotificationParam, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
     ServerConfig,
 };
+use rmcp::model::{
+    CancelTaskParams, CreateTaskResult, GetTaskParams, GetTaskResult, Task, UpdateTaskParams,
+};
 use rmcp::service::RequestContext;
+use rmcp::task_manager::{TaskContext, TaskExit};
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use serde_json::Value;
 use tracing::Instrument as _;
 
 use super::error::ToolError;
 use super::params::{
-    AddCriterionArgs, AddOptionArgs, EvaluateArgs, ExportArgs, ListSessionsArgs,
+    AddCriterionArgs, AddOptionArgs, EvaluateArgs, ExportArgs, ListSessionsArgs, MatrixArgs,
     RemoveCriterionArgs, RemoveOptionArgs, SensitivityArgs, SessionArgs, SetScoreArgs, StartArgs,
     StrategyArgs, UpdateCriterionArgs, UpdateOptionArgs,
 };
 use super::results::{
     BackendList, BedrockConnection, CriterionAdded, CriterionRemoved, CriterionUpdated,
-    CurrentSession, Evaluated, Exported, MatrixResult, OptionAdded, OptionRemoved, OptionUpdated,
-    PluginList, ScoreSet, Sensitivity, ServerStats, SessionList, SessionsCleared, Started,
-    StrategySet,
+    CurrentSession, DecisionMatrix, Evaluated, Exported, MatrixResult, OptionAdded, OptionRemoved,
+    OptionUpdated, PluginList, ScoreSet, Sensitivity, ServerStats, SessionList, SessionsCleared,
+    Started, StrategySet,
 };
 use super::schemas;
 use super::scope::{Scope, TokenTag};
@@ -51,8 +55,9 @@ use super::service::{Decisions, ToolResult};
 use super::sessions::LEASE_TTL;
 use super::tools::bedrock;
 use super::tools::evaluation::Update;
-use super::{outcome, prompts, resources};
+use super::{outcome, prompts, resources, tasks};
 use crate::plugins::PluginCatalog;
+use crate::report::{self, view};
 use crate::telemetry::labels::OTHER;
 
 /// Longest session id put in a span: ids are at most 100 characters unless the limits were
@@ -113,9 +118,36 @@ impl McpServer {
         }
         let mut router = McpServer::tool_router();
         schemas::publish(&mut router, &backends().collect::<Vec<_>>());
+        link_view(&mut router);
         let router = Arc::new(router);
         *tools = Some((backends().map(str::to_owned).collect(), router.clone()));
         router
+    }
+}
+
+/// The tools whose results the decision view draws: the matrix, an evaluation's (the view
+/// reads the matrix it produced) and the sensitivity's (its sliders call that tool).
+const VIEWED_TOOLS: [&str; 3] = [
+    "get_decision_matrix",
+    "evaluate_options",
+    "analyze_sensitivity",
+];
+
+/// Names the decision view in the `_meta.ui.resourceUri` of [`VIEWED_TOOLS`], so hosts of
+/// the MCP Apps extension render their results with it; other hosts ignore the key.
+fn link_view(router: &mut ToolRouter<McpServer>) {
+    for name in VIEWED_TOOLS {
+        if let Some(route) = router.map.get_mut(name) {
+            route
+                .attr
+                .meta
+                .get_or_insert_with(MetaObject::new)
+                .0
+                .insert(
+                    "ui".to_owned(),
+                    serde_json::json!({ "resourceUri": view::URI }),
+                );
+        }
     }
 }
 
@@ -123,6 +155,100 @@ impl McpServer {
 /// full: that is how `#[tool]` finds `T`, whose schema it publishes as the `outputSchema`.
 fn reply<T>(outcome: ToolResult<T>) -> Result<Json<T>, ToolError> {
     outcome.map(Json)
+}
+
+/// How far an evaluation is, in the words of its progress notifications and task status.
+fn progress_message(update: Update) -> String {
+    match update {
+        Update::Waiting => format!(
+            "waiting for another evaluation of this session to finish (one whose server \
+             stopped lets go within {} s)",
+            LEASE_TTL.as_secs()
+        ),
+        Update::Cells { done, planned } => format!("{done}/{planned} cells evaluated"),
+    }
+}
+
+/// `evaluate_options`' result: the evaluation, or the task it runs as.
+enum EvaluateReply {
+    Done(Evaluated),
+    Task(Task),
+}
+
+impl IntoCallToolResult for EvaluateReply {
+    fn into_call_tool_result(self) -> Result<CallToolResponse, ErrorData> {
+        match self {
+            EvaluateReply::Done(evaluated) => Json(evaluated).into_call_tool_result(),
+            EvaluateReply::Task(task) => Ok(CallToolResponse::Task(CreateTaskResult::new(task))),
+        }
+    }
+}
+
+/// `evaluate_options` run as a task: its status says how far it is, `tasks/cancel` stops it
+/// as a cancelled call stops (the cells scored so far are kept) and the task ends
+/// `cancelled`; otherwise it ends with the result the call would have returned, an
+/// `isError` one included.
+async fn evaluate_as_task(
+    decisions: Arc<Decisions>,
+    scope: Scope,
+    args: EvaluateArgs,
+    task: TaskContext,
+) -> Result<CallToolResult, TaskExit> {
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let on_cancel = tokio::spawn({
+        let (task, cancel) = (task.clone(), cancel.clone());
+        async move {
+            task.cancelled().await;
+            cancel.cancel();
+        }
+    });
+    let mut progress = |update: Update| task.set_status_message(progress_message(update));
+    let outcome = decisions
+        .scoped(scope)
+        .evaluate(args, cancel, &mut progress)
+        .await;
+    on_cancel.abort();
+    if task.is_cancel_requested() && outcome.as_ref().is_ok_and(|e| e.cancelled) {
+        return Err(TaskExit::Cancelled);
+    }
+    let mut response = reply(outcome).into_call_tool_result();
+    outcome::settle(&mut response);
+    match response? {
+        CallToolResponse::Complete(result) => Ok(result),
+        _ => Err(TaskExit::Error(ErrorData::internal_error(
+            "the evaluation did not end with a result",
+            None,
+        ))),
+    }
+}
+
+/// `get_decision_matrix`'s result: the matrix as structured content and JSON text, as every
+/// tool's, then the chart as a PNG image when `include_chart` asked for it.
+struct MatrixReply {
+    result: MatrixResult,
+    /// The chart, base64.
+    chart: Option<String>,
+}
+
+impl IntoCallToolResult for MatrixReply {
+    fn into_call_tool_result(self) -> Result<CallToolResponse, ErrorData> {
+        let value = serde_json::to_value(&self.result).map_err(|error| {
+            ErrorData::internal_error(format!("the matrix as JSON failed: {error}"), None)
+        })?;
+        let mut result = CallToolResult::structured(value);
+        if let Some(png) = self.chart {
+            result.content.push(ContentBlock::image(png, "image/png"));
+        }
+        Ok(result.into())
+    }
+}
+
+/// The chart of `matrix` as a PNG image, base64, as image content carries it.
+fn chart_png(matrix: &DecisionMatrix) -> Result<String, ToolError> {
+    use base64::Engine as _;
+    let png = report::png::rasterise(&report::svg::chart(matrix))
+        .map_err(|error| ToolError::new("Chart", error.to_string()))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(png))
 }
 
 /// A failure is an `isError` result carrying the error dict, marked with whose fault it is
@@ -165,14 +291,25 @@ impl McpServer {
     }
 
     #[tool(
-        description = "When ready to score your options systematically - run parallel evaluation where each criterion scores every option independently"
+        description = "When ready to score your options systematically - run parallel evaluation where each criterion scores every option independently",
+        output_schema = rmcp::handler::server::common::schema_for_output::<Evaluated>()
     )]
     async fn evaluate_options(
         &self,
         Parameters(args): Parameters<EvaluateArgs>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<Evaluated>, ToolError> {
+    ) -> Result<EvaluateReply, ToolError> {
         let scope = self.scope_of(&context);
+        if tasks::wanted(&context) {
+            let decisions = self.decisions.clone();
+            let task =
+                self.decisions
+                    .tasks()
+                    .spawn(scope.clone(), "starting".to_owned(), move |task| {
+                        Box::pin(evaluate_as_task(decisions, scope, args, task))
+                    });
+            return Ok(EvaluateReply::Task(task));
+        }
         let token = context.meta.get_progress_token();
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Update>();
         // Notifications go out from their own task: the engine's per-cell callback is
@@ -181,19 +318,12 @@ impl McpServer {
             let peer = context.peer.clone();
             tokio::spawn(async move {
                 while let Some(update) = receiver.recv().await {
-                    let note = match update {
-                        Update::Waiting => ProgressNotificationParam::new(token.clone(), 0.0)
-                            .with_message(format!(
-                                "waiting for another evaluation of this session to finish \
-                                 (one whose server stopped lets go within {} s)",
-                                LEASE_TTL.as_secs()
-                            )),
-                        Update::Cells { done, planned } => {
-                            ProgressNotificationParam::new(token.clone(), done as f64)
-                                .with_total(planned as f64)
-                                .with_message(format!("{done}/{planned} cells evaluated"))
-                        }
-                    };
+                    let mut note = ProgressNotificationParam::new(token.clone(), 0.0)
+                        .with_message(progress_message(update));
+                    if let Update::Cells { done, planned } = update {
+                        note.progress = done as f64;
+                        note.total = Some(planned as f64);
+                    }
                     if peer.notify_progress(note).await.is_err() {
                         return;
                     }
@@ -213,18 +343,30 @@ impl McpServer {
             // Every progress notification precedes the result.
             let _ = forward.await;
         }
-        reply(outcome)
+        Ok(EvaluateReply::Done(outcome?))
     }
 
     #[tool(
-        description = "When you need the complete picture - see the scored matrix with weighted totals, rankings, and clear recommendations"
-    )]
+        description = "When you need the complete picture - see the scored matrix with weighted totals, rankings, and clear recommendations",
+        output_schema = rmcp::handler::server::common::schema_for_output::<MatrixResult>())]
     async fn get_decision_matrix(
         &self,
         Extension(scope): Extension<Scope>,
-        Parameters(args): Parameters<SessionArgs>,
-    ) -> Result<Json<MatrixResult>, ToolError> {
-        reply(self.decisions.scoped(scope).matrix(args).await)
+        Parameters(args): Parameters<MatrixArgs>,
+    ) -> Result<MatrixReply, ToolError> {
+        let include_chart = args.include_chart.unwrap_or(false);
+        let result = self
+            .decisions
+            .scoped(scope)
+            .matrix(SessionArgs {
+                session_id: args.session_id,
+            })
+            .await?;
+        let chart = match (&result, include_chart) {
+            (MatrixResult::Ranked(ranked), true) => Some(chart_png(&ranked.matrix)?),
+            _ => None,
+        };
+        Ok(MatrixReply { result, chart })
     }
 
     #[tool(
@@ -349,7 +491,9 @@ impl McpServer {
         reply(self.decisions.scoped(scope).sensitivity(args).await)
     }
 
-    #[tool(description = "Export a decision matrix as JSON, CSV or markdown text")]
+    #[tool(
+        description = "Export a decision matrix as JSON, CSV or markdown text, a standalone HTML report (opens offline in a browser), or an SVG chart"
+    )]
     async fn export_matrix(
         &self,
         Extension(scope): Extension<Scope>,
@@ -428,13 +572,20 @@ impl ServerHandler for McpServer {
     }
 
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(
-            ServerCapabilities::builder()
-                .enable_tools()
-                .enable_resources()
-                .enable_prompts()
-                .build(),
-        )
+        let mut capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources()
+            .enable_prompts()
+            .enable_tasks()
+            .build();
+        // The MCP Apps extension: the decision view, as `text/html;profile=mcp-app`.
+        capabilities.extensions.get_or_insert_default().insert(
+            view::EXTENSION.to_owned(),
+            [("mimeTypes".to_owned(), serde_json::json!([view::MIME_TYPE]))]
+                .into_iter()
+                .collect(),
+        );
+        ServerConfig::new(capabilities)
             .with_server_info(Implementation::new(
                 "decision-matrix",
                 env!("CARGO_PKG_VERSION"),
@@ -443,7 +594,11 @@ impl ServerHandler for McpServer {
                 "Structured decision analysis: start_decision_analysis with a topic and 2-20 \
                  options, add_criterion for each weighted criterion, evaluate_options to have \
                  LLMs score every option on every criterion, then get_decision_matrix for the \
-                 ranked matrix with justifications. Each session's matrix is also a resource                  (decision-matrix://sessions/{session_id}/matrix.json or .md), and the                  guided_decision prompt walks through a decision step by step.",
+                 ranked matrix with justifications. Each session's matrix is also a resource \
+                 (decision-matrix://sessions/{session_id}/matrix.json or .md), and the \
+                 guided_decision prompt walks through a decision step by step. Hosts that \
+                 render MCP Apps show the matrix, the ranking and weight sliders beside \
+                 get_decision_matrix, evaluate_options and analyze_sensitivity.",
             )
     }
 
@@ -489,6 +644,38 @@ impl ServerHandler for McpServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
         prompts::get(&request.name, request.arguments.as_ref()).map(Into::into)
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, ErrorData> {
+        let task = self
+            .decisions
+            .tasks()
+            .get(&self.scope_of(&context), &request.task_id)?;
+        Ok(GetTaskResult::new(task))
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.decisions
+            .tasks()
+            .cancel(&self.scope_of(&context), &request.task_id)
+    }
+
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.decisions
+            .tasks()
+            .update(&self.scope_of(&context), &request.task_id)
     }
 
     /// A request rmcp could not read as any method's: the server has no custom methods, so

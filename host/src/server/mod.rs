@@ -3,7 +3,8 @@
 //! - [`service`]: the state the tools work on ([`Decisions`]); [`tools`]: what each tool
 //!   does, a module per group of tools, independent of MCP; [`results`]: what each returns.
 //! - [`mcp`]: the tools on rmcp, with their output schemas, progress notifications and
-//!   cancellation; [`schemas`]: the tools' schemas as published; [`bad_params`]: requests
+//!   cancellation; [`tasks`]: `evaluate_options` as an MCP task for clients that ask;
+//!   [`schemas`]: the tools' schemas as published; [`bad_params`]: requests
 //!   whose params do not fit their method; [`outcome`]: whether a call failed on the
 //!   server's side or for the client's input.
 //! - [`sessions`]: sessions in their store (SQLite, memory or Redis), their limit, sliding
@@ -39,6 +40,7 @@ pub(crate) mod sessions;
 pub(crate) mod stats;
 pub(crate) mod stdio;
 pub(crate) mod stopping;
+pub(crate) mod tasks;
 pub(crate) mod timestamp;
 pub(crate) mod tools;
 pub(crate) mod transport;

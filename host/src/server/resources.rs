@@ -5,15 +5,21 @@
 //! returns (without its markdown rendering); `.../matrix.md` is that rendering. A session
 //! that has no criteria yet reads as the same error dict the tool gives, so a listed resource
 //! is always readable.
+//!
+//! The decision view (`ui://decision-matrix/decision.html`, [`crate::report::view`]) is a
+//! resource too, listed first on the first page: hosts of the MCP Apps extension read it to
+//! render the tools' results that name it, and listing it lets a host review it beforehand.
 
 use rmcp::ErrorData;
 use rmcp::model::{
-    ListResourcesResult, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
+    ListResourcesResult, MetaObject, ReadResourceResult, Resource, ResourceContents,
+    ResourceTemplate,
 };
 
 use super::params::ExportArgs;
 use super::scope::Scoped;
 use super::sessions::Cursor;
+use crate::report::view;
 
 const PREFIX: &str = "decision-matrix://sessions/";
 
@@ -106,10 +112,41 @@ pub async fn list(
                     .with_mime_type(format.mime_type())
             })
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let resources = if after.is_none() {
+        std::iter::once(view_resource()).chain(resources).collect()
+    } else {
+        resources
+    };
     let mut result = ListResourcesResult::with_all_items(resources);
     result.next_cursor = page.next.map(|next| next.encode());
     Ok(result)
+}
+
+/// The decision view as `resources/list` shows it.
+fn view_resource() -> Resource {
+    Resource::new(view::URI, "decision.html")
+        .with_title("Decision view")
+        .with_description(
+            "Interactive view of a decision: the matrix as a heatmap, the ranking, how \
+             robust the winner is to each weight, and sliders to try other weights",
+        )
+        .with_mime_type(view::MIME_TYPE)
+}
+
+/// The view's contents with its `_meta.ui`: a host draws a border around it, and the page
+/// needs no outside domain (the empty policy is the strictest a host applies).
+fn view_contents() -> ReadResourceResult {
+    let mut meta = MetaObject::new();
+    meta.0.insert(
+        "ui".to_owned(),
+        serde_json::json!({ "prefersBorder": true, "csp": {} }),
+    );
+    ReadResourceResult::new(vec![
+        ResourceContents::text(view::PAGE, view::URI)
+            .with_mime_type(view::MIME_TYPE)
+            .with_meta(meta),
+    ])
 }
 
 /// The URI templates, for sessions a client knows by id.
@@ -128,10 +165,14 @@ pub fn templates() -> Vec<ResourceTemplate> {
 
 /// The contents of `uri`.
 pub async fn read(scoped: &Scoped<'_>, uri: &str) -> Result<ReadResourceResult, ErrorData> {
+    if uri == view::URI {
+        return Ok(view_contents());
+    }
     let Some((session_id, format)) = parse(uri) else {
         return Err(ErrorData::resource_not_found(
             format!(
-                "unknown resource '{uri}'; resources are {PREFIX}{{session_id}}/matrix.json and {PREFIX}{{session_id}}/matrix.md"
+                "unknown resource '{uri}'; resources are {PREFIX}{{session_id}}/matrix.json, {PREFIX}{{session_id}}/matrix.md and {}",
+                view::URI
             ),
             None,
         ));

@@ -21,6 +21,7 @@ use super::error::ToolError;
 use super::scope::{Scope, ScopeRule, Scoped};
 use super::sessions::SessionManager;
 use super::stopping::Stopping;
+use super::tasks::Tasks;
 
 /// A tool's outcome: its result struct, or the error dict.
 pub type ToolResult<T> = Result<T, ToolError>;
@@ -36,6 +37,7 @@ pub struct Decisions {
     pub(super) stopping: Stopping,
     pub(super) telemetry: Arc<Telemetry>,
     pub(super) plugin_instances: Option<PluginInstances>,
+    pub(super) tasks: Tasks,
 }
 
 impl Decisions {
@@ -56,6 +58,7 @@ impl Decisions {
             stopping: Stopping::default(),
             telemetry: evaluator.telemetry().clone(),
             plugin_instances: None,
+            tasks: Tasks::default(),
             evaluator,
         }
     }
@@ -74,6 +77,11 @@ impl Decisions {
     /// The session store.
     pub fn sessions(&self) -> &Arc<SessionManager> {
         &self.sessions
+    }
+
+    /// Evaluations running as MCP tasks, and their results.
+    pub fn tasks(&self) -> &Tasks {
+        &self.tasks
     }
 
     /// The switch that cancels evaluations when the server stops.

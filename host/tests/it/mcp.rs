@@ -533,7 +533,10 @@ async fn editing_manual_scores_strategies_sensitivity_and_export() {
         json!({"session_id": id, "format": "xlsx"}),
     )
     .await;
-    assert!(bad_format.contains("json, csv or markdown"), "{bad_format}");
+    assert!(
+        bad_format.contains("json, csv, markdown, html or svg"),
+        "{bad_format}"
+    );
 
     // Removal keeps the limits.
     ok(

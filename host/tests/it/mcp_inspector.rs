@@ -49,26 +49,9 @@ fn setup_hint() -> String {
     )
 }
 
-/// `DMM_TEST_NODE`, else `node`; a missing or too old one fails the test, since skipping
-/// would pass without having checked anything.
+/// The Node the Inspector runs on.
 async fn node() -> OsString {
-    let node = std::env::var_os("DMM_TEST_NODE").unwrap_or_else(|| "node".into());
-    let output = tokio::process::Command::new(&node)
-        .arg("--version")
-        .output()
-        .await
-        .unwrap_or_else(|error| panic!("no {node:?} ({error}): {}", setup_hint()));
-    let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    let major = version
-        .strip_prefix('v')
-        .and_then(|v| v.split('.').next())
-        .and_then(|major| major.parse::<u32>().ok());
-    assert!(
-        major.is_some_and(|major| major >= MIN_NODE_MAJOR),
-        "{node:?} is Node {version:?}: {}",
-        setup_hint()
-    );
-    node
+    common::node::node(MIN_NODE_MAJOR, &setup_hint()).await
 }
 
 /// A line of the Inspector, as `tests/inspector/package.json` names it.

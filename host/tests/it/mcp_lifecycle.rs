@@ -271,7 +271,8 @@ async fn each_matrix_is_a_resource_and_the_guided_prompt_is_offered() {
     let markdown_uri = format!("decision-matrix://sessions/{id}/matrix.md");
     assert!(uris.contains(&json_uri.as_str()), "{uris:?}");
     assert!(uris.contains(&markdown_uri.as_str()), "{uris:?}");
-    assert_eq!(uris.len(), 4, "two per session: {uris:?}");
+    assert_eq!(uris.len(), 5, "the view, then two per session: {uris:?}");
+    assert_eq!(uris[0], "ui://decision-matrix/decision.html");
     let templates = client
         .list_all_resource_templates()
         .await

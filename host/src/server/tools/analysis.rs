@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::analysis::{self, Analysis};
 use crate::domain::{Cell, CellState, CellStatus, CriterionUpdate, Session};
+use crate::report;
 
 use decision_matrix_core::confidence::acceptability::WeightRange;
 
@@ -22,6 +23,9 @@ use super::super::scope::Scoped;
 use super::super::service::ToolResult;
 use super::super::timestamp;
 use super::Settled;
+
+/// What `export_matrix` writes.
+const EXPORT_FORMATS: [&str; 5] = ["json", "csv", "markdown", "html", "svg"];
 
 const NOT_AVAILABLE: &str = "Score not available";
 const INSUFFICIENT_DATA: &str = "Need both options and criteria to generate matrix";
@@ -170,10 +174,10 @@ impl Scoped<'_> {
             .as_deref()
             .unwrap_or("json")
             .to_ascii_lowercase();
-        if !["json", "csv", "markdown"].contains(&format_name.as_str()) {
+        if !EXPORT_FORMATS.contains(&format_name.as_str()) {
             return Err(ToolError::invalid(
                 "Invalid format",
-                format!("Invalid format: '{format_name}'; choose json, csv or markdown"),
+                format!("Invalid format: '{format_name}'; choose json, csv, markdown, html or svg"),
             ));
         }
         let (session, analysis) = self.ranked_matrix(&args.session_id).await?;
@@ -182,18 +186,25 @@ impl Scoped<'_> {
         let content = match format_name.as_str() {
             "csv" => export::csv(&session, &analysis, confidence),
             "markdown" => format::decision_matrix(&session, &analysis, confidence),
+            "html" => report::view::standalone(&decision_matrix(&session, &analysis, confidence)),
+            "svg" => report::svg::chart(&decision_matrix(&session, &analysis, confidence)),
             _ => serde_json::to_string_pretty(&decision_matrix(&session, &analysis, confidence))
                 .map_err(|error| {
                     ToolError::new("Export", format!("the matrix as JSON failed: {error}"))
                 })?,
         };
-        let fence = if format_name == "markdown" {
-            "md"
-        } else {
-            &format_name
+        let formatted_output = match format_name.as_str() {
+            // A page of script and style is no reading in a chat; say what it is instead.
+            "html" => format!(
+                "A standalone HTML report of the decision ({} KB, no network needed) is in \
+                 `content`: save it as a .html file and open it in a browser.\n",
+                content.len().div_ceil(1024)
+            ),
+            "markdown" => format!("```md\n{content}\n```\n"),
+            fence => format!("```{fence}\n{content}\n```\n"),
         };
         Ok(Exported {
-            formatted_output: format!("```{fence}\n{content}\n```\n"),
+            formatted_output,
             session_id: args.session_id,
             format: format_name,
             content,

@@ -24,6 +24,8 @@ pub struct Client {
     pub progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
     /// The name it gives in `initialize`; `decision-matrix-tests` unless set.
     pub name: Option<&'static str>,
+    /// Whether it declares the tasks extension (and so gets `evaluate_options` as a task).
+    pub tasks: bool,
 }
 
 impl ClientHandler for Client {
@@ -36,8 +38,13 @@ impl ClientHandler for Client {
     }
 
     fn get_info(&self) -> ClientConfig {
+        let capabilities = if self.tasks {
+            ClientCapabilities::builder().enable_tasks().build()
+        } else {
+            ClientCapabilities::default()
+        };
         ClientConfig::new(
-            ClientCapabilities::default(),
+            capabilities,
             Implementation::new(self.name.unwrap_or("decision-matrix-tests"), "0"),
         )
     }
@@ -121,12 +128,23 @@ pub async fn http_client_with_token(
     url: &str,
     token: &str,
 ) -> (RunningService<RoleClient, Client>, Client) {
-    let config = StreamableHttpClientTransportConfig::with_uri(url.to_owned()).auth_header(token);
-    connect_http(StreamableHttpClientTransport::with_client(
-        reqwest::Client::new(),
-        config,
-    ))
-    .await
+    http_client_as(Client::default(), url, Some(token)).await
+}
+
+/// [`http_client`] with `handler` (one that declares the tasks extension, for example),
+/// sending `token` if given.
+pub async fn http_client_as(
+    handler: Client,
+    url: &str,
+    token: Option<&str>,
+) -> (RunningService<RoleClient, Client>, Client) {
+    let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_owned());
+    if let Some(token) = token {
+        config = config.auth_header(token);
+    }
+    let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
+    let client = handler.clone().serve(transport).await.expect("initialize");
+    (client, handler)
 }
 
 /// A client connected to `url` with rmcp's default HTTP client, which opens a new connection

@@ -1,11 +1,13 @@
 //! Shared by the integration tests. Here, for the built-in backend tests: load the built-in
 //! plugins with the grants derived from a given environment, build requests, read errors,
 //! capture logs. In [`server`], for the MCP tests: the server binary and its judge; in
-//! [`client`], rmcp's client and tool-call helpers.
+//! [`client`], rmcp's client and tool-call helpers; in [`node`], Node.js for the JavaScript
+//! clients.
 
 #![allow(dead_code)]
 
 pub mod client;
+pub mod node;
 pub mod server;
 
 use std::io::Write;
