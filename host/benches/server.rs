@@ -21,7 +21,9 @@
 //! SQLite store of [`MANY_SESSIONS`] sessions and gives the size of its result. `-- startup`
 //! times start-up alone, with a cold and a warm compile cache, of the binary
 //! `DMM_SERVER_BINARY` names (to compare builds: the static release binary against the glibc
-//! one, docs/install.md).
+//! one, docs/install.md). `-- view` times the decision drawn ([`support::view`]): the HTML
+//! and SVG exports, the PNG chart, and the view's render in Chromium (Node, the packages of
+//! `tests/view` and Chromium are needed, as for the browser test).
 //!
 //! The bench process (clients and mock) and the server share the machine's cores, as a local
 //! assistant and its MCP server do. Run with `cargo bench -p decision-matrix --bench server`;
@@ -184,6 +186,12 @@ async fn main() {
     match args.split_first() {
         Some((mode, _)) if mode == "stores" => stores(&llm).await,
         Some((mode, _)) if mode == "sessions" => many_sessions(&llm).await,
+        Some((mode, _)) if mode == "view" => {
+            println!(
+                "\n{}",
+                support::view::table(&support::view::drawn(&llm).await)
+            );
+        }
         Some((mode, _)) if mode == "startup" => {
             startups(&llm.mock, Cache::Cold, COLD_STARTS).await;
             startups(&llm.mock, Cache::Warm, STARTS).await;

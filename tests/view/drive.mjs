@@ -97,7 +97,7 @@ async function waitUntil(what, probe, timeoutMs = WAIT_MS) {
 }
 
 function parseCli() {
-  const usage = 'usage: node drive.mjs --url URL --session ID --out DIR [--chromium PATH]';
+  const usage = 'usage: node drive.mjs --url URL --session ID --out DIR [--chromium PATH] [--measure N]';
   let values;
   try {
     ({ values } = parseArgs({
@@ -106,6 +106,7 @@ function parseCli() {
         session: { type: 'string' },
         out: { type: 'string' },
         chromium: { type: 'string' },
+        measure: { type: 'string' },
       },
       strict: true,
     }));
@@ -118,6 +119,7 @@ function parseCli() {
     session: values.session,
     out: path.resolve(values.out),
     chromium: values.chromium || process.env.DMM_TEST_CHROMIUM || '/usr/bin/chromium',
+    measure: values.measure == null ? null : Number(values.measure),
   };
 }
 
@@ -639,7 +641,39 @@ async function checkSvg(browser, server, matrix, out) {
 
 // ---------- the run ----------
 
+/**
+ * `--measure N`, for the benchmark: the view rendered N times, each in a fresh page (after
+ * one untimed render), checked each time; returns the render times and the view's size.
+ * Nothing is changed in the session.
+ */
+async function measure(opts) {
+  check(Number.isInteger(opts.measure) && opts.measure > 0, `--measure takes a count, found ${show(opts.measure)}`);
+  const server = await Server.connect(opts.url, opts.session);
+  let browser = null;
+  try {
+    const viewHtml = await checkViewIsPublished(server);
+    const toolResult = await server.call('get_decision_matrix', { session_id: opts.session });
+    check(!toolResult.isError, `get_decision_matrix failed: ${errorTextOf(toolResult)}`);
+    const matrix = payloadOf(toolResult);
+    browser = await chromium.launch({ executablePath: opts.chromium, args: ['--no-sandbox'], timeout: WAIT_MS });
+    const renderMs = [];
+    for (let i = 0; i <= opts.measure; i += 1) {
+      const errors = [];
+      const view = await openView(browser, server, viewHtml, toolResult, errors);
+      checkShowsMatrix('view', await view.frame.evaluate(readView), matrix);
+      checkNoErrors(errors);
+      if (i > 0) renderMs.push(view.renderMs);
+      await view.context.close();
+    }
+    return { render_ms: renderMs, view_bytes: Buffer.byteLength(viewHtml, 'utf8') };
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    await server.close().catch(() => {});
+  }
+}
+
 async function run(opts) {
+  if (opts.measure != null) return measure(opts);
   await fs.mkdir(opts.out, { recursive: true });
   const errors = [];
   const server = await Server.connect(opts.url, opts.session);

@@ -16,4 +16,5 @@ pub mod process;
 pub mod report;
 pub mod startup;
 pub mod throughput;
+pub mod view;
 pub mod workload;

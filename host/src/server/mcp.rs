@@ -301,14 +301,17 @@ impl McpServer {
     ) -> Result<EvaluateReply, ToolError> {
         let scope = self.scope_of(&context);
         if tasks::wanted(&context) {
-            let decisions = self.decisions.clone();
+            let (decisions, owner, task_args) =
+                (self.decisions.clone(), scope.clone(), args.clone());
             let task =
                 self.decisions
                     .tasks()
                     .spawn(scope.clone(), "starting".to_owned(), move |task| {
-                        Box::pin(evaluate_as_task(decisions, scope, args, task))
+                        Box::pin(evaluate_as_task(decisions, owner, task_args, task))
                     });
-            return Ok(EvaluateReply::Task(task));
+            if let Some(task) = task {
+                return Ok(EvaluateReply::Task(task));
+            }
         }
         let token = context.meta.get_progress_token();
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Update>();
