@@ -552,6 +552,26 @@ async function applyByKeyboard(page, frame, server, plan) {
   return { matrix, applyCalls: updates.length };
 }
 
+/**
+ * The view beside an evaluate_options result, which holds no matrix: it asks the server for
+ * the session's matrix through the bridge and draws that.
+ */
+async function checkFromEvaluation(browser, server, viewHtml, errors) {
+  const evaluated = await server.call('evaluate_options', { session_id: server.sessionId });
+  check(!evaluated.isError, `evaluate_options failed: ${errorTextOf(evaluated)}`);
+  // The evaluation may have judged cells again: the view must show the matrix as it is now.
+  const matrix = payloadOf(await server.call('get_decision_matrix', { session_id: server.sessionId }));
+  const view = await openView(browser, server, viewHtml, evaluated, errors);
+  try {
+    const asked = await bridgeToolCalls(view.page, 'get_decision_matrix');
+    check(asked.length >= 1, 'beside an evaluate_options result the view never asked for the matrix');
+    checkShowsMatrix('view beside evaluate_options', await view.frame.evaluate(readView), matrix);
+    return matrix;
+  } finally {
+    await view.context.close();
+  }
+}
+
 // ---------- exports ----------
 
 /**
@@ -700,8 +720,9 @@ async function run(opts) {
     errors.push(...hostErrors.map((e) => `host: ${e}`));
     checkNoErrors(errors);
 
-    screenshots.push(await checkReport(browser, server, applied.matrix, opts.out, errors));
-    await checkSvg(browser, server, applied.matrix, opts.out);
+    const current = await checkFromEvaluation(browser, server, viewHtml, errors);
+    screenshots.push(await checkReport(browser, server, current, opts.out, errors));
+    await checkSvg(browser, server, current, opts.out);
     checkNoErrors(errors);
 
     return {
