@@ -620,11 +620,9 @@ async function checkReport(browser, server, matrix, out, errors) {
   }
 }
 
-/** The SVG writes a score as svg.rs's number(): `7`, `7.5`, `7.25` (two decimals at most). */
+/** The SVG writes a score as the view does (svg.rs's score_text): `7`, `7.3`; `no score` for none. */
 function svgScoreMatches(text, score) {
-  if (score == null) return text === 'no score';
-  if (Number.isInteger(score)) return text === String(score);
-  return /^\d+\.\d?[1-9]$/.test(text) && Math.abs(Number(text) - score) <= 0.005 + 1e-9;
+  return text === (score == null ? 'no score' : viewScore(score));
 }
 
 /** Step 9: the chart parses as SVG and titles every cell with its score. */

@@ -167,7 +167,7 @@ fn draw_cell(
             } else {
                 "#ffffff"
             };
-            let mut text = number(score);
+            let mut text = score_text(score);
             if status == "manual" {
                 text.push_str(" (m)");
             }
@@ -189,7 +189,7 @@ fn draw_cell(
     };
     let mut title = format!("{option} on {criterion}: ");
     match score {
-        Some(score) => title.push_str(&number(score)),
+        Some(score) => title.push_str(&score_text(score)),
         None => title.push_str("no score"),
     }
     let _ = write!(title, " ({status}");
@@ -329,6 +329,16 @@ fn percent(p: f64) -> String {
     }
 }
 
+/// A score as the view writes it: `7`, or one decimal (`7.3`) for a mean of judgments, a
+/// half rounded up as JavaScript's `toFixed` does (Rust's formatting rounds it to even).
+fn score_text(score: f64) -> String {
+    if score.fract() == 0.0 {
+        format!("{score:.0}")
+    } else {
+        format!("{:.1}", (score * 10.0).round() / 10.0)
+    }
+}
+
 /// A score or weight as people write it: `7`, `7.5`.
 pub(crate) fn number(value: f64) -> String {
     if value.fract() == 0.0 {
@@ -381,6 +391,13 @@ mod tests {
         );
         assert_eq!(escape("bell\u{7}ring\u{0}"), "bellring");
         assert_eq!(escape("two\nlines"), "two\nlines");
+    }
+
+    #[test]
+    fn scores_read_as_the_view_writes_them() {
+        assert_eq!(score_text(7.0), "7");
+        assert_eq!(score_text(7.25), "7.3");
+        assert_eq!(score_text(6.333), "6.3");
     }
 
     #[test]

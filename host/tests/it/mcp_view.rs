@@ -54,11 +54,11 @@ async fn scored_session(client: &Mcp) -> String {
     id
 }
 
-/// A score as the pictures write it: `7`, `7.5`.
+/// A score as the pictures write it: `7`, `7.5` (one decimal).
 fn shown(score: &Value) -> String {
     match score.as_f64() {
         Some(score) if score.fract() == 0.0 => format!("{score:.0}"),
-        Some(score) => format!("{score}"),
+        Some(score) => format!("{:.1}", (score * 10.0).round() / 10.0),
         None => "no score".to_owned(),
     }
 }
