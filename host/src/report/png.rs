@@ -57,9 +57,12 @@ pub fn rasterise(svg: &str) -> Result<Vec<u8>, RasterError> {
     let tree = usvg::Tree::from_str(svg, &options)?;
     let size = tree.size().to_int_size().scale_by(SCALE);
     let (width, height) = size.map_or((0, 0), |s| (s.width(), s.height()));
-    let mut pixmap = tiny_skia::Pixmap::new(width, height)
-        .filter(|_| width.saturating_mul(height) <= MAX_PIXELS)
-        .ok_or(RasterError::Size { width, height })?;
+    let too_large = RasterError::Size { width, height };
+    // Checked before the pixels are allocated.
+    if width.saturating_mul(height) > MAX_PIXELS {
+        return Err(too_large);
+    }
+    let mut pixmap = tiny_skia::Pixmap::new(width, height).ok_or(too_large)?;
     resvg::render(
         &tree,
         tiny_skia::Transform::from_scale(SCALE, SCALE),

@@ -232,14 +232,11 @@ struct MatrixReply {
 
 impl IntoCallToolResult for MatrixReply {
     fn into_call_tool_result(self) -> Result<CallToolResponse, ErrorData> {
-        let value = serde_json::to_value(&self.result).map_err(|error| {
-            ErrorData::internal_error(format!("the matrix as JSON failed: {error}"), None)
-        })?;
-        let mut result = CallToolResult::structured(value);
-        if let Some(png) = self.chart {
+        let mut response = Json(self.result).into_call_tool_result()?;
+        if let (Some(png), CallToolResponse::Complete(result)) = (self.chart, &mut response) {
             result.content.push(ContentBlock::image(png, "image/png"));
         }
-        Ok(result.into())
+        Ok(response)
     }
 }
 
