@@ -19,9 +19,12 @@
 //! Configurations: one pass (`confidence_target: 0`, today's behaviour and the Python
 //! server's), the default adaptive evaluation, the adaptive evaluation with a budget of 18
 //! calls, a judge without noise or bias, and a panel of three judges, each also leaning its
-//! own way (uniform in ±1 per cell), with 36 calls. Run with
-//! `cargo bench -p decision-matrix --bench quality [-- DECISIONS]` (default 500);
-//! BENCHMARKS.md ("Recommendation quality") records the figures.
+//! own way (uniform in ±1 per cell), with 36 calls; then, with batches of 6 options (one call
+//! per criterion for a first pass), a budget of 18, and the budgets whose average spending
+//! stays within 18 calls for one judge (30) and 36 for the panel (72). Run with
+//! `cargo bench -p decision-matrix --bench quality [-- DECISIONS [NAME]]` (default 500
+//! decisions; `NAME` keeps the configurations whose name contains it); BENCHMARKS.md
+//! ("Recommendation quality") records the figures.
 
 #[allow(dead_code)]
 mod support;
@@ -123,7 +126,7 @@ impl Tally {
             if b == 0 {
                 "-".to_owned()
             } else {
-                format!("{:.2}", a as f64 / b as f64)
+                format!("{:.3}", a as f64 / b as f64)
             }
         };
         format!(
@@ -203,11 +206,16 @@ async fn run(server: &Server, decisions: &[Decision], configuration: &Configurat
 
 #[tokio::main]
 async fn main() {
-    let count: usize = std::env::args()
+    let positional: Vec<String> = std::env::args()
         .skip(1)
-        .find(|arg| !arg.starts_with("--"))
+        .filter(|arg| !arg.starts_with("--"))
+        .collect();
+    let count: usize = positional
+        .first()
         .and_then(|arg| arg.parse().ok())
         .unwrap_or(500);
+    // A second argument keeps the configurations whose name contains it.
+    let only = positional.get(1).cloned().unwrap_or_default();
     let decisions: Vec<Decision> = (0..count).map(|d| Decision::new(d, 2026)).collect();
     let table: Vec<((String, String), f64)> =
         decisions.iter().flat_map(Decision::truth_table).collect();
@@ -246,18 +254,33 @@ async fn main() {
             ..single("", Noise::TYPICAL, json!({"max_calls": 18}))
         },
         Configuration {
+            name: "adaptive, max_calls 30, batches of 6",
+            serve: &["--set", "evaluation.batch_size=6"],
+            ..single("", Noise::TYPICAL, json!({"max_calls": 30}))
+        },
+        Configuration {
             name: "panel of 3 (leaning ±1 each), max_calls 36",
             noise: Noise {
                 leaning: 1.0,
                 ..Noise::TYPICAL
             },
-            start: panel,
+            start: panel.clone(),
             steering: json!({"max_calls": 36}),
             serve: &[],
         },
+        Configuration {
+            name: "panel of 3 (leaning ±1 each), max_calls 72, batches of 6",
+            noise: Noise {
+                leaning: 1.0,
+                ..Noise::TYPICAL
+            },
+            start: panel,
+            steering: json!({"max_calls": 72}),
+            serve: &["--set", "evaluation.batch_size=6"],
+        },
     ];
     let mut rows = Vec::new();
-    for configuration in &configurations {
+    for configuration in configurations.iter().filter(|c| c.name.contains(&only)) {
         let judge = NoisyJudge::new(configuration.noise, &truth, 7);
         let mock = MockServer::start_unrecorded(judge.router()).await;
         let server = Server::start(Transport::Stdio, 1, &mock, configuration.serve).await;

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -58,6 +58,8 @@ pub struct NoisyJudge {
     asked: parking_lot::Mutex<std::collections::HashMap<[u8; 32], u64>>,
     /// While set, every request fails with a 500.
     pub failing: AtomicBool,
+    /// This many requests fail with a 500 before the judge answers again.
+    pub fail_next: AtomicU64,
 }
 
 impl NoisyJudge {
@@ -73,6 +75,7 @@ impl NoisyJudge {
             seed,
             asked: parking_lot::Mutex::default(),
             failing: AtomicBool::new(false),
+            fail_next: AtomicU64::new(0),
         })
     }
 
@@ -143,7 +146,11 @@ async fn handle(
     State(judge): State<Arc<NoisyJudge>>,
     Json(body): Json<serde_json::Value>,
 ) -> Response {
-    if judge.failing.load(Ordering::SeqCst) {
+    let failing_next = judge
+        .fail_next
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    if failing_next || judge.failing.load(Ordering::SeqCst) {
         return (StatusCode::INTERNAL_SERVER_ERROR, "the judge is down").into_response();
     }
     let model = body["model"].as_str().unwrap_or_default().to_owned();

@@ -23,8 +23,12 @@
 //!    indistinguishable however many calls are left.
 //! 3. Otherwise **plan a round**. The contenders are the options whose probability of being
 //!    best is at least `inclusion` (2 %), with the leader and the runner-up always among
-//!    them; every call of the round lists exactly them. A call on criterion c by judge j is
-//!    worth
+//!    them; every call of the round lists them. A call costs the same however few options it
+//!    lists, up to the batch size, so a call with room left lists the options next most
+//!    likely to be best as well: their judgments cost nothing more and keep the rest of the
+//!    ranking honest (an option wrongly left out of the contest can come back). Contenders
+//!    beyond one batch make a call cost as many calls as the batches it takes. A call on
+//!    criterion c by judge j is worth
 //!
 //!    `Σ_k π_k · (ΔV_L + ΔV_k) / (V_L + V_k)`
 //!
@@ -38,6 +42,9 @@
 //!    Calls are picked greedily, each valued as if the ones picked before it had been made, while a
 //!    call is worth at least `round_share` (half) of the round's first, up to one call per
 //!    criterion and judge, and within the budget.
+//!
+//! Budgets count calls as the evaluation makes them: a planned call listing more options than
+//! the batch size costs one call per batch.
 
 use super::assess::Assessment;
 use super::evidence::Evidence;
@@ -50,6 +57,16 @@ pub struct PlanSettings {
     pub inclusion: f64,
     /// A call joins the round while it is worth at least this share of the round's first.
     pub round_share: f64,
+    /// The most options one call lists (the evaluation's `batch_size`): a planned call listing
+    /// more costs one call per batch.
+    pub batch_size: usize,
+}
+
+impl PlanSettings {
+    /// Calls it takes to list `options` options.
+    pub fn cost(&self, options: usize) -> u32 {
+        u32::try_from(options.div_ceil(self.batch_size.max(1))).unwrap_or(u32::MAX)
+    }
 }
 
 impl Default for PlanSettings {
@@ -57,6 +74,7 @@ impl Default for PlanSettings {
         PlanSettings {
             inclusion: 0.02,
             round_share: 0.5,
+            batch_size: 5,
         }
     }
 }
@@ -69,7 +87,7 @@ pub struct PlannedCall {
     /// The judge.
     pub judge: usize,
     /// The options to list, by index (the order to list them in comes from
-    /// [`call_order`](super::order::call_order)).
+    /// [`call_order`](super::order::call_order)); more than the batch size make several calls.
     pub options: Vec<usize>,
 }
 
@@ -151,10 +169,20 @@ fn next_step(
 ) -> Plan {
     let first = first_pass(evidence);
     if !first.is_empty() {
-        if budget == 0 {
+        let mut left = budget;
+        let mut affordable = Vec::new();
+        for call in first {
+            let cost = settings.cost(call.options.len());
+            if cost > left {
+                break;
+            }
+            left -= cost;
+            affordable.push(call);
+        }
+        if affordable.is_empty() {
             return Plan::Stop(Stop::BudgetSpent);
         }
-        return Plan::Query(first.into_iter().take(budget as usize).collect());
+        return Plan::Query(affordable);
     }
     let verdict = &assessment.verdict;
     let target = assessment.settings.winner.target;
@@ -174,7 +202,9 @@ fn next_step(
     for &k in contenders.iter().filter(|&&k| k != leader) {
         let d = total(assessment, leader) - total(assessment, k);
         let s = (assessment.totals[leader].variance + assessment.totals[k].variance).sqrt();
-        let s_star = projected_sd(assessment, &cells, leader, k, budget);
+        // Each call on the pair costs what listing two options costs.
+        let pair_calls = budget / settings.cost(2).max(1);
+        let s_star = projected_sd(assessment, &cells, leader, k, pair_calls);
         let apart = if s_star > 0.0 {
             d.abs() + s >= z * s_star
         } else {
@@ -190,11 +220,21 @@ fn next_step(
             rivals: indistinguishable,
         });
     }
-    let calls = round(assessment, &cells, leader, &contenders, budget, settings);
-    if calls.is_empty() {
-        Plan::Stop(Stop::NothingToLearn)
-    } else {
+    let (calls, priced_out) = round(
+        evidence,
+        assessment,
+        &cells,
+        leader,
+        &contenders,
+        budget,
+        settings,
+    );
+    if !calls.is_empty() {
         Plan::Query(calls)
+    } else if priced_out {
+        Plan::Stop(Stop::BudgetSpent)
+    } else {
+        Plan::Stop(Stop::NothingToLearn)
     }
 }
 
@@ -363,15 +403,45 @@ fn reduction(
     share * share * (before - after).max(0.0)
 }
 
-/// The calls of the next round, greedily.
+/// The options a call on criterion `c` lists: the contenders, then, while the batch has
+/// room, the other options by their probability of being best (then their totals). Cells a
+/// person scored are left out: there is nothing to ask.
+fn listing(
+    evidence: &Evidence,
+    assessment: &Assessment,
+    cells: &CellCounts,
+    contenders: &[usize],
+    c: usize,
+    batch_size: usize,
+) -> Vec<usize> {
+    let open = |o: usize| !cells.exact[cells.cell(o, c)] && evidence.cell(o, c).is_some();
+    let mut listed: Vec<usize> = contenders.iter().copied().filter(|&o| open(o)).collect();
+    let mut others: Vec<usize> = (0..evidence.options())
+        .filter(|&o| open(o) && !contenders.contains(&o) && assessment.totals[o].total.is_some())
+        .collect();
+    others.sort_by(|&a, &b| {
+        let p = |o: usize| assessment.standings[o].probability_best;
+        p(b).total_cmp(&p(a))
+            .then(total(assessment, b).total_cmp(&total(assessment, a)))
+            .then(a.cmp(&b))
+    });
+    let room = batch_size.saturating_sub(listed.len());
+    listed.extend(others.into_iter().take(room));
+    listed.sort_unstable();
+    listed
+}
+
+/// The calls of the next round, greedily, and whether a call worth making was left out
+/// because it cost more calls than were left.
 fn round(
+    evidence: &Evidence,
     assessment: &Assessment,
     cells: &CellCounts,
     leader: usize,
     contenders: &[usize],
     budget: u32,
     settings: &PlanSettings,
-) -> Vec<PlannedCall> {
+) -> (Vec<PlannedCall>, bool) {
     let criteria = cells.criteria;
     let judges = cells.judges;
     let rivals: Vec<usize> = contenders
@@ -379,13 +449,28 @@ fn round(
         .copied()
         .filter(|&k| k != leader)
         .collect();
+    let listings: Vec<Vec<usize>> = (0..criteria)
+        .map(|c| {
+            listing(
+                evidence,
+                assessment,
+                cells,
+                contenders,
+                c,
+                settings.batch_size,
+            )
+        })
+        .collect();
     let mut extra = vec![0usize; cells.counts.len()];
     let mut variance: Vec<f64> = assessment.totals.iter().map(|t| t.variance).collect();
     let mut picked: Vec<PlannedCall> = Vec::new();
+    let mut spent = 0u32;
     let mut first_value = None;
-    while (picked.len() as u64) < u64::from(budget) {
+    let mut priced_out = false;
+    loop {
         let mut best: Option<(f64, usize, usize)> = None;
-        for c in 0..criteria {
+        for (c, listed) in listings.iter().enumerate() {
+            let affordable = spent.saturating_add(settings.cost(listed.len())) <= budget;
             for j in 0..cells.panels[c] {
                 if picked.iter().any(|p| p.criterion == c && p.judge == j) {
                     continue;
@@ -402,7 +487,9 @@ fn round(
                         assessment.standings[k].probability_best.max(1e-3) * gain / pair
                     })
                     .sum();
-                if value > 0.0 && best.is_none_or(|(v, _, _)| value > v) {
+                if value > 0.0 && !affordable {
+                    priced_out = true;
+                } else if value > 0.0 && best.is_none_or(|(v, _, _)| value > v) {
                     best = Some((value, c, j));
                 }
             }
@@ -414,17 +501,19 @@ fn round(
         if value < settings.round_share * first {
             break;
         }
-        for &o in contenders {
+        for &o in &listings[c] {
             variance[o] -= reduction(assessment, cells, &extra, o, c, j);
             extra[cells.cell(o, c) * judges + j] += 1;
         }
+        spent += settings.cost(listings[c].len());
         picked.push(PlannedCall {
             criterion: c,
             judge: j,
-            options: contenders.to_vec(),
+            options: listings[c].clone(),
         });
     }
-    picked
+    let priced_out = priced_out && picked.is_empty();
+    (picked, priced_out)
 }
 
 /// The standard error the leader–rival difference would have if all `budget` calls went to
@@ -553,15 +642,75 @@ mod tests {
             panic!("expected calls");
         };
         // The heavy criterion removes 9 times the variance per call; the light one is worth
-        // less than half of it, so the round holds one call.
+        // less than half of it, so the round holds one call. It lists the two trailing
+        // options as well: a batch holds five, and they cost nothing more.
         assert_eq!(
             calls,
             vec![PlannedCall {
                 criterion: 1,
                 judge: 0,
-                options: vec![0, 1]
+                options: vec![0, 1, 2, 3]
             }]
         );
+    }
+
+    #[test]
+    fn a_call_with_room_lists_the_next_most_likely_options() {
+        let e = close_race();
+        let a = Assessment::of(&e, &settings());
+        let three = PlanSettings {
+            batch_size: 3,
+            ..PlanSettings::default()
+        };
+        let Plan::Query(calls) = plan(&e, &a, 10, &three).unwrap() else {
+            panic!("expected calls");
+        };
+        // Options 2 and 3 are no contenders (a chance of being best under 2 %). Option 3's
+        // scores sit at the floor of the scale, which tells less, so its chance is the larger
+        // (0.30 % against 0.28 %): it fills the place left.
+        assert!(a.standings[3].probability_best > a.standings[2].probability_best);
+        assert!(a.standings[3].probability_best < 0.02);
+        assert_eq!(calls[0].options, vec![0, 1, 3]);
+        // A person's score leaves nothing to ask: the place goes to the next option.
+        let mut e = close_race();
+        e.set_manual(3, 1, 1.0).unwrap();
+        let a = Assessment::of(&e, &settings());
+        let Plan::Query(calls) = plan(&e, &a, 10, &three).unwrap() else {
+            panic!("expected calls");
+        };
+        assert_eq!(calls[0].options, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn contenders_beyond_a_batch_cost_a_call_per_batch() {
+        let e = close_race();
+        let a = Assessment::of(&e, &settings());
+        let one = PlanSettings {
+            batch_size: 1,
+            ..PlanSettings::default()
+        };
+        // Listing the two contenders takes two calls: three calls left buy one of them.
+        let Plan::Query(calls) = plan(&e, &a, 3, &one).unwrap() else {
+            panic!("expected calls");
+        };
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        assert_eq!(calls[0].options, vec![0, 1]);
+        // One call left cannot pay for one: the budget is spent, not the knowledge.
+        assert_eq!(
+            plan(&e, &a, 1, &one).unwrap(),
+            Plan::Stop(Stop::BudgetSpent)
+        );
+        // The first pass is priced the same way.
+        let fresh = Evidence::new(3, &[1.0], 1).unwrap();
+        let a = Assessment::of(&fresh, &settings());
+        assert_eq!(
+            plan(&fresh, &a, 2, &one).unwrap(),
+            Plan::Stop(Stop::BudgetSpent)
+        );
+        let Plan::Query(first) = plan(&fresh, &a, 3, &one).unwrap() else {
+            panic!("expected the first pass");
+        };
+        assert_eq!(first[0].options, vec![0, 1, 2]);
     }
 
     #[test]

@@ -211,9 +211,10 @@ pub struct Outcome {
 }
 
 /// Plays one evaluation of `scenario` by a panel of `judges` with at most `budget` calls:
-/// the planner's first pass (one call per criterion per judge, all options), then planned
-/// rounds until it stops. Call orders come from [`call_order`] with the session id
-/// `simulated-{seed}`; judges' noise and the Monte Carlo are seeded from `seed` too.
+/// the planner's first pass (per criterion and judge, all options, in batches of
+/// `plan_settings.batch_size`), then planned rounds until it stops. Call orders come from
+/// [`call_order`] with the session id `simulated-{seed}`; judges' noise and the Monte Carlo
+/// are seeded from `seed` too.
 pub fn play(
     scenario: &Scenario,
     judges: &[JudgeModel],
@@ -260,10 +261,13 @@ pub fn play(
                     .into_iter()
                     .map(|id| id.0 as usize)
                     .collect();
-            let scores = panel[call.judge].answer(scenario, call.criterion, &listed);
-            let answers: Vec<Answer> = scores.into_iter().map(Answer::Score).collect();
-            evidence.record_call(call.criterion, call.judge, &listed, &answers)?;
-            calls += 1;
+            // As the server does: the drawn order, cut into batches, one call each.
+            for batch in listed.chunks(plan_settings.batch_size.max(1)) {
+                let scores = panel[call.judge].answer(scenario, call.criterion, batch);
+                let answers: Vec<Answer> = scores.into_iter().map(Answer::Score).collect();
+                evidence.record_call(call.criterion, call.judge, batch, &answers)?;
+                calls += 1;
+            }
         }
     }
     let assessment = Assessment::of(&evidence, &settings);

@@ -299,3 +299,137 @@ fn samples(session: &Session) -> Samples {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::domain::judgment::Verdict;
+    use crate::domain::{Cell, CriterionSpec, Judgment, Limits, Score};
+    use crate::plugins::builtin::session_defaults;
+
+    /// A session deciding between options named A, B, C, ... on one criterion, "quality",
+    /// each cell judged once per score given, in rounds 0, 1, ...
+    fn judged(rows: &[&[f64]]) -> Session {
+        let limits = Limits::default();
+        let names: Vec<(String, Option<String>)> = (0..rows.len())
+            .map(|o| (char::from(b'A' + o as u8).to_string(), None))
+            .collect();
+        let criterion = CriterionSpec {
+            name: "quality".to_owned(),
+            description: "how good it is".to_owned(),
+            weight: 1.0,
+            ..CriterionSpec::default()
+        };
+        let mut session = Session::new(
+            "s-1".to_owned(),
+            "Pick one".to_owned(),
+            names,
+            vec![criterion],
+            session_defaults(),
+            &limits,
+            OffsetDateTime::UNIX_EPOCH,
+        )
+        .expect("a valid session");
+        let c = session.criteria()[0].id;
+        let ids: Vec<_> = session.options().iter().map(|o| o.id).collect();
+        for (&o, scores) in ids.iter().zip(rows) {
+            let basis = session.basis(o, c).expect("basis");
+            let mut cell: Option<Cell> = None;
+            for (round, &score) in (0u32..).zip(scores.iter()) {
+                let judgment = Judgment {
+                    verdict: Verdict::Scored {
+                        score: Score::new(score).expect("1-10"),
+                    },
+                    justification: format!("round {round}"),
+                    backend: "litellm".to_owned(),
+                    model: Some("gpt-4o-mini".to_owned()),
+                    judge: 0,
+                    place: None,
+                    round,
+                    at: OffsetDateTime::UNIX_EPOCH,
+                };
+                let one = Cell::judged(judgment, None, 1, 1, basis.clone());
+                match cell.as_mut() {
+                    Some(cell) => cell.add_replicate(one),
+                    None => cell = Some(one),
+                }
+            }
+            if let Some(cell) = cell {
+                assert!(session.record(o, c, cell));
+            }
+        }
+        session
+    }
+
+    #[test]
+    fn a_clear_winner_is_named_with_its_probability() {
+        let five = [6.0, 5.0, 6.0];
+        let s = judged(&[&[8.0, 7.0, 8.0], &five, &five, &five, &five, &five]);
+        let assessed = assess(&s, 0.9).expect("assessed");
+        let report = &assessed.report;
+        assert!(report.clear_winner);
+        assert_eq!(report.winner.as_deref(), Some("A"));
+        assert_eq!(
+            report.verdict,
+            "A is the clear winner: best with probability 1.00 (target 0.9)."
+        );
+        assert_eq!(assessed.recommendation("A ranks first"), "A ranks first");
+    }
+
+    #[test]
+    fn a_leader_without_rivals_short_of_the_target_is_most_likely_best() {
+        // A leads five options that each have under a 5 % chance of being best: no rival
+        // contends, yet 0.95 is short of a 0.99 target.
+        let five = [6.0, 5.0];
+        let s = judged(&[&[8.0, 7.0], &five, &five, &five, &five, &five]);
+        let assessed = assess(&s, 0.99).expect("assessed");
+        let report = &assessed.report;
+        assert!(!report.clear_winner);
+        assert_eq!(report.contenders.len(), 1, "{:?}", report.contenders);
+        assert_eq!(
+            report.verdict,
+            "A is most likely best (probability 0.95), short of the 0.99 target: more \
+             judgments would make it clear (evaluate_options again)."
+        );
+        assert_eq!(assessed.recommendation("A ranks first"), report.verdict);
+    }
+
+    #[test]
+    fn close_options_are_no_clear_winner_and_the_blurring_criterion_is_named() {
+        let s = judged(&[&[7.0, 6.0, 7.0], &[6.0, 7.0, 6.0], &[2.0, 3.0, 2.0]]);
+        let assessed = assess(&s, 0.9).expect("assessed");
+        let report = &assessed.report;
+        assert!(!report.clear_winner);
+        let verdict = &report.verdict;
+        assert!(
+            verdict.starts_with(
+                "No clear winner: A and B are within the judges' disagreement (probability of \
+                 being best: A 0."
+            ),
+            "{verdict}"
+        );
+        assert!(
+            verdict.ends_with(
+                "To settle it: evaluate_options again for more judgments, set the score by \
+                 hand where you know better, or make 'quality' sharper (their scores on it \
+                 are the least certain)."
+            ),
+            "{verdict}"
+        );
+        assert_eq!(assessed.recommendation("A ranks first"), *verdict);
+    }
+
+    #[test]
+    fn nothing_scored_says_so_and_keeps_the_ranking_sentence() {
+        let s = judged(&[&[], &[]]);
+        let assessed = assess(&s, 0.9).expect("assessed");
+        assert_eq!(assessed.report.winner, None);
+        assert_eq!(
+            assessed.report.verdict,
+            "Nothing is scored yet: evaluate the options first."
+        );
+        assert_eq!(assessed.recommendation("No scores yet"), "No scores yet");
+    }
+}

@@ -150,9 +150,10 @@ async fn a_noisy_judge_is_asked_again_in_other_orders_within_the_budget() {
         "no retries were needed"
     );
 
-    // Every criterion's first pass lists all six options (five, then one); the replicate
-    // rounds list fewer (the contenders), and no two rounds of a criterion list its options
-    // in the same order.
+    // Every criterion's first pass lists all six options (five, then one); a replicate
+    // round's call lists the contenders and fills its batch of five with the options next
+    // most likely to be best, and no two rounds of a criterion list its options in the same
+    // order.
     let orders = listed_orders(&llm);
     for (criterion, _) in CRITERIA {
         let lists: Vec<&Vec<String>> = orders
@@ -165,7 +166,7 @@ async fn a_noisy_judge_is_asked_again_in_other_orders_within_the_budget() {
     }
     let replicates: Vec<&Vec<String>> = orders.iter().skip(8).map(|(_, o)| o).collect();
     assert!(!replicates.is_empty());
-    assert!(replicates.iter().all(|l| l.len() < 6), "{replicates:?}");
+    assert!(replicates.iter().all(|l| l.len() == 5), "{replicates:?}");
     let first_pass: Vec<&Vec<String>> = orders.iter().take(8).map(|(_, o)| o).collect();
     assert!(
         first_pass.iter().any(|l| l.len() == 5 && l[0] != "Alpha"),
@@ -210,6 +211,24 @@ async fn a_noisy_judge_is_asked_again_in_other_orders_within_the_budget() {
             "{recommendation}"
         );
     }
+
+    // It stopped short of a clear winner, so evaluating the unchanged session again buys more
+    // judgments with a new budget, and computes no cell afresh.
+    assert_eq!(adaptive["stopped"], "budget_spent", "{adaptive}");
+    let again = ok(&client, "evaluate_options", json!({"session_id": id})).await;
+    assert_eq!(again["summary"]["cells_computed"], 0, "{again:?}");
+    assert!(
+        again["summary"]["llm_calls"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "{again:?}"
+    );
+    assert!(
+        again["adaptive"]["calls_planned"]
+            .as_u64()
+            .is_some_and(|n| (1..=16).contains(&n)),
+        "{again:?}"
+    );
     client.cancel().await.expect("close");
 }
 
@@ -308,6 +327,52 @@ async fn a_failed_replicate_round_keeps_every_earlier_judgment() {
     assert_eq!(evaluated["summary"]["successful_scores"], 24);
     let after = ok(&client, "get_decision_matrix", json!({"session_id": id})).await;
     assert_eq!(after["matrix"], before["matrix"]);
+    client.cancel().await.expect("close");
+}
+
+/// A cell whose first-pass call failed is asked again before any replicate; once a later
+/// round scores it, it is no longer reported as an error. One pass, with no later round,
+/// reports the same failure.
+#[tokio::test]
+async fn a_first_pass_failure_a_later_round_scores_is_not_an_error() {
+    let (judge, llm) = judged_by(Noise::TYPICAL, 5).await;
+    let (client, _, _) = stdio_server(&llm, &["--set", "evaluation.retry_attempts=1"]).await;
+
+    let once = decision(&client, "Lost once").await;
+    judge.fail_next.store(1, Ordering::SeqCst);
+    let evaluated = ok(
+        &client,
+        "evaluate_options",
+        json!({"session_id": once, "confidence_target": 0}),
+    )
+    .await;
+    assert_eq!(evaluated["evaluation_complete"], false, "{evaluated:?}");
+    let lost = evaluated["summary"]["errors"].as_u64().expect("errors");
+    assert!(lost >= 1, "{evaluated:?}");
+    assert_eq!(
+        evaluated["summary"]["successful_scores"].as_u64(),
+        Some(24 - lost),
+        "{evaluated:?}"
+    );
+
+    let found = decision(&client, "Lost and found").await;
+    judge.fail_next.store(1, Ordering::SeqCst);
+    let evaluated = ok(
+        &client,
+        "evaluate_options",
+        json!({"session_id": found, "max_calls": 18}),
+    )
+    .await;
+    assert_eq!(evaluated["evaluation_complete"], true, "{evaluated:?}");
+    assert!(
+        evaluated.get("errors").is_none_or(Value::is_null),
+        "{evaluated:?}"
+    );
+    assert_eq!(evaluated["summary"]["errors"], 0, "{evaluated:?}");
+    assert_eq!(
+        evaluated["summary"]["successful_scores"], 24,
+        "{evaluated:?}"
+    );
     client.cancel().await.expect("close");
 }
 

@@ -247,7 +247,7 @@ impl Scoped<'_> {
                     calls => Next::Calls(calls),
                 },
                 Mode::Target { target, .. } => {
-                    planned_round(&session, target, budget.saturating_sub(spent))
+                    planned_round(&session, target, budget.saturating_sub(spent), batch_size)
                 }
             };
             let calls = match next {
@@ -259,8 +259,8 @@ impl Scoped<'_> {
             };
             let mut plan = Plan::replicates(&session, &calls);
             drop(session);
-            // A planned call lists the contenders, which a batch may split in two; a
-            // replicate round may be larger than the budget left.
+            // The planner keeps within the budget, counting batches as calls; this guard
+            // keeps any round, planned or fixed, from going past it.
             while plan.calls(batch_size) > budget.saturating_sub(spent) as usize {
                 plan.criteria.pop();
             }
@@ -545,8 +545,9 @@ fn short_of(session: &Session, n: u32) -> Vec<(CriterionId, usize, Vec<OptionId>
     calls
 }
 
-/// The planner's next round for `session` with `budget` calls left, or why to stop.
-fn planned_round(session: &Session, target: f64, budget: u32) -> Next {
+/// The planner's next round for `session` with `budget` calls of at most `batch_size`
+/// options left, or why to stop.
+fn planned_round(session: &Session, target: f64, budget: u32, batch_size: usize) -> Next {
     let Some(evidence) = SessionEvidence::of(session) else {
         return Next::Stop(
             "nothing_to_learn",
@@ -566,7 +567,10 @@ fn planned_round(session: &Session, target: f64, budget: u32) -> Next {
         &evidence.evidence,
         &assessment,
         budget,
-        &PlanSettings::default(),
+        &PlanSettings {
+            batch_size,
+            ..PlanSettings::default()
+        },
     ) {
         Ok(step) => step,
         Err(mismatch) => {
