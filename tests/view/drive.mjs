@@ -659,6 +659,20 @@ async function checkSvg(browser, server, matrix, out) {
 
 // ---------- the run ----------
 
+/** `get_decision_matrix` for an evaluated session: the tool result and its matrix. */
+async function evaluatedMatrix(server, session) {
+  const toolResult = await server.call('get_decision_matrix', { session_id: session });
+  check(!toolResult.isError, `get_decision_matrix failed: ${errorTextOf(toolResult)}`);
+  const matrix = payloadOf(toolResult);
+  check(matrix && matrix.matrix && Array.isArray(matrix.rankings), `session ${session} has no matrix yet`);
+  return { toolResult, matrix };
+}
+
+async function launchChromium(opts) {
+  return chromium.launch({ executablePath: opts.chromium, args: ['--no-sandbox'], timeout: WAIT_MS })
+    .catch((e) => { throw new Failure(`cannot launch Chromium at ${opts.chromium}: ${e.message.split('\n')[0]}`); });
+}
+
 /**
  * `--measure N`, for the benchmark: the view rendered N times, each in a fresh page (after
  * one untimed render), checked each time; returns the render times and the view's size.
@@ -670,10 +684,8 @@ async function measure(opts) {
   let browser = null;
   try {
     const viewHtml = await checkViewIsPublished(server);
-    const toolResult = await server.call('get_decision_matrix', { session_id: opts.session });
-    check(!toolResult.isError, `get_decision_matrix failed: ${errorTextOf(toolResult)}`);
-    const matrix = payloadOf(toolResult);
-    browser = await chromium.launch({ executablePath: opts.chromium, args: ['--no-sandbox'], timeout: WAIT_MS });
+    const { toolResult, matrix } = await evaluatedMatrix(server, opts.session);
+    browser = await launchChromium(opts);
     const renderMs = [];
     for (let i = 0; i <= opts.measure; i += 1) {
       const errors = [];
@@ -699,13 +711,9 @@ async function run(opts) {
   let page = null;
   try {
     const viewHtml = await checkViewIsPublished(server);
-    const toolResult = await server.call('get_decision_matrix', { session_id: opts.session });
-    check(!toolResult.isError, `get_decision_matrix failed: ${errorTextOf(toolResult)}`);
-    const matrix = payloadOf(toolResult);
-    check(matrix && matrix.matrix && Array.isArray(matrix.rankings), `session ${opts.session} has no matrix yet`);
+    const { toolResult, matrix } = await evaluatedMatrix(server, opts.session);
 
-    browser = await chromium.launch({ executablePath: opts.chromium, args: ['--no-sandbox'], timeout: WAIT_MS })
-      .catch((e) => { throw new Failure(`cannot launch Chromium at ${opts.chromium}: ${e.message.split('\n')[0]}`); });
+    browser = await launchChromium(opts);
     const view = await openView(browser, server, viewHtml, toolResult, errors);
     page = view.page;
     const cells = checkShowsMatrix('view', await view.frame.evaluate(readView), matrix);

@@ -46,6 +46,8 @@
 //! Budgets count calls as the evaluation makes them: a planned call listing more options than
 //! the batch size costs one call per batch.
 
+use crate::config::DEFAULT_BATCH_SIZE;
+
 use super::assess::Assessment;
 use super::evidence::Evidence;
 use super::normal;
@@ -57,8 +59,8 @@ pub struct PlanSettings {
     pub inclusion: f64,
     /// A call joins the round while it is worth at least this share of the round's first.
     pub round_share: f64,
-    /// The most options one call lists (the evaluation's `batch_size`): a planned call listing
-    /// more costs one call per batch.
+    /// The most options one call lists (the evaluation's `batch_size`, by default the
+    /// server's): a planned call listing more costs one call per batch.
     pub batch_size: usize,
 }
 
@@ -74,7 +76,7 @@ impl Default for PlanSettings {
         PlanSettings {
             inclusion: 0.02,
             round_share: 0.5,
-            batch_size: 5,
+            batch_size: DEFAULT_BATCH_SIZE,
         }
     }
 }
@@ -414,7 +416,7 @@ fn listing(
     c: usize,
     batch_size: usize,
 ) -> Vec<usize> {
-    let open = |o: usize| !cells.exact[cells.cell(o, c)] && evidence.cell(o, c).is_some();
+    let open = |o: usize| !cells.exact[cells.cell(o, c)];
     let mut listed: Vec<usize> = contenders.iter().copied().filter(|&o| open(o)).collect();
     let mut others: Vec<usize> = (0..evidence.options())
         .filter(|&o| open(o) && !contenders.contains(&o) && assessment.totals[o].total.is_some())

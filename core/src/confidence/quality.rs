@@ -67,7 +67,7 @@ struct Report {
 }
 
 /// The server's batch size, and the one that makes a first pass one call per criterion.
-const SERVER_BATCH: usize = 5;
+const SERVER_BATCH: usize = crate::config::DEFAULT_BATCH_SIZE;
 const WHOLE_BATCH: usize = 6;
 
 fn play_all(judges: &[JudgeModel], budget: u32, batch_size: usize) -> Vec<Outcome> {

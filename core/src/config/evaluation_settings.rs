@@ -34,6 +34,9 @@ pub struct BackendDefaults {
     pub requests_per_minute: Option<u32>,
 }
 
+/// Options scored per backend call unless configured (`[evaluation] batch_size`).
+pub const DEFAULT_BATCH_SIZE: usize = 5;
+
 /// How evaluations run.
 #[derive(Debug, Clone)]
 pub struct EvaluationSettings {
@@ -73,7 +76,7 @@ pub struct EvaluationSettings {
 impl Default for EvaluationSettings {
     fn default() -> EvaluationSettings {
         EvaluationSettings {
-            batch_size: 5,
+            batch_size: DEFAULT_BATCH_SIZE,
             max_concurrent_calls: 64,
             max_concurrent_per_session: 10,
             max_concurrent_per_backend: BTreeMap::new(),

@@ -39,7 +39,7 @@ use toml::{Table, Value};
 
 pub use alerts::{AlertSettings, AlertsConfig};
 pub use evaluation::{EvaluationConfig, confidence_target};
-pub use evaluation_settings::{BackendDefaults, EvaluationSettings, Fallback};
+pub use evaluation_settings::{BackendDefaults, DEFAULT_BATCH_SIZE, EvaluationSettings, Fallback};
 pub use http_limits::HttpLimits;
 pub use http_settings::{ConnectionLimits, HttpSettings, Timeouts};
 pub use layers::{Layered, Source};
